@@ -1,0 +1,48 @@
+"""The transactional outbox: the only way anything leaves the help desk."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    BLOCKED = "blocked", _("Blocked")
+
+
+class Outbox(models.Model):
+    event = models.OneToOneField("tickets.TimelineEvent", on_delete=models.CASCADE, related_name="outbox")
+    channel = models.CharField(max_length=16)
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=250, blank=True)
+    body = models.TextField()
+    language = models.CharField(max_length=8, default="en")
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status__in=["pending", "sending"]),
+                name="outbox_due_idx",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "sending", "sent", "failed", "blocked"]),
+                name="outbox_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox #{self.pk} {self.channel}->{self.to} {self.status}"

@@ -1,0 +1,24 @@
+"""Celery entry points for the outbox relay: thin, they call channels_app.outbox."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from channels_app import outbox
+
+
+@shared_task(acks_late=True)
+def relay_outbox_message(outbox_id: int) -> None:
+    """Send one outbox row, scheduling a retry when the failure was transient."""
+    retry_in = outbox.relay(outbox_id)
+    if retry_in is not None:
+        relay_outbox_message.apply_async((outbox_id,), countdown=retry_in)
+
+
+@shared_task(acks_late=True)
+def relay_outbox() -> int:
+    """Sweep: relay every due row (missed wake-ups, retries, rows of dead workers)."""
+    ids = outbox.due_ids()
+    for outbox_id in ids:
+        relay_outbox_message.delay(outbox_id)
+    return len(ids)

@@ -1,0 +1,53 @@
+"""API plumbing shared by every app: permissions, the error shape, pagination."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from helpdesk.errors import ApplicationError
+
+
+class KeysetIdPagination(CursorPagination):
+    """Keyset pagination on id: the cost of a page does not grow with the table."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(k): [str(x) for x in (v if isinstance(v, list) else [v])] if not isinstance(v, dict) else [str(v)]
+            for k, v in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(x) for x in detail]}
+    return {}
+
+
+def exception_handler(exc, context):
+    """Answer every error as {"message", "code", "fields"} with a 4xx a person can act on."""
+    if isinstance(exc, ApplicationError):
+        status = 404 if exc.code == "not_found" else 400
+        return Response({"message": exc.message, "code": exc.code, "fields": exc.fields}, status=status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"message": "Invalid input.", "code": "invalid", "fields": _flatten(exc.detail)}
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
+        response.data = {"message": message, "code": getattr(exc, "default_code", "error"), "fields": {}}
+    return response

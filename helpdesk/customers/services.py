@@ -1,0 +1,128 @@
+"""Actions on customers: resolve by contact point, consent, merge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.customers.models import ContactKind, ContactPoint, Customer, CustomerMergeAudit
+from helpdesk.errors import ApplicationError
+
+
+def normalize_phone(raw: str, *, region: str = "US") -> str:
+    """Return the number in E.164, or raise ApplicationError when it is not a possible number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ApplicationError(f"Not a phone number: {raw!r}", code="invalid_phone") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ApplicationError(f"Not a possible phone number: {raw!r}", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_contact(kind: str, raw: str) -> str:
+    """Return the canonical form of a contact value for its kind."""
+    value = (raw or "").strip()
+    if not value:
+        raise ApplicationError("A contact value is required.", code="invalid_contact")
+    if kind == ContactKind.PHONE:
+        return normalize_phone(value)
+    if kind == ContactKind.EMAIL:
+        if "@" not in value or len(value) > 254:
+            raise ApplicationError(f"Not an email address: {raw!r}", code="invalid_email")
+        return value.lower()
+    return value
+
+
+@dataclass(frozen=True)
+class ResolvedCustomer:
+    customer: Customer
+    contact_point: ContactPoint
+    created: bool
+
+
+def resolve_customer(*, kind: str, value: str, name: str = "", language: str = "") -> ResolvedCustomer:
+    """Find the customer who owns this contact point, creating both when new."""
+    normalized = normalize_contact(kind, value)
+    point = ContactPoint.objects.select_related("customer").filter(kind=kind, value=normalized).first()
+    if point is not None:
+        return ResolvedCustomer(point.customer, point, created=False)
+    with transaction.atomic():
+        customer = Customer.objects.create(name=name[:200], language=language or "en")
+        point, created = ContactPoint.objects.get_or_create(
+            kind=kind, value=normalized, defaults={"customer": customer, "language": language}
+        )
+        if not created:  # lost a race: another request created it first
+            transaction.set_rollback(True)
+    if not created:
+        point = ContactPoint.objects.select_related("customer").get(kind=kind, value=normalized)
+        return ResolvedCustomer(point.customer, point, created=False)
+    return ResolvedCustomer(customer, point, created=True)
+
+
+@transaction.atomic
+def add_contact_point(*, customer: Customer, kind: str, value: str, verified: bool = False) -> ContactPoint:
+    """Attach a contact point to the customer; refuse one that belongs to somebody else."""
+    normalized = normalize_contact(kind, value)
+    existing = ContactPoint.objects.filter(kind=kind, value=normalized).first()
+    if existing is not None:
+        if existing.customer_id != customer.pk:
+            raise ApplicationError(
+                "This contact point belongs to another customer; merge the customers instead.",
+                code="contact_point_taken",
+            )
+        return existing
+    return ContactPoint.objects.create(customer=customer, kind=kind, value=normalized, verified=verified)
+
+
+def opt_out(*, contact_point: ContactPoint, reason: str = "STOP") -> ContactPoint:
+    """Record that this contact point must not be sent anything."""
+    ContactPoint.objects.filter(pk=contact_point.pk, opted_out_at__isnull=True).update(
+        opted_out_at=timezone.now(), opt_out_reason=reason[:100]
+    )
+    contact_point.refresh_from_db()
+    return contact_point
+
+
+def opt_in(*, contact_point: ContactPoint) -> ContactPoint:
+    """Let this contact point receive messages again."""
+    ContactPoint.objects.filter(pk=contact_point.pk).update(opted_out_at=None, opt_out_reason="")
+    contact_point.refresh_from_db()
+    return contact_point
+
+
+def mark_invalid(*, contact_point: ContactPoint) -> None:
+    """Record that the provider says this contact point cannot receive messages."""
+    ContactPoint.objects.filter(pk=contact_point.pk, invalid_at__isnull=True).update(invalid_at=timezone.now())
+
+
+@transaction.atomic
+def merge_customers(*, source: Customer, target: Customer, actor=None) -> CustomerMergeAudit:
+    """Move every contact point, ticket and event of `source` to `target`, then retire `source`."""
+    from helpdesk.tickets.models import Ticket, TimelineEvent
+
+    if source.pk == target.pk:
+        raise ApplicationError("A customer cannot be merged into itself.", code="merge_same")
+    # Lock both rows in id order so two concurrent merges cannot deadlock.
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])}
+    if len(locked) != 2:
+        raise ApplicationError("Customer not found.", code="not_found")
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id is not None:
+        raise ApplicationError("This customer was already merged.", code="merge_already")
+    moved: dict = {"contact_point_ids": list(source.contact_points.values_list("id", flat=True))}
+    moved["contact_points"] = ContactPoint.objects.filter(customer=source).update(customer=target)
+    moved["tickets"] = Ticket.objects.filter(customer=source).update(customer=target)
+    moved["events"] = TimelineEvent.objects.filter(customer=source).update(customer=target)
+    target.tags = sorted(set(target.tags) | set(source.tags))
+    if not target.name and source.name:
+        target.name = source.name
+    target.save(update_fields=["tags", "name", "updated_at"])
+    source.merged_into = target
+    source.save(update_fields=["merged_into", "updated_at"])
+    return CustomerMergeAudit.objects.create(
+        source_id=source.pk, source_name=source.name, target=target, actor=actor, moved=moved
+    )

@@ -1,0 +1,27 @@
+"""After an inbound event is recorded: offer it to each handler in INBOUND_HANDLERS, in order.
+
+A handler is `handle(event) -> bool`; True means it consumed the event (e.g. a triage answer),
+and later handlers are not asked. Channels and apps add handlers in settings, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from helpdesk.tickets.models import TimelineEvent
+
+logger = logging.getLogger(__name__)
+
+
+def process_inbound_event(event_id: int) -> None:
+    event = TimelineEvent.objects.select_related("ticket", "customer", "contact_point").filter(pk=event_id).first()
+    if event is None:
+        return
+    for path in settings.INBOUND_HANDLERS:
+        handler = import_string(path)
+        if handler(event):
+            logger.debug("inbound event %s consumed by %s", event_id, path)
+            return

@@ -1,0 +1,235 @@
+"""Tickets and the unified timeline every channel writes to."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+OPEN_STATUSES = ("new", "open", "pending")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.IntegerChoices):
+    # Lower sorts first: the queue shows urgent work at the top.
+    URGENT = 1, _("Urgent")
+    HIGH = 2, _("High")
+    NORMAL = 3, _("Normal")
+    LOW = 4, _("Low")
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+    VOICE = "voice", _("Voice")
+    CHAT = "chat", _("Chat")
+    WEB = "web", _("Web form")
+    SYSTEM = "system", _("System")
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("Inbound")
+    OUT = "out", _("Outbound")
+    INTERNAL = "internal", _("Internal")
+
+
+class EventKind(models.TextChoices):
+    MESSAGE = "message", _("Message")
+    CALL = "call", _("Call")
+    VOICEMAIL = "voicemail", _("Voicemail")
+    NOTE = "note", _("Internal note")
+    STATUS_CHANGE = "status_change", _("Status change")
+    PRIORITY_CHANGE = "priority_change", _("Priority change")
+    ASSIGNMENT = "assignment", _("Assignment")
+    TRIAGE_ANSWER = "triage_answer", _("Triage answer")
+    BROADCAST = "broadcast", _("Broadcast")
+    SURVEY = "survey", _("Survey")
+    CONSENT = "consent", _("Consent")
+    MERGE = "merge", _("Merge")
+
+
+class DeliveryStatus(models.TextChoices):
+    # Ordered by progress: a late callback never moves an event backwards (see DELIVERY_RANK).
+    PENDING = "pending", _("Pending")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    FAILED = "failed", _("Failed")
+    BLOCKED = "blocked", _("Not sent")
+    RECEIVED = "received", _("Received")
+
+
+DELIVERY_RANK = {
+    "pending": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "blocked": 4,
+    "received": 4,
+}
+
+
+class Queue(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(unique=True)
+    sla_minutes = models.PositiveIntegerField(_("first response SLA (minutes)"), default=24 * 60)
+    urgent_sla_minutes = models.PositiveIntegerField(_("SLA for urgent tickets (minutes)"), default=60)
+    inbound_address = models.CharField(
+        _("inbound address"), max_length=254, blank=True, help_text=_("Phone number or email that routes here.")
+    )
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def sla_for(self, priority: int) -> timedelta:
+        """Return how long a ticket of this priority may wait for a response."""
+        if priority == Priority.URGENT:
+            return timedelta(minutes=self.urgent_sla_minutes)
+        if priority == Priority.HIGH:
+            return timedelta(minutes=max(self.urgent_sla_minutes, self.sla_minutes // 4))
+        return timedelta(minutes=self.sla_minutes)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="tickets")
+    subject = models.CharField(_("subject"), max_length=250)
+    status = models.CharField(_("status"), max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    crisis = models.ForeignKey(
+        "crisis.Crisis", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    channel = models.CharField(_("last channel"), max_length=16, choices=Channel.choices, default=Channel.WEB)
+    language = models.CharField(_("language"), max_length=8, default="en")
+    severity = models.PositiveSmallIntegerField(_("severity"), null=True, blank=True)
+    sla_due_at = models.DateTimeField(_("SLA due"))
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"))
+    solved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "sla_due_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(priority__gte=1, priority__lte=4), name="ticket_priority_1_4"),
+            models.CheckConstraint(
+                condition=models.Q(severity__isnull=True) | models.Q(severity__gte=1, severity__lte=5),
+                name="ticket_severity_1_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in TicketStatus]), name="ticket_status_valid"
+            ),
+        ]
+        indexes = [
+            # The queue's sort key, for open work only: keyset pagination walks this index.
+            models.Index(
+                fields=["priority", "sla_due_at", "id"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="ticket_open_queue_idx",
+            ),
+            models.Index(fields=["queue", "priority", "sla_due_at", "id"], name="ticket_queue_sort_idx"),
+            models.Index(fields=["assignee", "priority", "sla_due_at", "id"], name="ticket_assignee_sort_idx"),
+            models.Index(fields=["status", "priority", "sla_due_at", "id"], name="ticket_status_sort_idx"),
+            models.Index(fields=["customer", "-last_activity_at"], name="ticket_customer_idx"),
+            models.Index(fields=["crisis", "priority", "sla_due_at", "id"], name="ticket_crisis_sort_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TimelineEvent(models.Model):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="events")
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    kind = models.CharField(max_length=32, choices=EventKind.choices, default=EventKind.MESSAGE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    contact_point = models.ForeignKey(
+        "customers.ContactPoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    provider = models.CharField(max_length=32, blank=True, default="")
+    provider_id = models.CharField(max_length=128, null=True, blank=True)
+    delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, blank=True, default="")
+    delivery_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Every webhook is idempotent: a provider's retry hits this and is recorded once.
+            models.UniqueConstraint(fields=["provider", "provider_id"], name="timeline_provider_id_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="timeline_ticket_idx"),
+            models.Index(fields=["customer", "created_at"], name="timeline_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.direction}/{self.kind} #{self.pk}"
+
+
+class Macro(models.Model):
+    """A canned reply; `{{ customer.name }}`-style variables are filled when used."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("body"))
+    language = models.CharField(_("language"), max_length=8, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class QueueCounter(models.Model):
+    """Open-ticket counts per queue and status, kept current in the same transaction as the change."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="counters")
+    status = models.CharField(max_length=16, choices=TicketStatus.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "status"], name="queuecounter_uniq")]

@@ -1,0 +1,476 @@
+"""Actions on tickets and the timeline. The only place that writes them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template import Context, Template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels_app import outbox
+from channels_app.base import InboundMessage
+from helpdesk.customers.models import ContactKind, ContactPoint, Customer
+from helpdesk.customers.services import resolve_customer
+from helpdesk.errors import ApplicationError
+from helpdesk.tickets import realtime
+from helpdesk.tickets.models import (
+    DELIVERY_RANK,
+    OPEN_STATUSES,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    Macro,
+    Priority,
+    Queue,
+    QueueCounter,
+    Tag,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+# Which kind of contact point a channel delivers to.
+CHANNEL_CONTACT_KIND = {
+    Channel.SMS: ContactKind.PHONE,
+    Channel.VOICE: ContactKind.PHONE,
+    Channel.EMAIL: ContactKind.EMAIL,
+    Channel.WEB: ContactKind.EMAIL,
+    Channel.CHAT: ContactKind.CHAT,
+}
+# A reply cannot go back on some channels; answer a web form by email, a call by SMS.
+REPLY_CHANNEL = {Channel.WEB: Channel.EMAIL, Channel.VOICE: Channel.SMS}
+REPLY_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.CHAT)
+
+_UNSET: Any = object()
+
+
+# --- Queues and counters ------------------------------------------------------------------
+
+
+def default_queue() -> Queue:
+    """Return the queue for work nobody routed, creating 'General' on a fresh install."""
+    queue = Queue.objects.filter(is_default=True).first() or Queue.objects.order_by("id").first()
+    if queue is None:
+        queue, _created = Queue.objects.get_or_create(
+            slug="general", defaults={"name": "General", "is_default": True}
+        )
+    return queue
+
+
+def queue_for_address(address: str) -> Queue:
+    """Return the queue that our receiving number or address routes to."""
+    if address:
+        queue = Queue.objects.filter(inbound_address=address).first()
+        if queue is not None:
+            return queue
+    return default_queue()
+
+
+def _bump_counter(queue_id: int, status: str, delta: int) -> None:
+    if status not in OPEN_STATUSES or delta == 0:
+        return
+    updated = QueueCounter.objects.filter(queue_id=queue_id, status=status).update(count=F("count") + delta)
+    if not updated:
+        try:
+            with transaction.atomic():
+                QueueCounter.objects.create(queue_id=queue_id, status=status, count=delta)
+        except IntegrityError:  # created concurrently; add to theirs
+            QueueCounter.objects.filter(queue_id=queue_id, status=status).update(count=F("count") + delta)
+
+
+def recount_queue_counters() -> None:
+    """Rebuild every counter from the tickets (after bulk loads or repairs)."""
+    from django.db.models import Count
+
+    with transaction.atomic():
+        QueueCounter.objects.all().delete()
+        rows = (
+            Ticket.objects.filter(status__in=OPEN_STATUSES)
+            .values("queue_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        QueueCounter.objects.bulk_create(
+            [QueueCounter(queue_id=r["queue_id"], status=r["status"], count=r["n"]) for r in rows]
+        )
+
+
+# --- Tickets ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    customer: Customer,
+    subject: str,
+    channel: str = Channel.WEB,
+    queue: Queue | None = None,
+    priority: int = Priority.NORMAL,
+    language: str = "",
+    crisis=None,
+    assignee=None,
+    tags: list[str] | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Open a ticket for the customer with its SLA due time from the queue's policy."""
+    now = now or timezone.now()
+    queue = queue or default_queue()
+    if crisis is None:
+        from helpdesk.crisis.selectors import crisis_for_customer
+
+        crisis = crisis_for_customer(customer=customer)
+    ticket = Ticket.objects.create(
+        customer=customer,
+        subject=(subject or _("(no subject)"))[:250],
+        channel=channel,
+        queue=queue,
+        priority=priority,
+        language=language or customer.language or "en",
+        crisis=crisis,
+        assignee=assignee,
+        sla_due_at=now + queue.sla_for(priority),
+        last_activity_at=now,
+    )
+    _bump_counter(queue.pk, ticket.status, +1)
+    if tags:
+        set_tags(ticket=ticket, names=tags)
+    realtime.ticket_changed(ticket)
+    return ticket
+
+
+def set_tags(*, ticket: Ticket, names: list[str]) -> None:
+    """Replace the ticket's tags with these names, creating new tags as needed."""
+    clean = sorted({n.strip().lower()[:64] for n in names if n and n.strip()})
+    existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
+    missing = [Tag(name=n) for n in clean if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
+    ticket.tags.set(list(existing.values()))
+
+
+def _system_event(ticket: Ticket, *, kind: str, body: str, author=None, payload: dict | None = None) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        customer_id=ticket.customer_id,
+        ticket=ticket,
+        channel=Channel.SYSTEM,
+        direction=Direction.INTERNAL,
+        kind=kind,
+        author=author,
+        body=body,
+        payload=payload or {},
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def update_ticket(
+    *,
+    ticket: Ticket,
+    actor=None,
+    status: str = _UNSET,
+    priority: int = _UNSET,
+    assignee=_UNSET,
+    queue: Queue = _UNSET,
+    crisis=_UNSET,
+    severity: int | None = _UNSET,
+    tags: list[str] = _UNSET,
+    subject: str = _UNSET,
+) -> Ticket:
+    """Change a ticket; each change becomes a timeline event and counters stay exact."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    old_status, old_queue_id = ticket.status, ticket.queue_id
+    changes: list[tuple[str, str, dict]] = []
+    if status is not _UNSET and status != ticket.status:
+        if status not in TicketStatus.values:
+            raise ApplicationError(_("Unknown status."), code="invalid_status", fields={"status": [_("Unknown status.")]})
+        changes.append(
+            (EventKind.STATUS_CHANGE, _("Status: %(old)s → %(new)s") % {"old": ticket.get_status_display(), "new": TicketStatus(status).label}, {"from": ticket.status, "to": status})
+        )
+        ticket.status = status
+        ticket.solved_at = timezone.now() if status in (TicketStatus.SOLVED, TicketStatus.CLOSED) else None
+    if priority is not _UNSET and int(priority) != ticket.priority:
+        if int(priority) not in Priority.values:
+            raise ApplicationError(_("Unknown priority."), code="invalid_priority", fields={"priority": [_("Unknown priority.")]})
+        changes.append(
+            (EventKind.PRIORITY_CHANGE, _("Priority: %(old)s → %(new)s") % {"old": ticket.get_priority_display(), "new": Priority(int(priority)).label}, {"from": ticket.priority, "to": int(priority)})
+        )
+        ticket.priority = int(priority)
+        # A more urgent ticket must be answered sooner: pull the SLA in, never push it out.
+        ticket.sla_due_at = min(ticket.sla_due_at, ticket.created_at + ticket.queue.sla_for(ticket.priority))
+    if assignee is not _UNSET and (assignee.pk if assignee else None) != ticket.assignee_id:
+        name = (assignee.get_full_name() or assignee.get_username()) if assignee else _("nobody")
+        changes.append((EventKind.ASSIGNMENT, _("Assigned to %(name)s") % {"name": name}, {"to": assignee.pk if assignee else None}))
+        ticket.assignee = assignee
+    if queue is not _UNSET and queue.pk != ticket.queue_id:
+        changes.append((EventKind.ASSIGNMENT, _("Moved to queue %(queue)s") % {"queue": queue.name}, {"queue": queue.pk}))
+        ticket.queue = queue
+    if crisis is not _UNSET and (crisis.pk if crisis else None) != ticket.crisis_id:
+        ticket.crisis = crisis
+    if severity is not _UNSET and severity != ticket.severity:
+        ticket.severity = severity
+    if subject is not _UNSET and subject and subject != ticket.subject:
+        ticket.subject = subject[:250]
+    ticket.save()
+    if ticket.status != old_status or ticket.queue_id != old_queue_id:
+        _bump_counter(old_queue_id, old_status, -1)
+        _bump_counter(ticket.queue_id, ticket.status, +1)
+    if tags is not _UNSET:
+        set_tags(ticket=ticket, names=tags)
+    for kind, body, payload in changes:
+        _system_event(ticket, kind=kind, body=body, author=actor, payload=payload)
+    realtime.ticket_changed(ticket)
+    return ticket
+
+
+# --- Inbound: one path for every channel --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    event: TimelineEvent
+    created: bool
+
+
+def _existing_event(message: InboundMessage) -> TimelineEvent | None:
+    if not (message.provider and message.provider_id):
+        return None
+    return TimelineEvent.objects.filter(provider=message.provider, provider_id=message.provider_id).first()
+
+
+def find_thread(*, customer: Customer, channel: str, now: datetime) -> Ticket | None:
+    """Return the customer's open ticket that a new message on this channel continues."""
+    window = timedelta(hours=settings.TICKET_THREAD_WINDOW_HOURS)
+    return (
+        Ticket.objects.filter(customer=customer, status__in=OPEN_STATUSES, last_activity_at__gte=now - window)
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def record_inbound(*, message: InboundMessage) -> InboundResult:
+    """Resolve the customer, thread into their open ticket and append the event, exactly once."""
+    existing = _existing_event(message)
+    if existing is not None:
+        return InboundResult(existing, created=False)
+    try:
+        with transaction.atomic():
+            event = _record_inbound(message)
+    except IntegrityError:
+        existing = _existing_event(message)
+        if existing is None:
+            raise
+        return InboundResult(existing, created=False)
+    from helpdesk.tickets import tasks
+
+    transaction.on_commit(lambda: tasks.process_inbound_event.delay(event.pk))
+    return InboundResult(event, created=True)
+
+
+def _record_inbound(message: InboundMessage) -> TimelineEvent:
+    now = message.received_at or timezone.now()
+    resolved = resolve_customer(
+        kind=message.sender_kind, value=message.sender, name=message.sender_name, language=message.language
+    )
+    customer = resolved.customer
+    if customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    ticket = None
+    if message.ticket_id:
+        ticket = Ticket.objects.filter(pk=message.ticket_id, customer=customer).first()
+    if ticket is None and not message.new_ticket:
+        ticket = find_thread(customer=customer, channel=message.channel, now=now)
+    if ticket is None:
+        subject = message.subject or (message.body.strip().splitlines() or [""])[0][:80]
+        ticket = create_ticket(
+            customer=customer,
+            subject=subject,
+            channel=message.channel,
+            queue=queue_for_address(message.recipient),
+            language=message.language or customer.language,
+            now=now,
+        )
+    payload = dict(message.payload)
+    if message.media:
+        payload["media"] = list(message.media)
+    if message.subject:
+        payload.setdefault("subject", message.subject)
+    event = TimelineEvent.objects.create(
+        customer=customer,
+        ticket=ticket,
+        channel=message.channel,
+        direction=Direction.IN,
+        kind=message.kind,
+        contact_point=resolved.contact_point,
+        body=message.body,
+        payload=payload,
+        provider=message.provider,
+        provider_id=message.provider_id or None,
+        delivery_status=DeliveryStatus.RECEIVED,
+        created_at=now,
+    )
+    reopen = ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED)
+    Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
+    if reopen and ticket.status == TicketStatus.PENDING:
+        update_ticket(ticket=ticket, status=TicketStatus.OPEN)
+    realtime.ticket_changed(ticket, event=event)
+    return event
+
+
+# --- Outbound: replies and notes ----------------------------------------------------------
+
+
+def reply_channel_for(ticket: Ticket) -> str:
+    """Return the channel a reply defaults to: the one the customer last wrote on."""
+    last_in = (
+        TimelineEvent.objects.filter(ticket=ticket, direction=Direction.IN)
+        .exclude(channel=Channel.SYSTEM)
+        .order_by("-created_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+    channel = last_in or ticket.channel
+    return REPLY_CHANNEL.get(channel, channel)
+
+
+def contact_point_for(*, ticket: Ticket, channel: str) -> ContactPoint | None:
+    """Return where a reply on this channel goes: the point the customer last used, else any."""
+    kind = CHANNEL_CONTACT_KIND.get(channel)
+    if kind is None:
+        return None
+    last = (
+        TimelineEvent.objects.filter(ticket=ticket, direction=Direction.IN, contact_point__kind=kind)
+        .order_by("-created_at", "-id")
+        .select_related("contact_point")
+        .first()
+    )
+    if last is not None and last.contact_point and last.contact_point.customer_id == ticket.customer_id:
+        return last.contact_point
+    return ContactPoint.objects.filter(customer_id=ticket.customer_id, kind=kind).order_by("id").first()
+
+
+def blocked_reason(point: ContactPoint | None, channel: str) -> str:
+    """Say in words why nothing can be sent to this point, or return '' when it can."""
+    if point is None:
+        return _("Not sent: the customer has no contact point for %(channel)s.") % {"channel": Channel(channel).label}
+    if point.opted_out_at:
+        return _("Not sent: %(value)s opted out (%(reason)s) on %(when)s.") % {
+            "value": point.value,
+            "reason": point.opt_out_reason or "STOP",
+            "when": timezone.localtime(point.opted_out_at).strftime("%Y-%m-%d %H:%M"),
+        }
+    if point.invalid_at:
+        return _("Not sent: the provider reported %(value)s as invalid.") % {"value": point.value}
+    return ""
+
+
+@transaction.atomic
+def send_message(
+    *,
+    ticket: Ticket,
+    channel: str,
+    body: str,
+    author=None,
+    subject: str = "",
+    kind: str = EventKind.MESSAGE,
+    payload: dict | None = None,
+    contact_point: ContactPoint | None = None,
+) -> TimelineEvent:
+    """Append an outbound event and queue it in the outbox; a blocked point records why instead."""
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(_("A reply needs a message."), code="empty_body", fields={"body": [_("This field is required.")]})
+    if channel not in REPLY_CHANNELS:
+        raise ApplicationError(_("Replies cannot be sent on this channel."), code="invalid_channel", fields={"channel": [_("Choose SMS, email or chat.")]})
+    point = contact_point or contact_point_for(ticket=ticket, channel=channel)
+    reason = blocked_reason(point, channel)
+    now = timezone.now()
+    event = TimelineEvent.objects.create(
+        customer_id=ticket.customer_id,
+        ticket=ticket,
+        channel=channel,
+        direction=Direction.OUT,
+        kind=kind,
+        author=author,
+        contact_point=point,
+        body=body,
+        payload={**(payload or {}), **({"subject": subject} if subject else {})},
+        delivery_status=DeliveryStatus.BLOCKED if reason else DeliveryStatus.PENDING,
+        delivery_error=reason[:300],
+        created_at=now,
+    )
+    if not reason:
+        assert point is not None
+        outbox.enqueue(
+            event=event, to=point.value, body=body, subject=subject or ticket.subject, language=ticket.language
+        )
+    updates: dict[str, Any] = {"last_activity_at": now}
+    if author is not None and ticket.first_response_at is None:
+        updates["first_response_at"] = now
+    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    if author is not None and ticket.status == TicketStatus.NEW:
+        update_ticket(ticket=ticket, actor=author, status=TicketStatus.OPEN)
+    realtime.ticket_changed(ticket, event=event)
+    return event
+
+
+def send_reply(*, ticket: Ticket, author, body: str, channel: str = "") -> TimelineEvent:
+    """Send an agent's reply on the chosen channel (default: the customer's last channel)."""
+    return send_message(ticket=ticket, channel=channel or reply_channel_for(ticket), body=body, author=author)
+
+
+@transaction.atomic
+def add_note(*, ticket: Ticket, author, body: str) -> TimelineEvent:
+    """Add an internal note that the customer never sees."""
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(_("A note needs text."), code="empty_body", fields={"body": [_("This field is required.")]})
+    event = TimelineEvent.objects.create(
+        customer_id=ticket.customer_id,
+        ticket=ticket,
+        channel=Channel.SYSTEM,
+        direction=Direction.INTERNAL,
+        kind=EventKind.NOTE,
+        author=author,
+        body=body,
+        created_at=timezone.now(),
+    )
+    realtime.ticket_changed(ticket, event=event)
+    return event
+
+
+def render_macro(*, macro: Macro, ticket: Ticket, agent=None) -> str:
+    """Fill a macro's variables ({{ customer.name }}, {{ ticket.id }}, {{ agent.first_name }})."""
+    # Autoescape off: the result is plain text for a message, escaped again wherever it is shown.
+    template = Template("{% autoescape off %}" + macro.body + "{% endautoescape %}")
+    return template.render(Context({"customer": ticket.customer, "ticket": ticket, "agent": agent})).strip()
+
+
+def update_delivery_status(
+    *, provider: str, provider_id: str, status: str, error_code: str = "", error_message: str = ""
+) -> bool:
+    """Move an outbound event forward (queued → sent → delivered/failed); never backwards."""
+    if status not in DELIVERY_RANK:
+        return False
+    lower = [s for s, rank in DELIVERY_RANK.items() if rank < DELIVERY_RANK[status]]
+    fields: dict[str, Any] = {"delivery_status": status}
+    if error_code or error_message:
+        fields["delivery_error"] = (f"{error_code}: {error_message}" if error_code else error_message)[:300]
+    updated = TimelineEvent.objects.filter(
+        provider=provider, provider_id=provider_id, delivery_status__in=lower + [""]
+    ).update(**fields)
+    if updated:
+        event = TimelineEvent.objects.filter(provider=provider, provider_id=provider_id).only("id", "ticket_id").first()
+        if event and event.ticket_id:
+            realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
+    return bool(updated)

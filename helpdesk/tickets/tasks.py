@@ -1,0 +1,13 @@
+"""Celery entry points for tickets."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def process_inbound_event(event_id: int) -> None:
+    """Offer a new inbound event to the handlers (consent, triage, routing), after the webhook answered."""
+    from helpdesk.tickets.inbound import process_inbound_event as process
+
+    process(event_id)

@@ -1,0 +1,28 @@
+"""Top-level routes: each app owns its own urls module."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from helpdesk import health
+
+api_v1 = [
+    path("", include("helpdesk.customers.api_urls")),
+    path("", include("helpdesk.tickets.api_urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="tickets:queue", permanent=False)),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("helpdesk.accounts.urls")),
+    path("tickets/", include("helpdesk.tickets.urls")),
+    path("customers/", include("helpdesk.customers.urls")),
+    path("contact/", include("channels_app.webform.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,49 @@
+"""Shared fixtures. Process fixtures (Celery worker, fake Twilio, live servers) live in tests/fixtures/."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.accounts.models import Role
+from tests.factories import UserFactory
+
+pytest_plugins = ["tests.fixtures.processes"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks in-process; integration tests start a real worker instead."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from helpdesk.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_channel_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="agent", role=Role.AGENT)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role=Role.MANAGER)
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
