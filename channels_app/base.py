@@ -87,6 +87,24 @@ class Gateway(Protocol):
     def send(self, message: OutboundMessage) -> SendResult: ...
 
 
+def send_many(gateway: Gateway, messages: list[OutboundMessage]) -> list[SendResult | ChannelError]:
+    """Send a batch, one result or error per message in order.
+
+    Gateways that can send concurrently (the Twilio gateway's async client) define their own
+    `send_many`; every other gateway is driven one message at a time.
+    """
+    own = getattr(gateway, "send_many", None)
+    if own is not None:
+        return own(messages)
+    results: list[SendResult | ChannelError] = []
+    for message in messages:
+        try:
+            results.append(gateway.send(message))
+        except ChannelError as exc:
+            results.append(exc)
+    return results
+
+
 @cache
 def _gateway_class(path: str) -> type:
     return import_string(path)

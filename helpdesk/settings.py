@@ -170,6 +170,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox-sweep": {"task": "channels_app.tasks.relay_outbox", "schedule": 30.0},
+    "triage-reminders": {"task": "triage.tasks.remind_and_expire_runs", "schedule": 60.0},
+    "broadcast-sweep": {"task": "helpdesk.crisis.tasks.sweep_broadcasts", "schedule": 15.0},
 }
 
 # --- Channels (realtime)
@@ -191,7 +193,13 @@ CHANNEL_GATEWAYS = env.dict(
     },
 )
 # Inbound handlers offered each new inbound event in order; the first that consumes it wins.
-INBOUND_HANDLERS: list[str] = env.list("INBOUND_HANDLERS", default=[])
+INBOUND_HANDLERS: list[str] = env.list(
+    "INBOUND_HANDLERS",
+    default=[
+        "channels_app.sms.inbound.handle_inbound",  # consent keywords (STOP/START/HELP) win first
+        "triage.inbound.handle_inbound",  # an answer to the customer's active triage run
+    ],
+)
 
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")

@@ -10,6 +10,8 @@ from helpdesk import health
 api_v1 = [
     path("", include("helpdesk.customers.api_urls")),
     path("", include("helpdesk.tickets.api_urls")),
+    path("", include("helpdesk.crisis.api_urls")),
+    path("", include("triage.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +24,10 @@ urlpatterns = [
     path("tickets/", include("helpdesk.tickets.urls")),
     path("customers/", include("helpdesk.customers.urls")),
     path("contact/", include("channels_app.webform.urls")),
+    path("webhooks/twilio/sms/", include("channels_app.sms.urls")),
+    path("demo/phone/", include("channels_app.sms.demo_urls")),
+    path("", include("helpdesk.crisis.urls")),
+    path("triage/", include("triage.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
