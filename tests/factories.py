@@ -14,11 +14,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "auth.User"
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"agent{n}")
     first_name = factory.Faker("first_name")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+    password = factory.django.Password("pass-word-123")
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
