@@ -201,6 +201,10 @@ INBOUND_HANDLERS: list[str] = env.list(
     ],
 )
 
+# Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the
+# sidebar, so later apps (triage, crisis, surveys) add a panel without touching tickets' templates.
+TICKET_PANELS: list[str] = []
+
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="demo-auth-token")
