@@ -29,7 +29,9 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 SWEEP_BATCH = 200
 
 
-def enqueue(*, event, to: str, body: str, subject: str = "", language: str = "en", metadata: dict | None = None) -> Outbox:
+def enqueue(
+    *, event, to: str, body: str, subject: str = "", language: str = "en", metadata: dict | None = None
+) -> Outbox:
     """Write an outbox row for the event; the relay is woken when the transaction commits."""
     row = Outbox.objects.create(
         event=event,
@@ -77,12 +79,11 @@ def relay(outbox_id: int) -> float | None:
     reason = blocked_reason(point, row.channel) if point is not None else ""
     if reason:
         _finish(row, OutboxStatus.BLOCKED, reason)
-        TimelineEvent.objects.filter(pk=event.pk).update(delivery_status=DeliveryStatus.BLOCKED, delivery_error=reason[:300])
+        TimelineEvent.objects.filter(pk=event.pk).update(
+            delivery_status=DeliveryStatus.BLOCKED, delivery_error=reason[:300]
+        )
         _notify(event)
         return None
-    TimelineEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.SENDING
-    )
     message = OutboundMessage(
         outbox_id=row.pk,
         channel=row.channel,
@@ -108,14 +109,20 @@ def relay(outbox_id: int) -> float | None:
             return delay
         error = f"{exc.code}: {exc.message}" if exc.code else exc.message
         _finish(row, OutboxStatus.FAILED, error)
-        TimelineEvent.objects.filter(pk=event.pk).update(delivery_status=DeliveryStatus.FAILED, delivery_error=error[:300])
+        TimelineEvent.objects.filter(pk=event.pk).update(
+            delivery_status=DeliveryStatus.FAILED, delivery_error=error[:300]
+        )
         _notify(event)
         return None
     with transaction.atomic():
         _finish(row, OutboxStatus.SENT, "")
-        TimelineEvent.objects.filter(pk=event.pk).update(provider=result.provider, provider_id=result.provider_id)
+        TimelineEvent.objects.filter(pk=event.pk).update(
+            provider=result.provider, provider_id=result.provider_id
+        )
         if result.provider_id:
-            update_delivery_status(provider=result.provider, provider_id=result.provider_id, status=result.status)
+            update_delivery_status(
+                provider=result.provider, provider_id=result.provider_id, status=result.status
+            )
         else:
             TimelineEvent.objects.filter(pk=event.pk).update(delivery_status=result.status)
     _notify(event)

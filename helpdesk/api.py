@@ -24,7 +24,9 @@ class KeysetIdPagination(CursorPagination):
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         return {
-            str(k): [str(x) for x in (v if isinstance(v, list) else [v])] if not isinstance(v, dict) else [str(v)]
+            str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
+            if not isinstance(v, dict)
+            else [str(v)]
             for k, v in detail.items()
         }
     if isinstance(detail, list):

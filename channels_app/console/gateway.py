@@ -15,4 +15,6 @@ class ConsoleGateway:
 
     def send(self, message: OutboundMessage) -> SendResult:
         logger.info("[%s → %s] %s", message.channel, message.to, message.body)
-        return SendResult(provider=self.provider, provider_id=f"console-{uuid.uuid4().hex}", status="delivered")
+        return SendResult(
+            provider=self.provider, provider_id=f"console-{uuid.uuid4().hex}", status="delivered"
+        )

@@ -15,12 +15,17 @@ class CrisisStatus(models.TextChoices):
 class Crisis(models.Model):
     title = models.CharField(_("title"), max_length=200)
     severity = models.PositiveSmallIntegerField(_("severity"), default=3)
-    status = models.CharField(_("status"), max_length=16, choices=CrisisStatus.choices, default=CrisisStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CrisisStatus.choices, default=CrisisStatus.DRAFT
+    )
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     affected_segment = models.CharField(_("affected segment"), max_length=200, blank=True)
     texts = models.JSONField(
-        _("texts per language"), default=dict, blank=True, help_text=_('{"en": {"summary": ..., "what_to_do": ...}}')
+        _("texts per language"),
+        default=dict,
+        blank=True,
+        help_text=_('{"en": {"summary": ..., "what_to_do": ...}}'),
     )
     is_emergency = models.BooleanField(_("emergency (ignore quiet hours)"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -29,7 +34,9 @@ class Crisis(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "crises"
         constraints = [
-            models.CheckConstraint(condition=models.Q(severity__gte=1, severity__lte=5), name="crisis_severity_1_5")
+            models.CheckConstraint(
+                condition=models.Q(severity__gte=1, severity__lte=5), name="crisis_severity_1_5"
+            )
         ]
 
     def __str__(self) -> str:

@@ -36,7 +36,9 @@ class ContactKind(models.TextChoices):
 class ContactPoint(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
     kind = models.CharField(_("kind"), max_length=16, choices=ContactKind.choices)
-    value = models.CharField(_("value"), max_length=254, help_text=_("Normalized: E.164 or lower-case email."))
+    value = models.CharField(
+        _("value"), max_length=254, help_text=_("Normalized: E.164 or lower-case email.")
+    )
     verified = models.BooleanField(_("verified"), default=False)
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
     opt_out_reason = models.CharField(_("opt-out reason"), max_length=100, blank=True)
@@ -68,3 +70,6 @@ class CustomerMergeAudit(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"merge #{self.source_id} → #{self.target_id}"

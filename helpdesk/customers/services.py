@@ -96,7 +96,9 @@ def opt_in(*, contact_point: ContactPoint) -> ContactPoint:
 
 def mark_invalid(*, contact_point: ContactPoint) -> None:
     """Record that the provider says this contact point cannot receive messages."""
-    ContactPoint.objects.filter(pk=contact_point.pk, invalid_at__isnull=True).update(invalid_at=timezone.now())
+    ContactPoint.objects.filter(pk=contact_point.pk, invalid_at__isnull=True).update(
+        invalid_at=timezone.now()
+    )
 
 
 @transaction.atomic

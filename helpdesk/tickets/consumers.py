@@ -29,4 +29,6 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def ticket_changed(self, event) -> None:
-        await self.send_json({"type": "ticket.changed", "ticket_id": event["ticket_id"], "event_id": event["event_id"]})
+        await self.send_json(
+            {"type": "ticket.changed", "ticket_id": event["ticket_id"], "event_id": event["event_id"]}
+        )

@@ -17,7 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 def process_inbound_event(event_id: int) -> None:
-    event = TimelineEvent.objects.select_related("ticket", "customer", "contact_point").filter(pk=event_id).first()
+    event = (
+        TimelineEvent.objects.select_related("ticket", "customer", "contact_point")
+        .filter(pk=event_id)
+        .first()
+    )
     if event is None:
         return
     for path in settings.INBOUND_HANDLERS:

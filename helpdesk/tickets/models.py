@@ -61,7 +61,7 @@ class DeliveryStatus(models.TextChoices):
     # Ordered by progress: a late callback never moves an event backwards (see DELIVERY_RANK).
     PENDING = "pending", _("Pending")
     QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
+    SENDING = "sending", _("Sending")  # the provider's word: handed to the carrier
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
     UNDELIVERED = "undelivered", _("Undelivered")
@@ -89,7 +89,10 @@ class Queue(models.Model):
     sla_minutes = models.PositiveIntegerField(_("first response SLA (minutes)"), default=24 * 60)
     urgent_sla_minutes = models.PositiveIntegerField(_("SLA for urgent tickets (minutes)"), default=60)
     inbound_address = models.CharField(
-        _("inbound address"), max_length=254, blank=True, help_text=_("Phone number or email that routes here.")
+        _("inbound address"),
+        max_length=254,
+        blank=True,
+        help_text=_("Phone number or email that routes here."),
     )
     is_default = models.BooleanField(default=False)
 
@@ -121,8 +124,12 @@ class Tag(models.Model):
 class Ticket(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="tickets")
     subject = models.CharField(_("subject"), max_length=250)
-    status = models.CharField(_("status"), max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(
+        _("status"), max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="tickets")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
@@ -144,7 +151,9 @@ class Ticket(models.Model):
     class Meta:
         ordering = ["priority", "sla_due_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(priority__gte=1, priority__lte=4), name="ticket_priority_1_4"),
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=1, priority__lte=4), name="ticket_priority_1_4"
+            ),
             models.CheckConstraint(
                 condition=models.Q(severity__isnull=True) | models.Q(severity__gte=1, severity__lte=5),
                 name="ticket_severity_1_5",
@@ -161,7 +170,9 @@ class Ticket(models.Model):
                 name="ticket_open_queue_idx",
             ),
             models.Index(fields=["queue", "priority", "sla_due_at", "id"], name="ticket_queue_sort_idx"),
-            models.Index(fields=["assignee", "priority", "sla_due_at", "id"], name="ticket_assignee_sort_idx"),
+            models.Index(
+                fields=["assignee", "priority", "sla_due_at", "id"], name="ticket_assignee_sort_idx"
+            ),
             models.Index(fields=["status", "priority", "sla_due_at", "id"], name="ticket_status_sort_idx"),
             models.Index(fields=["customer", "-last_activity_at"], name="ticket_customer_idx"),
             models.Index(fields=["crisis", "priority", "sla_due_at", "id"], name="ticket_crisis_sort_idx"),
@@ -233,3 +244,6 @@ class QueueCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["queue", "status"], name="queuecounter_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.queue_id}/{self.status}: {self.count}"

@@ -159,7 +159,9 @@ def set_tags(*, ticket: Ticket, names: list[str]) -> None:
     ticket.tags.set(list(existing.values()))
 
 
-def _system_event(ticket: Ticket, *, kind: str, body: str, author=None, payload: dict | None = None) -> TimelineEvent:
+def _system_event(
+    ticket: Ticket, *, kind: str, body: str, author=None, payload: dict | None = None
+) -> TimelineEvent:
     return TimelineEvent.objects.create(
         customer_id=ticket.customer_id,
         ticket=ticket,
@@ -193,27 +195,49 @@ def update_ticket(
     changes: list[tuple[str, str, dict]] = []
     if status is not _UNSET and status != ticket.status:
         if status not in TicketStatus.values:
-            raise ApplicationError(_("Unknown status."), code="invalid_status", fields={"status": [_("Unknown status.")]})
+            raise ApplicationError(
+                _("Unknown status."), code="invalid_status", fields={"status": [_("Unknown status.")]}
+            )
         changes.append(
-            (EventKind.STATUS_CHANGE, _("Status: %(old)s → %(new)s") % {"old": ticket.get_status_display(), "new": TicketStatus(status).label}, {"from": ticket.status, "to": status})
+            (
+                EventKind.STATUS_CHANGE,
+                _("Status: %(old)s → %(new)s")
+                % {"old": ticket.get_status_display(), "new": TicketStatus(status).label},
+                {"from": ticket.status, "to": status},
+            )
         )
         ticket.status = status
         ticket.solved_at = timezone.now() if status in (TicketStatus.SOLVED, TicketStatus.CLOSED) else None
     if priority is not _UNSET and int(priority) != ticket.priority:
         if int(priority) not in Priority.values:
-            raise ApplicationError(_("Unknown priority."), code="invalid_priority", fields={"priority": [_("Unknown priority.")]})
+            raise ApplicationError(
+                _("Unknown priority."), code="invalid_priority", fields={"priority": [_("Unknown priority.")]}
+            )
         changes.append(
-            (EventKind.PRIORITY_CHANGE, _("Priority: %(old)s → %(new)s") % {"old": ticket.get_priority_display(), "new": Priority(int(priority)).label}, {"from": ticket.priority, "to": int(priority)})
+            (
+                EventKind.PRIORITY_CHANGE,
+                _("Priority: %(old)s → %(new)s")
+                % {"old": ticket.get_priority_display(), "new": Priority(int(priority)).label},
+                {"from": ticket.priority, "to": int(priority)},
+            )
         )
         ticket.priority = int(priority)
         # A more urgent ticket must be answered sooner: pull the SLA in, never push it out.
         ticket.sla_due_at = min(ticket.sla_due_at, ticket.created_at + ticket.queue.sla_for(ticket.priority))
     if assignee is not _UNSET and (assignee.pk if assignee else None) != ticket.assignee_id:
         name = (assignee.get_full_name() or assignee.get_username()) if assignee else _("nobody")
-        changes.append((EventKind.ASSIGNMENT, _("Assigned to %(name)s") % {"name": name}, {"to": assignee.pk if assignee else None}))
+        changes.append(
+            (
+                EventKind.ASSIGNMENT,
+                _("Assigned to %(name)s") % {"name": name},
+                {"to": assignee.pk if assignee else None},
+            )
+        )
         ticket.assignee = assignee
     if queue is not _UNSET and queue.pk != ticket.queue_id:
-        changes.append((EventKind.ASSIGNMENT, _("Moved to queue %(queue)s") % {"queue": queue.name}, {"queue": queue.pk}))
+        changes.append(
+            (EventKind.ASSIGNMENT, _("Moved to queue %(queue)s") % {"queue": queue.name}, {"queue": queue.pk})
+        )
         ticket.queue = queue
     if crisis is not _UNSET and (crisis.pk if crisis else None) != ticket.crisis_id:
         ticket.crisis = crisis
@@ -362,7 +386,9 @@ def contact_point_for(*, ticket: Ticket, channel: str) -> ContactPoint | None:
 def blocked_reason(point: ContactPoint | None, channel: str) -> str:
     """Say in words why nothing can be sent to this point, or return '' when it can."""
     if point is None:
-        return _("Not sent: the customer has no contact point for %(channel)s.") % {"channel": Channel(channel).label}
+        return _("Not sent: the customer has no contact point for %(channel)s.") % {
+            "channel": Channel(channel).label
+        }
     if point.opted_out_at:
         return _("Not sent: %(value)s opted out (%(reason)s) on %(when)s.") % {
             "value": point.value,
@@ -389,9 +415,15 @@ def send_message(
     """Append an outbound event and queue it in the outbox; a blocked point records why instead."""
     body = (body or "").strip()
     if not body:
-        raise ApplicationError(_("A reply needs a message."), code="empty_body", fields={"body": [_("This field is required.")]})
+        raise ApplicationError(
+            _("A reply needs a message."), code="empty_body", fields={"body": [_("This field is required.")]}
+        )
     if channel not in REPLY_CHANNELS:
-        raise ApplicationError(_("Replies cannot be sent on this channel."), code="invalid_channel", fields={"channel": [_("Choose SMS, email or chat.")]})
+        raise ApplicationError(
+            _("Replies cannot be sent on this channel."),
+            code="invalid_channel",
+            fields={"channel": [_("Choose SMS, email or chat.")]},
+        )
     point = contact_point or contact_point_for(ticket=ticket, channel=channel)
     reason = blocked_reason(point, channel)
     now = timezone.now()
@@ -412,7 +444,11 @@ def send_message(
     if not reason:
         assert point is not None
         outbox.enqueue(
-            event=event, to=point.value, body=body, subject=subject or ticket.subject, language=ticket.language
+            event=event,
+            to=point.value,
+            body=body,
+            subject=subject or ticket.subject,
+            language=ticket.language,
         )
     updates: dict[str, Any] = {"last_activity_at": now}
     if author is not None and ticket.first_response_at is None:
@@ -434,7 +470,9 @@ def add_note(*, ticket: Ticket, author, body: str) -> TimelineEvent:
     """Add an internal note that the customer never sees."""
     body = (body or "").strip()
     if not body:
-        raise ApplicationError(_("A note needs text."), code="empty_body", fields={"body": [_("This field is required.")]})
+        raise ApplicationError(
+            _("A note needs text."), code="empty_body", fields={"body": [_("This field is required.")]}
+        )
     event = TimelineEvent.objects.create(
         customer_id=ticket.customer_id,
         ticket=ticket,
@@ -470,7 +508,11 @@ def update_delivery_status(
         provider=provider, provider_id=provider_id, delivery_status__in=lower + [""]
     ).update(**fields)
     if updated:
-        event = TimelineEvent.objects.filter(provider=provider, provider_id=provider_id).only("id", "ticket_id").first()
+        event = (
+            TimelineEvent.objects.filter(provider=provider, provider_id=provider_id)
+            .only("id", "ticket_id")
+            .first()
+        )
         if event and event.ticket_id:
             realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
     return bool(updated)

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def sms(body: str, sid: str, sender: str = "+14155550100") -> InboundMessage:
-    return InboundMessage(channel="sms", sender_kind="phone", sender=sender, body=body, provider="twilio", provider_id=sid)
+    return InboundMessage(
+        channel="sms", sender_kind="phone", sender=sender, body=body, provider="twilio", provider_id=sid
+    )
 
 
 def test_first_message_opens_a_ticket_and_later_ones_thread_into_it():
