@@ -40,7 +40,7 @@ from helpdesk.tickets.models import (
 logger = logging.getLogger(__name__)
 
 # Which kind of contact point a channel delivers to.
-CHANNEL_CONTACT_KIND = {
+CHANNEL_CONTACT_KIND: dict[str, str] = {
     Channel.SMS: ContactKind.PHONE,
     Channel.VOICE: ContactKind.PHONE,
     Channel.EMAIL: ContactKind.EMAIL,
@@ -48,7 +48,7 @@ CHANNEL_CONTACT_KIND = {
     Channel.CHAT: ContactKind.CHAT,
 }
 # A reply cannot go back on some channels; answer a web form by email, a call by SMS.
-REPLY_CHANNEL = {Channel.WEB: Channel.EMAIL, Channel.VOICE: Channel.SMS}
+REPLY_CHANNEL: dict[str, str] = {Channel.WEB: Channel.EMAIL, Channel.VOICE: Channel.SMS}
 REPLY_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.CHAT)
 
 _UNSET: Any = object()
