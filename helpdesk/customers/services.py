@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer, CustomerMergeAudit
 from helpdesk.errors import ApplicationError
+
+# Sent after a contact point opts out (kwarg contact_point): apps end their conversations with it.
+contact_point_opted_out = Signal()
 
 
 def normalize_phone(raw: str, *, region: str = "US") -> str:
@@ -80,10 +84,12 @@ def add_contact_point(*, customer: Customer, kind: str, value: str, verified: bo
 
 def opt_out(*, contact_point: ContactPoint, reason: str = "STOP") -> ContactPoint:
     """Record that this contact point must not be sent anything."""
-    ContactPoint.objects.filter(pk=contact_point.pk, opted_out_at__isnull=True).update(
+    updated = ContactPoint.objects.filter(pk=contact_point.pk, opted_out_at__isnull=True).update(
         opted_out_at=timezone.now(), opt_out_reason=reason[:100]
     )
     contact_point.refresh_from_db()
+    if updated:
+        contact_point_opted_out.send(sender=ContactPoint, contact_point=contact_point)
     return contact_point
 
 
