@@ -1,8 +1,39 @@
-"""Inbound handler for triage (filled by the triage work): answers to an active run."""
+"""Inbound handler for triage: an SMS is first an answer to the customer's active run.
+
+Runs after the SMS consent handler (settings.INBOUND_HANDLERS), so STOP never reaches here;
+the opt-out hook (triage.apps) ends the run when that happens.
+"""
 
 from __future__ import annotations
 
+import logging
 
-def handle_inbound(event) -> bool:
-    """Return True when the event answered the customer's active triage run."""
-    return False
+from django.utils import timezone
+
+from helpdesk.tickets.models import Channel, Direction, TimelineEvent
+from triage import engine, selectors, services
+from triage.models import RunMode
+
+logger = logging.getLogger(__name__)
+
+
+def handle_inbound(event: TimelineEvent) -> bool:
+    """Return True when the event answered, resumed or started the customer's triage run."""
+    if event.channel != Channel.SMS or event.direction != Direction.IN:
+        return False
+    point = event.contact_point
+    if point is not None and point.opted_out_at is not None:
+        services.end_runs_for_opt_out(contact_point=point)
+        return False
+    run = selectors.active_run(customer_id=event.customer_id, mode=RunMode.SMS)
+    if run is not None:
+        services.answer_run(run=run, answer=event.body or "", event=event)
+        return True
+    if engine.normalize(event.body or "") in engine.RESUME_WORDS:
+        expired = selectors.resumable_run(
+            customer_id=event.customer_id, since=timezone.now() - services.resume_window()
+        )
+        if expired is not None:
+            services.resume_run(run=expired)
+            return True
+    return services.start_runs_for_yes_reply(event) is not None

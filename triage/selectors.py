@@ -1,0 +1,107 @@
+"""Reads for triage views and the API: runs, playbooks, similar tickets, resource links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from helpdesk.tickets.models import Ticket, TicketStatus, TimelineEvent
+from triage import engine
+from triage.models import Flow, FlowVersion, Playbook, ResourceLink, Run, RunMode, RunStatus
+
+SIMILAR_LIMIT = 3
+
+
+def active_run(*, customer_id: int, mode: str = RunMode.SMS) -> Run | None:
+    """Return the customer's active run in this mode (there is at most one)."""
+    return (
+        Run.objects.select_related("flow_version", "ticket", "contact_point")
+        .filter(customer_id=customer_id, mode=mode, status=RunStatus.ACTIVE)
+        .first()
+    )
+
+
+def resumable_run(*, customer_id: int, since) -> Run | None:
+    """Return the customer's latest expired SMS run still inside the resume window."""
+    return (
+        Run.objects.filter(
+            customer_id=customer_id, mode=RunMode.SMS, status=RunStatus.EXPIRED, ended_at__gte=since
+        )
+        .order_by("-ended_at")
+        .first()
+    )
+
+
+def runs_for_ticket(*, ticket: Ticket) -> QuerySet[Run]:
+    return (
+        Run.objects.filter(ticket=ticket).select_related("flow_version__flow").order_by("-started_at", "-id")
+    )
+
+
+def flows_with_versions() -> QuerySet[Flow]:
+    return Flow.objects.prefetch_related("versions").order_by("name")
+
+
+def published_flows() -> QuerySet[Flow]:
+    return (
+        Flow.objects.filter(is_active=True, versions__published_at__isnull=False).distinct().order_by("name")
+    )
+
+
+def latest_version(flow: Flow) -> FlowVersion | None:
+    return flow.versions.order_by("-number").first()
+
+
+def playbook_for(*, run: Run, answers: dict[str, Any], severity: int | None) -> Playbook | None:
+    """Return the first active playbook whose rule matches the answers (flow and crisis scoped)."""
+    flow_id = run.flow_version.flow_id
+    crisis_id = run.ticket.crisis_id if run.ticket_id and run.ticket else None
+    candidates = Playbook.objects.filter(is_active=True).filter(Q(flow__isnull=True) | Q(flow_id=flow_id))
+    candidates = candidates.filter(Q(crisis__isnull=True) | Q(crisis_id=crisis_id))
+    # A playbook written for this crisis beats a general one of the same order.
+    for playbook in sorted(candidates, key=lambda p: (p.order, p.crisis_id is None, p.id)):
+        if engine.matches(playbook.condition or {}, answers, severity):
+            return playbook
+    return None
+
+
+def playbook_texts(playbook: Playbook, language: str) -> dict[str, str]:
+    texts = playbook.texts or {}
+    chosen = texts.get(language) or texts.get("en") or next(iter(texts.values()), {})
+    return {k: str(chosen.get(k, "")) for k in ("option_1", "option_2", "story")}
+
+
+def similar_resolved_tickets(*, ticket: Ticket, limit: int = SIMILAR_LIMIT) -> list[dict[str, Any]]:
+    """Return solved tickets of the same crisis or sharing tags, with the resolution (last reply)."""
+    tag_ids = list(ticket.tags.values_list("id", flat=True))
+    match = Q(pk__in=[])
+    if ticket.crisis_id:
+        match |= Q(crisis_id=ticket.crisis_id)
+    if tag_ids:
+        match |= Q(tags__in=tag_ids)
+    tickets = list(
+        Ticket.objects.filter(match, status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
+        .exclude(pk=ticket.pk)
+        .distinct()
+        .order_by("-solved_at", "-id")[:limit]
+    )
+    resolutions: dict[int, str] = {}
+    events = (
+        TimelineEvent.objects.filter(ticket_id__in=[t.pk for t in tickets], direction="out")
+        .order_by("ticket_id", "-created_at", "-id")
+        .distinct("ticket_id")
+        .values_list("ticket_id", "body")
+    )
+    for ticket_id, body in events:
+        resolutions[ticket_id] = body
+    return [{"ticket": t, "resolution": resolutions.get(t.pk, "")} for t in tickets]
+
+
+def resource_links_for(*, language: str, crisis_id: int | None) -> list[ResourceLink]:
+    """Return links in the language (English when there are none) for this crisis or every crisis."""
+    scope = Q(crisis__isnull=True) | Q(crisis_id=crisis_id) if crisis_id else Q(crisis__isnull=True)
+    links = list(ResourceLink.objects.filter(scope, language=language))
+    if not links and language != "en":
+        links = list(ResourceLink.objects.filter(scope, language="en"))
+    return links

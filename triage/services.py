@@ -1,0 +1,678 @@
+"""Actions on triage flows and runs. The only place that writes them.
+
+Every answer, whatever the channel (SMS, the agent's form), goes through `answer_run`, which locks
+the run, feeds the pure engine, writes a `triage_answer` event and sends the next question through
+the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from helpdesk.customers.models import ContactKind, ContactPoint, Customer
+from helpdesk.errors import ApplicationError
+from helpdesk.tickets import realtime
+from helpdesk.tickets import services as ticket_services
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    Channel,
+    Direction,
+    EventKind,
+    Queue,
+    Ticket,
+    TimelineEvent,
+)
+from triage import engine
+from triage.models import (
+    Flow,
+    FlowVersion,
+    Playbook,
+    ResourceLink,
+    Run,
+    RunMode,
+    RunSource,
+    RunStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+SEED_PATH = Path(__file__).resolve().parent / "fixtures" / "stop_the_bleeding.json"
+# Playbooks (two options and a story) and resource links that ship with the seeded flow.
+SEED_EXTRAS_PATH = Path(__file__).resolve().parent / "fixtures" / "stop_the_bleeding_playbooks.json"
+# A reminder or expiry sweep handles at most this many runs, so one beat tick stays short.
+SWEEP_BATCH = 500
+# A segment starts this many runs per task: each sends an SMS, so the outbox absorbs the burst.
+SEGMENT_CHUNK = 200
+LANGUAGES = ("en", "fa", "km", "kn")
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def remind_after() -> timedelta:
+    return timedelta(minutes=_setting("TRIAGE_REMIND_AFTER_MINUTES", 120))
+
+
+def expire_after() -> timedelta:
+    return timedelta(minutes=_setting("TRIAGE_EXPIRE_AFTER_MINUTES", 24 * 60))
+
+
+def resume_window() -> timedelta:
+    return timedelta(days=_setting("TRIAGE_RESUME_WINDOW_DAYS", 7))
+
+
+def yes_window() -> timedelta:
+    return timedelta(hours=_setting("TRIAGE_BROADCAST_YES_WINDOW_HOURS", 72))
+
+
+# --- Flows and versions -------------------------------------------------------------------
+
+
+def _check(definition: Any) -> None:
+    errors = engine.validate_definition(definition)
+    if errors:
+        raise ApplicationError(" ".join(errors), code="invalid_flow", fields={"definition": errors})
+
+
+@transaction.atomic
+def create_flow(*, name: str, actor=None, slug: str = "", description: str = "") -> Flow:
+    """Create a flow with an empty draft version for the editor."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError(_("A flow needs a name."), code="invalid", fields={"name": [_("Required.")]})
+    slug = slugify(slug or name)[:80] or "flow"
+    base, n = slug, 2
+    while Flow.objects.filter(slug=slug).exists():
+        slug, n = f"{base[:74]}-{n}", n + 1
+    flow = Flow.objects.create(name=name[:200], slug=slug, description=description, created_by=actor)
+    FlowVersion.objects.create(flow=flow, number=1, definition={"max_retries": 2, "steps": []})
+    return flow
+
+
+def draft_for(*, flow: Flow) -> FlowVersion:
+    """Return the flow's unpublished draft, copying the latest version when there is none."""
+    with transaction.atomic():
+        latest = FlowVersion.objects.select_for_update().filter(flow=flow).order_by("-number").first()
+        if latest is not None and latest.published_at is None:
+            return latest
+        return FlowVersion.objects.create(
+            flow=flow,
+            number=(latest.number + 1) if latest else 1,
+            definition=json.loads(json.dumps(latest.definition)) if latest else {"steps": []},
+        )
+
+
+@transaction.atomic
+def save_draft(*, flow: Flow, definition: dict, actor=None) -> FlowVersion:
+    """Store the editor's definition in the draft; published versions are never changed."""
+    if not isinstance(definition, dict):
+        raise ApplicationError(_("The flow must be a JSON object."), code="invalid_flow")
+    draft = draft_for(flow=flow)
+    FlowVersion.objects.filter(pk=draft.pk, published_at__isnull=True).update(definition=definition)
+    draft.definition = definition
+    Flow.objects.filter(pk=flow.pk).update(updated_at=timezone.now())
+    return draft
+
+
+@transaction.atomic
+def publish_version(*, version: FlowVersion, actor=None, now: datetime | None = None) -> FlowVersion:
+    """Publish a draft: new runs start on it; runs already going keep their version."""
+    version = FlowVersion.objects.select_for_update().get(pk=version.pk)
+    if version.published_at is not None:
+        raise ApplicationError(_("This version is already published."), code="already_published")
+    _check(version.definition)
+    version.published_at = now or timezone.now()
+    version.published_by = actor
+    version.save(update_fields=["published_at", "published_by"])
+    return version
+
+
+def published_version(flow: Flow) -> FlowVersion:
+    version = flow.versions.filter(published_at__isnull=False).order_by("-number").first()
+    if version is None:
+        raise ApplicationError(_("This flow has no published version yet."), code="flow_not_published")
+    return version
+
+
+@transaction.atomic
+def import_flow(*, data: dict, actor=None, publish: bool = True) -> FlowVersion:
+    """Create or update a flow from exported JSON; a changed definition becomes a new version."""
+    if not isinstance(data, dict) or not isinstance(data.get("definition"), dict):
+        raise ApplicationError(_("Expected {name, slug, definition}."), code="invalid_flow")
+    definition = data["definition"]
+    _check(definition)
+    slug = slugify(data.get("slug") or data.get("name") or "")[:80]
+    if not slug:
+        raise ApplicationError(_("The flow needs a slug or a name."), code="invalid_flow")
+    flow, _created = Flow.objects.get_or_create(
+        slug=slug,
+        defaults={"name": (data.get("name") or slug)[:200], "description": data.get("description", "")},
+    )
+    latest = flow.versions.order_by("-number").first()
+    if latest is not None and latest.definition == definition and (latest.published_at or not publish):
+        return latest
+    version = save_draft(flow=flow, definition=definition, actor=actor)
+    if publish:
+        version = publish_version(version=version, actor=actor)
+    return version
+
+
+def export_flow(*, flow: Flow, version: FlowVersion | None = None) -> dict:
+    """Return the flow as importable JSON (the latest version unless one is given)."""
+    version = version or flow.versions.order_by("-number").first()
+    return {
+        "name": flow.name,
+        "slug": flow.slug,
+        "description": flow.description,
+        "version": version.number if version else None,
+        "definition": version.definition if version else {"steps": []},
+    }
+
+
+# --- The seeded flow ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def seed_stop_the_bleeding() -> Flow:
+    """Install the "Stop the bleeding" flow, its playbooks and resource links; safe to run again."""
+    data = json.loads(SEED_PATH.read_text(encoding="utf-8"))
+    version = import_flow(data=data, publish=True)
+    flow = version.flow
+    extras = json.loads(SEED_EXTRAS_PATH.read_text(encoding="utf-8"))
+    for spec in extras["playbooks"]:
+        Playbook.objects.get_or_create(
+            name=spec["name"],
+            flow=flow,
+            defaults={"condition": spec["condition"], "texts": spec["texts"], "order": spec["order"]},
+        )
+    for spec in extras["links"]:
+        ResourceLink.objects.get_or_create(
+            url=spec["url"], language=spec["language"], crisis=None, defaults=spec
+        )
+    return flow
+
+
+# --- Runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    run: Run
+    valid: bool
+    prompts: list[str]
+    completed: bool
+
+
+def _sms_point(customer: Customer) -> ContactPoint | None:
+    return ContactPoint.objects.filter(customer=customer, kind=ContactKind.PHONE).order_by("id").first()
+
+
+def _crisis_key(ticket: Ticket | None) -> str | None:
+    return str(ticket.crisis_id) if ticket is not None and ticket.crisis_id else None
+
+
+def _answer_channel(run: Run) -> str:
+    return Channel.SMS if run.mode == RunMode.SMS else Channel.VOICE
+
+
+def _send_prompts(run: Run, prompts: list[str], *, author=None) -> None:
+    # One SMS per turn: the invalid-answer note, the next question and the closing line travel together.
+    body = "\n\n".join(p for p in prompts if p)
+    if run.mode != RunMode.SMS or not body or run.ticket is None:
+        return
+    ticket_services.send_message(
+        ticket=run.ticket,
+        channel=Channel.SMS,
+        body=body,
+        author=author,
+        contact_point=run.contact_point,
+        payload={"triage_run": run.pk},
+    )
+
+
+def start_run(
+    *,
+    flow: Flow,
+    customer: Customer,
+    ticket: Ticket | None = None,
+    mode: str = RunMode.SMS,
+    source: str = RunSource.AGENT,
+    actor=None,
+    language: str = "",
+    contact_point: ContactPoint | None = None,
+    now: datetime | None = None,
+) -> Run:
+    """Start the flow's published version for the customer; over SMS the first question is sent."""
+    now = now or timezone.now()
+    version = published_version(flow)
+    point = None
+    if mode == RunMode.SMS:
+        point = contact_point or _sms_point(customer)
+        if point is None:
+            raise ApplicationError(_("The customer has no phone number for SMS."), code="no_phone")
+        if point.opted_out_at is not None:
+            raise ApplicationError(_("The customer opted out of SMS."), code="opted_out")
+    language = language or (ticket.language if ticket else "") or customer.language or "en"
+    try:
+        with transaction.atomic():
+            if ticket is None:
+                ticket = ticket_services.find_thread(customer=customer, channel=Channel.SMS, now=now)
+            if ticket is None:
+                ticket = ticket_services.create_ticket(
+                    customer=customer,
+                    subject=_("Triage: %(flow)s") % {"flow": flow.name},
+                    channel=Channel.SMS if mode == RunMode.SMS else Channel.VOICE,
+                    language=language,
+                    now=now,
+                )
+            state, prompts, _outcome = engine.advance(
+                version.definition, engine.new_state(language=language, crisis=_crisis_key(ticket)), None
+            )
+            run = Run.objects.create(
+                flow_version=version,
+                customer=customer,
+                ticket=ticket,
+                contact_point=point,
+                mode=mode,
+                source=source,
+                language=language,
+                state=state,
+                started_by=actor,
+                started_at=now,
+                last_activity_at=now,
+            )
+            _send_prompts(run, prompts, author=actor)
+    except IntegrityError as exc:
+        raise ApplicationError(_("This customer already has a triage run going."), code="run_active") from exc
+    return run
+
+
+def _record_answer(
+    run: Run, *, step: dict | None, answer: str, valid: bool, value: Any, actor, event, now
+) -> None:
+    question = engine.text_for(step.get("text"), run.language) if step else ""
+    shown = answer if valid or value is not None else answer
+    body = f"{question}\n→ {shown}" if question else shown
+    TimelineEvent.objects.create(
+        customer_id=run.customer_id,
+        ticket=run.ticket,
+        channel=_answer_channel(run),
+        direction=Direction.INTERNAL,
+        kind=EventKind.TRIAGE_ANSWER,
+        author=actor,
+        contact_point=run.contact_point,
+        body=body[:4000],
+        payload={
+            "run": run.pk,
+            "step": step.get("key") if step else None,
+            "answer": answer[:1000],
+            "value": value,
+            "valid": valid,
+            "event": event.pk if event is not None else None,
+        },
+        created_at=now,
+    )
+
+
+def answer_run(
+    *, run: Run, answer: str, actor=None, event: TimelineEvent | None = None, now: datetime | None = None
+) -> AnswerResult:
+    """Feed one answer to an active run: record it, send the next question, apply the outcome at the end."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        run = (
+            Run.objects.select_for_update()
+            .select_related("flow_version", "ticket", "contact_point")
+            .get(pk=run.pk)
+        )
+        if run.status != RunStatus.ACTIVE:
+            raise ApplicationError(_("This triage run is not active."), code="run_not_active")
+        # At-least-once delivery of inbound events: an event already fed to the run is ignored.
+        if event is not None and event.pk <= int(run.state.get("last_event_id") or 0):
+            return AnswerResult(run, valid=False, prompts=[], completed=False)
+        definition = run.flow_version.definition
+        step = engine.current_step(definition, run.state)
+        before = dict(run.state.get("answers") or {})
+        state, prompts, outcome = engine.advance(definition, run.state, answer or "")
+        key = step.get("key") if step else None
+        moved_on = key is not None and key in state["answers"] and key not in before
+        valid = moved_on and state["answers"].get(key) is not None
+        if event is not None:
+            state["last_event_id"] = event.pk
+        _record_answer(
+            run,
+            step=dict(step) if step else None,
+            answer=answer or "",
+            valid=valid,
+            value=state["answers"].get(key) if moved_on else None,
+            actor=actor,
+            event=event,
+            now=now,
+        )
+        run.state = state
+        run.last_activity_at = now
+        run.reminded_at = None
+        fields = ["state", "last_activity_at", "reminded_at"]
+        if outcome is not None:
+            run.status = RunStatus.COMPLETED
+            run.ended_at = now
+            run.severity = outcome.severity
+            fields += ["status", "ended_at", "severity"]
+        run.save(update_fields=fields)
+        if outcome is not None:
+            _apply_outcome(run, outcome, actor=actor)
+        _send_prompts(run, prompts)
+        if run.ticket is not None:
+            realtime.ticket_changed(run.ticket)
+    return AnswerResult(run, valid=valid, prompts=prompts, completed=outcome is not None)
+
+
+def _apply_outcome(run: Run, outcome: engine.Outcome, *, actor=None) -> None:
+    from triage import selectors
+
+    result = outcome.as_dict()
+    playbook = selectors.playbook_for(run=run, answers=outcome.answers, severity=outcome.severity)
+    if playbook is not None:
+        texts = selectors.playbook_texts(playbook, run.language)
+        result["playbook"] = {"id": playbook.pk, "name": playbook.name, **texts}
+    run.outcome = result
+    run.save(update_fields=["outcome"])
+    ticket = run.ticket
+    if ticket is None:
+        return
+    changes: dict[str, Any] = {"severity": outcome.severity}
+    if outcome.priority is not None and outcome.priority < ticket.priority:
+        changes["priority"] = outcome.priority  # triage only ever raises urgency
+    if outcome.queue:
+        queue = Queue.objects.filter(slug=outcome.queue).first()
+        if queue is not None:
+            changes["queue"] = queue
+    if outcome.tags:
+        current = list(ticket.tags.values_list("name", flat=True))
+        changes["tags"] = sorted(set(current) | set(outcome.tags))
+    ticket_services.update_ticket(ticket=ticket, actor=actor, **changes)
+    lines = [_("Triage complete: severity %(severity)s of 5.") % {"severity": outcome.severity}]
+    if outcome.focus:
+        lines.append(_("To solve first: %(focus)s") % {"focus": outcome.focus})
+    if playbook is not None:
+        lines.append(_("Option 1: %(text)s") % {"text": result["playbook"]["option_1"]})
+        lines.append(_("Option 2: %(text)s") % {"text": result["playbook"]["option_2"]})
+    TimelineEvent.objects.create(
+        customer_id=run.customer_id,
+        ticket=ticket,
+        channel=Channel.SYSTEM,
+        direction=Direction.INTERNAL,
+        kind=EventKind.NOTE,
+        author=actor,
+        body="\n".join(lines),
+        payload={"triage_run": run.pk, "outcome": result},
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def cancel_run(
+    *, run: Run, actor=None, status: str = RunStatus.CANCELLED, now: datetime | None = None
+) -> Run:
+    """End an active run without an outcome (agent cancelled, or the customer opted out)."""
+    now = now or timezone.now()
+    Run.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(status=status, ended_at=now)
+    run.refresh_from_db()
+    return run
+
+
+def end_runs_for_opt_out(*, contact_point: ContactPoint, now: datetime | None = None) -> int:
+    """End every active SMS run of a customer whose phone opted out: nothing more may be sent."""
+    now = now or timezone.now()
+    return Run.objects.filter(
+        Q(contact_point=contact_point) | Q(customer_id=contact_point.customer_id, contact_point__isnull=True),
+        status=RunStatus.ACTIVE,
+        mode=RunMode.SMS,
+    ).update(status=RunStatus.OPTED_OUT, ended_at=now)
+
+
+def resume_run(*, run: Run, actor=None, now: datetime | None = None) -> Run:
+    """Bring an expired run back: the same version, the same answers, the current question again."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            run = (
+                Run.objects.select_for_update()
+                .select_related("flow_version", "ticket", "contact_point")
+                .get(pk=run.pk)
+            )
+            if run.status != RunStatus.EXPIRED:
+                raise ApplicationError(_("Only an expired run can be resumed."), code="run_not_expired")
+            if run.contact_point is not None and run.contact_point.opted_out_at is not None:
+                raise ApplicationError(_("The customer opted out of SMS."), code="opted_out")
+            run.status = RunStatus.ACTIVE
+            run.ended_at = None
+            run.reminded_at = None
+            run.last_activity_at = now
+            run.save(update_fields=["status", "ended_at", "reminded_at", "last_activity_at"])
+            _send_prompts(run, [engine.current_prompt(run.flow_version.definition, run.state)], author=actor)
+    except IntegrityError as exc:
+        raise ApplicationError(_("This customer already has a triage run going."), code="run_active") from exc
+    return run
+
+
+def remind_silent_runs(*, now: datetime | None = None) -> int:
+    """Send one reminder to each SMS run silent for longer than the reminder delay."""
+    now = now or timezone.now()
+    ids = list(
+        Run.objects.filter(
+            status=RunStatus.ACTIVE,
+            mode=RunMode.SMS,
+            reminded_at__isnull=True,
+            last_activity_at__lte=now - remind_after(),
+            last_activity_at__gt=now - expire_after(),
+        ).values_list("id", flat=True)[:SWEEP_BATCH]
+    )
+    sent = 0
+    for run_id in ids:
+        with transaction.atomic():
+            # Claim before work: a second beat (or machine) finds reminded_at set and skips.
+            if not Run.objects.filter(pk=run_id, status=RunStatus.ACTIVE, reminded_at__isnull=True).update(
+                reminded_at=now
+            ):
+                continue
+            run = Run.objects.select_related("flow_version", "ticket", "contact_point").get(pk=run_id)
+            if run.contact_point is not None and run.contact_point.opted_out_at is not None:
+                Run.objects.filter(pk=run_id).update(status=RunStatus.OPTED_OUT, ended_at=now)
+                continue
+            definition = run.flow_version.definition
+            reminder = engine.flow_text(definition, "reminder", run.language)
+            _send_prompts(run, [f"{reminder}\n{engine.current_prompt(definition, run.state)}"])
+            sent += 1
+    return sent
+
+
+def expire_stale_runs(*, now: datetime | None = None) -> int:
+    """Expire runs silent past the expiry delay (SMS runs only after their one reminder)."""
+    now = now or timezone.now()
+    cutoff = now - expire_after()
+    return Run.objects.filter(
+        Q(mode=RunMode.AGENT) | Q(reminded_at__isnull=False),
+        status=RunStatus.ACTIVE,
+        last_activity_at__lte=cutoff,
+    ).update(status=RunStatus.EXPIRED, ended_at=now)
+
+
+def end_opted_out_runs() -> int:
+    """Belt and braces for the opt-out hook: end active SMS runs whose phone has opted out."""
+    return Run.objects.filter(
+        status=RunStatus.ACTIVE, mode=RunMode.SMS, contact_point__opted_out_at__isnull=False
+    ).update(status=RunStatus.OPTED_OUT, ended_at=timezone.now())
+
+
+# --- Starting runs from a broadcast reply or a segment ------------------------------------
+
+
+def _broadcast_flow_for(event: TimelineEvent, now: datetime) -> Flow | None:
+    """Return the triage flow of a broadcast this phone received within the window, if any."""
+    from django.apps import apps
+
+    if not apps.is_installed("helpdesk.crisis") or event.contact_point_id is None:
+        return None
+    try:
+        from helpdesk.crisis.models import Broadcast, BroadcastDelivery  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    field_names = {f.name for f in Broadcast._meta.get_fields()}
+    if "triage_flow" not in field_names:
+        return None
+    delivery_fields = {f.name for f in BroadcastDelivery._meta.get_fields()}
+    deliveries = BroadcastDelivery.objects.filter(
+        contact_point_id=event.contact_point_id, broadcast__triage_flow__isnull=False
+    )
+    time_field = next((f for f in ("sent_at", "created_at", "attempted_at") if f in delivery_fields), None)
+    if time_field:
+        deliveries = deliveries.filter(**{f"{time_field}__gte": now - yes_window()}).order_by(
+            f"-{time_field}"
+        )
+    delivery = deliveries.select_related("broadcast__triage_flow").first()
+    return delivery.broadcast.triage_flow if delivery is not None else None
+
+
+def start_runs_for_yes_reply(event: TimelineEvent, *, now: datetime | None = None) -> Run | None:
+    """Start the broadcast's flow when a customer answers its "reply YES for help" with yes."""
+    now = now or timezone.now()
+    if event.channel != Channel.SMS or engine.parse_yes_no(event.body or "") is not True:
+        return None
+    if engine.normalize(event.body or "") not in engine.YES_WORDS:
+        return None  # "yes but..." is a message for an agent, not a trigger
+    flow = _broadcast_flow_for(event, now)
+    if flow is None:
+        return None
+    point = event.contact_point
+    language = (point.language if point else "") or event.customer.language or "en"
+    try:
+        return start_run(
+            flow=flow,
+            customer=event.customer,
+            ticket=event.ticket,
+            mode=RunMode.SMS,
+            source=RunSource.BROADCAST,
+            language=language,
+            contact_point=point,
+            now=now,
+        )
+    except ApplicationError as exc:
+        logger.info("no triage run for event %s: %s", event.pk, exc.code)
+        return None
+
+
+def segment_customer_ids(*, tag: str = "", language: str = "") -> list[int]:
+    """Return customers with a reachable phone, matching the tag and language, and no run going."""
+    customers = Customer.objects.filter(
+        merged_into__isnull=True,
+        contact_points__kind=ContactKind.PHONE,
+        contact_points__opted_out_at__isnull=True,
+        contact_points__invalid_at__isnull=True,
+    ).exclude(triage_runs__status=RunStatus.ACTIVE, triage_runs__mode=RunMode.SMS)
+    if tag:
+        customers = customers.filter(tags__contains=[tag])
+    if language:
+        customers = customers.filter(language=language)
+    return list(customers.order_by("id").values_list("id", flat=True).distinct())
+
+
+def start_segment(*, flow: Flow, actor=None, tag: str = "", language: str = "") -> int:
+    """Queue SMS runs for a segment of customers (by tag and/or language); return how many."""
+    published_version(flow)
+    if not tag and not language:
+        raise ApplicationError(_("Choose a tag or a language for the segment."), code="segment_empty")
+    ids = segment_customer_ids(tag=tag, language=language)
+    from triage import tasks
+
+    actor_id = actor.pk if actor is not None else None
+    for start in range(0, len(ids), SEGMENT_CHUNK):
+        chunk = ids[start : start + SEGMENT_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: tasks.start_segment_runs.delay(flow.pk, chunk, actor_id))
+    return len(ids)
+
+
+def start_segment_runs(*, flow: Flow, customer_ids: list[int], actor=None) -> int:
+    """Start one SMS run per customer (skipping those who meanwhile started one or opted out)."""
+    started = 0
+    for customer in Customer.objects.filter(pk__in=customer_ids):
+        try:
+            start_run(flow=flow, customer=customer, mode=RunMode.SMS, source=RunSource.SEGMENT, actor=actor)
+            started += 1
+        except ApplicationError as exc:
+            logger.info("segment run skipped for customer %s: %s", customer.pk, exc.code)
+    return started
+
+
+# --- One click: send the options or the links ---------------------------------------------
+
+
+def _reply_channel(ticket: Ticket) -> str:
+    return ticket_services.reply_channel_for(ticket)
+
+
+def send_playbook_options(*, run: Run, actor) -> TimelineEvent:
+    """Send the playbook's two options (and its story) to the customer on the channel in use."""
+    playbook = (run.outcome or {}).get("playbook")
+    if not playbook or run.ticket is None:
+        raise ApplicationError(_("This run has no playbook to send."), code="no_playbook")
+    texts = _message_texts(run.language)
+    body = "\n".join(
+        [
+            texts["options"],
+            f"1) {playbook['option_1']}",
+            f"2) {playbook['option_2']}",
+            playbook.get("story", ""),
+        ]
+    ).strip()
+    return ticket_services.send_message(
+        ticket=run.ticket,
+        channel=_reply_channel(run.ticket),
+        body=body,
+        author=actor,
+        payload={"triage_run": run.pk},
+    )
+
+
+def send_resource_links(*, ticket: Ticket, actor, links: list[ResourceLink]) -> TimelineEvent:
+    """Send these resource links to the customer on the channel in use."""
+    if not links:
+        raise ApplicationError(_("There are no links to send."), code="no_links")
+    texts = _message_texts(ticket.language)
+    body = "\n".join([texts["links"], *[f"- {link.title}: {link.url}" for link in links]])
+    return ticket_services.send_message(
+        ticket=ticket, channel=_reply_channel(ticket), body=body, author=actor
+    )
+
+
+def _message_texts(language: str) -> dict[str, str]:
+    # Sent to the customer in the run's language, whatever language the agent's screen is in.
+    texts = {
+        "en": {"options": "Two ways to stop the bleeding now:", "links": "Help you can use now:"},
+        "fa": {
+            "options": "دو راه برای جلوگیری از آسیب بیشتر:",
+            "links": "منابعی که همین حالا به کارتان می‌آید:",
+        },
+        "km": {"options": "វិធីពីរយ៉ាងដើម្បីបញ្ឈប់ការខូចខាតឥឡូវនេះ៖", "links": "ជំនួយដែលអ្នកអាចប្រើឥឡូវនេះ៖"},
+        "kn": {"options": "ಹಾನಿಯನ್ನು ಈಗಲೇ ತಡೆಯಲು ಎರಡು ಮಾರ್ಗಗಳು:", "links": "ಈಗ ನೀವು ಬಳಸಬಹುದಾದ ನೆರವು:"},
+    }
+    return texts.get(language, texts["en"])
+
+
+def open_ticket_ids(customer: Customer) -> list[int]:
+    return list(
+        Ticket.objects.filter(customer=customer, status__in=OPEN_STATUSES).values_list("id", flat=True)
+    )
