@@ -105,3 +105,30 @@ def resource_links_for(*, language: str, crisis_id: int | None) -> list[Resource
     if not links and language != "en":
         links = list(ResourceLink.objects.filter(scope, language="en"))
     return links
+
+
+def broadcast_flow_for(*, contact_point_id: int | None, since) -> Flow | None:
+    """Return the triage flow of the latest broadcast this contact point received since then.
+
+    The crisis app owns broadcasts; this reads `Broadcast.triage_flow` (FK to triage.Flow) and
+    `BroadcastDelivery(broadcast, contact_point, sent_at|created_at)` only when they exist.
+    """
+    from django.apps import apps
+
+    if contact_point_id is None or not apps.is_installed("helpdesk.crisis"):
+        return None
+    try:
+        from helpdesk.crisis.models import Broadcast, BroadcastDelivery  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    if "triage_flow" not in {f.name for f in Broadcast._meta.get_fields()}:
+        return None
+    delivery_fields = {f.name for f in BroadcastDelivery._meta.get_fields()}
+    deliveries = BroadcastDelivery.objects.filter(
+        contact_point_id=contact_point_id, broadcast__triage_flow__isnull=False
+    )
+    time_field = next((f for f in ("sent_at", "created_at", "attempted_at") if f in delivery_fields), None)
+    if time_field:
+        deliveries = deliveries.filter(**{f"{time_field}__gte": since}).order_by(f"-{time_field}")
+    delivery = deliveries.select_related("broadcast__triage_flow").first()
+    return delivery.broadcast.triage_flow if delivery is not None else None

@@ -334,7 +334,7 @@ def answer_run(
     now = now or timezone.now()
     with transaction.atomic():
         run = (
-            Run.objects.select_for_update()
+            Run.objects.select_for_update(of=("self",))
             .select_related("flow_version", "ticket", "contact_point")
             .get(pk=run.pk)
         )
@@ -450,7 +450,7 @@ def resume_run(*, run: Run, actor=None, now: datetime | None = None) -> Run:
     try:
         with transaction.atomic():
             run = (
-                Run.objects.select_for_update()
+                Run.objects.select_for_update(of=("self",))
                 .select_related("flow_version", "ticket", "contact_point")
                 .get(pk=run.pk)
             )
@@ -521,32 +521,6 @@ def end_opted_out_runs() -> int:
 # --- Starting runs from a broadcast reply or a segment ------------------------------------
 
 
-def _broadcast_flow_for(event: TimelineEvent, now: datetime) -> Flow | None:
-    """Return the triage flow of a broadcast this phone received within the window, if any."""
-    from django.apps import apps
-
-    if not apps.is_installed("helpdesk.crisis") or event.contact_point_id is None:
-        return None
-    try:
-        from helpdesk.crisis.models import Broadcast, BroadcastDelivery  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    field_names = {f.name for f in Broadcast._meta.get_fields()}
-    if "triage_flow" not in field_names:
-        return None
-    delivery_fields = {f.name for f in BroadcastDelivery._meta.get_fields()}
-    deliveries = BroadcastDelivery.objects.filter(
-        contact_point_id=event.contact_point_id, broadcast__triage_flow__isnull=False
-    )
-    time_field = next((f for f in ("sent_at", "created_at", "attempted_at") if f in delivery_fields), None)
-    if time_field:
-        deliveries = deliveries.filter(**{f"{time_field}__gte": now - yes_window()}).order_by(
-            f"-{time_field}"
-        )
-    delivery = deliveries.select_related("broadcast__triage_flow").first()
-    return delivery.broadcast.triage_flow if delivery is not None else None
-
-
 def start_runs_for_yes_reply(event: TimelineEvent, *, now: datetime | None = None) -> Run | None:
     """Start the broadcast's flow when a customer answers its "reply YES for help" with yes."""
     now = now or timezone.now()
@@ -554,7 +528,9 @@ def start_runs_for_yes_reply(event: TimelineEvent, *, now: datetime | None = Non
         return None
     if engine.normalize(event.body or "") not in engine.YES_WORDS:
         return None  # "yes but..." is a message for an agent, not a trigger
-    flow = _broadcast_flow_for(event, now)
+    from triage import selectors
+
+    flow = selectors.broadcast_flow_for(contact_point_id=event.contact_point_id, since=now - yes_window())
     if flow is None:
         return None
     point = event.contact_point
