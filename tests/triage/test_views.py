@@ -1,0 +1,97 @@
+"""Triage pages: the ticket panel for agents (agent-guided run), the flow editor for managers."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from helpdesk.tickets.models import EventKind, TimelineEvent
+from tests.factories import TicketFactory
+from triage.models import Flow, Run, RunStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ticket_panel_is_registered_for_the_ticket_page(settings):
+    assert "triage:ticket_panel" in settings.TICKET_PANELS
+    assert reverse("triage:ticket_panel", args=[1])
+
+
+def test_agent_guided_run_from_the_panel(agent_client, agent, seeded_flow, phone):
+    ticket = TicketFactory(customer=phone.customer)
+    panel = reverse("triage:ticket_panel", args=[ticket.pk])
+    response = agent_client.get(panel, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Start triage" in response.text
+    response = agent_client.post(
+        reverse("triage:start_run", args=[ticket.pk]),
+        {"flow": seeded_flow.pk, "mode": "agent"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "How many of your employees" in response.text
+    run = Run.objects.get()
+    url = reverse("triage:answer_run", args=[run.pk])
+    response = agent_client.post(url, {"answer": "lots"}, HTTP_HX_REQUEST="true")
+    assert "did not fit" in response.text
+    for answer in ("40", "1", "3", "a", "Pay the staff"):
+        response = agent_client.post(url, {"answer": answer}, HTTP_HX_REQUEST="true")
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert "Severity 4 of 5" in response.text and "Pay the staff" in response.text
+    assert run.outcome["playbook"]["option_1"] in response.text
+    assert TimelineEvent.objects.filter(kind=EventKind.TRIAGE_ANSWER, author=agent).count() == 6
+    assert not TimelineEvent.objects.filter(direction="out").exists()  # a call: nothing texted
+    response = agent_client.post(reverse("triage:send_options", args=[run.pk]), HTTP_HX_REQUEST="true")
+    sent = TimelineEvent.objects.get(direction="out")
+    assert run.outcome["playbook"]["option_2"] in sent.body and sent.channel == "sms"
+
+
+def test_customer_text_is_escaped_in_the_panel(agent_client, small_flow, phone):
+    ticket = TicketFactory(customer=phone.customer)
+    agent_client.post(reverse("triage:start_run", args=[ticket.pk]), {"flow": small_flow.pk, "mode": "agent"})
+    run = Run.objects.get()
+    agent_client.post(reverse("triage:answer_run", args=[run.pk]), {"answer": "1"})
+    response = agent_client.get(reverse("triage:ticket_panel", args=[ticket.pk]))
+    assert "<script>" not in response.text
+
+
+def test_flow_editor_is_for_managers_only(agent_client):
+    from django.test import Client
+
+    assert agent_client.get(reverse("triage:flow_list")).status_code == 403
+    assert Client().get(reverse("triage:flow_list")).status_code == 302
+
+
+def test_manager_builds_previews_and_publishes_a_flow(manager_client):
+    response = manager_client.post(reverse("triage:flow_list"), {"name": "Shop check"})
+    flow = Flow.objects.get(name="Shop check")
+    assert response.status_code == 302
+    steps = reverse("triage:step_save", args=[flow.pk])
+    manager_client.post(
+        steps,
+        {"kind": "single", "text_en": "What broke?", "text_fa": "چه چیزی خراب شد؟", "choices_en": "Roof = 3\nDoor = 1",
+         "choices_fa": "سقف\nدر", "branches": "Door -> end"},
+    )  # fmt: skip
+    manager_client.post(steps, {"kind": "number", "text_en": "How many staff?", "bands": "10- = 3"})
+    manager_client.post(steps, {"kind": "yesno", "text_en": "Can you open tomorrow?", "yes_weight": "0"})
+    definition = flow.versions.get().definition
+    assert [s["kind"] for s in definition["steps"]] == ["single", "number", "yesno"]
+    assert definition["steps"][0]["choices"][0] == {
+        "value": "roof",
+        "label": {"en": "Roof", "fa": "سقف"},
+        "weight": 3,
+    }
+    assert definition["steps"][0]["branches"] == [{"when": {"in": ["door"]}, "next": "end"}]
+    preview = reverse("triage:flow_preview", args=[flow.pk])
+    manager_client.post(preview, {"action": "restart", "language": "fa"})
+    for answer in ("۱", "۱۲", "بله"):
+        manager_client.post(preview, {"action": "reply", "answer": answer})
+    page = manager_client.get(reverse("triage:flow_edit", args=[flow.pk])).text
+    assert "چه چیزی خراب شد؟" in page and "Severity" in page
+    assert TimelineEvent.objects.count() == 0  # the preview sends nothing
+    manager_client.post(reverse("triage:flow_publish", args=[flow.pk]))
+    assert flow.versions.get().is_published
+
+
+def test_export_is_importable(manager_client, small_flow):
+    response = manager_client.get(reverse("triage:flow_export", args=[small_flow.pk]))
+    assert response.json()["slug"] == "small"
