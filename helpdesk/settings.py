@@ -207,7 +207,13 @@ INBOUND_HANDLERS: list[str] = env.list(
 
 # Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the
 # sidebar, so later apps (triage, crisis, surveys) add a panel without touching tickets' templates.
-TICKET_PANELS: list[str] = []
+TICKET_PANELS: list[str] = ["triage:ticket_panel"]
+
+# --- Triage: one reminder after this much silence, expiry later; RESUME works for a week.
+TRIAGE_REMIND_AFTER_MINUTES = env.int("TRIAGE_REMIND_AFTER_MINUTES", default=120)
+TRIAGE_EXPIRE_AFTER_MINUTES = env.int("TRIAGE_EXPIRE_AFTER_MINUTES", default=24 * 60)
+TRIAGE_RESUME_WINDOW_DAYS = env.int("TRIAGE_RESUME_WINDOW_DAYS", default=7)
+TRIAGE_BROADCAST_YES_WINDOW_HOURS = env.int("TRIAGE_BROADCAST_YES_WINDOW_HOURS", default=72)
 
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")
