@@ -1,0 +1,99 @@
+# Tourniquet: `make demo` to try it, `make test` to check it. GNU make; Python 3.11 in .venv.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Services the tests and `make run` use (PostgreSQL and Redis on this machine).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tourniquet
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tourniquet_bench
+BENCH_TICKETS ?= 1000000
+BENCH_EVENTS_PER_TICKET ?= 5
+
+# The demo: embedded SQLite (the default DATABASE_URL), tasks run in-process, in-memory
+# websocket layer, console gateways (messages are printed, nothing leaves the machine).
+# Channels that need a local fake provider (e.g. the fake Twilio server) add their
+# variables here and start it in DEMO_SIDECARS.
+DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0
+DEMO_SIDECARS :=
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
+
+CELERY_QUEUES := inbound,outbound,broadcast,triage,default
+
+.PHONY: help install demo test lint run bench services chromium translations
+
+help:
+	@echo "make demo   - install, seed and serve the demo at http://$(DEMO_HOST):$(DEMO_PORT)"
+	@echo "make test   - lint, type-check and run every test (PostgreSQL, Redis, chromium)"
+	@echo "make run    - production-like: web (gunicorn+uvicorn), Celery worker and beat"
+	@echo "make bench  - fill a benchmark database and run every bench/*.py"
+	@echo "make lint   - ruff and mypy only"
+
+# Idempotent: reinstalls only when pyproject.toml changes (or the venv is missing).
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(MAKE) --no-print-directory translations
+	@touch $(STAMP)
+
+# .mo files are not committed: compile every locale/*/LC_MESSAGES/*.po (pure Python, no msgfmt).
+translations:
+	$(PY) manage.py compile_translations
+
+services:
+	@bash .ci/services.sh
+
+chromium:
+	@bash .ci/chromium.sh
+
+demo: install
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	@echo
+	@echo "  Tourniquet demo: http://$(DEMO_HOST):$(DEMO_PORT)/"
+	@echo "  Log in as agent / tourniquet-demo  (also: manager, admin; same password)"
+	@echo "  Public contact form: http://$(DEMO_HOST):$(DEMO_PORT)/contact/   Ctrl-C stops."
+	@echo
+	@set -m; trap 'kill 0' INT TERM EXIT; \
+	$(DEMO_SIDECARS) \
+	$(DEMO_ENV) $(VENV)/bin/uvicorn helpdesk.asgi:application --host $(DEMO_HOST) --port $(DEMO_PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy helpdesk channels_app triage
+
+test: install services chromium lint
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
+
+# Production-like on this machine: migrate, then worker + beat + ASGI server; Ctrl-C stops all three.
+run: install services
+	DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput -v 0
+	@export DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	  STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage; \
+	trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A helpdesk worker -Q $(CELERY_QUEUES) -l info & \
+	$(VENV)/bin/celery -A helpdesk beat -l info --schedule /tmp/tourniquet-celerybeat & \
+	$(VENV)/bin/gunicorn helpdesk.asgi:application -k uvicorn.workers.UvicornWorker -w 2 -b 127.0.0.1:8000 & \
+	wait
+
+# Seeds BENCH_DATABASE_URL once (skipped when already that size), then runs every bench with a main.
+bench: install services
+	$(PY) -c "import sys, psycopg2; c = psycopg2.connect('$(BENCH_DATABASE_URL)'.rsplit('/', 1)[0] + '/postgres'); c.autocommit = True; cur = c.cursor(); cur.execute('SELECT 1 FROM pg_database WHERE datname = %s', ['$(BENCH_DATABASE_URL)'.rsplit('/', 1)[1]]); cur.fetchone() or cur.execute('CREATE DATABASE ' + '$(BENCH_DATABASE_URL)'.rsplit('/', 1)[1])"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput -v 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py seed_bulk --tickets $(BENCH_TICKETS) \
+	  --events-per-ticket $(BENCH_EVENTS_PER_TICKET) --skip-if-seeded
+	@for f in bench/*.py; do \
+	  grep -q '^def main' $$f || continue; \
+	  mod=$$(basename $$f .py); echo "== bench.$$mod"; \
+	  DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.$$mod || exit 1; \
+	done
