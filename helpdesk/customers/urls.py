@@ -1,2 +1,9 @@
+from django.urls import path
+
+from helpdesk.customers import views
+
 app_name = "customers"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+]

@@ -1,2 +1,15 @@
+from django.urls import path
+
+from helpdesk.tickets import views
+
 app_name = "tickets"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("search/", views.search, name="search"),
+    path("<int:pk>/", views.ticket_detail, name="detail"),
+    path("<int:pk>/timeline/", views.ticket_timeline, name="timeline"),
+    path("<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("<int:pk>/note/", views.ticket_note, name="note"),
+    path("<int:pk>/update/", views.ticket_update, name="update"),
+    path("<int:pk>/macros/<int:macro_id>/", views.macro_text, name="macro"),
+]

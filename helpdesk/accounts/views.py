@@ -1,0 +1,54 @@
+"""Sign-in pages and the guard every workspace view wears."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from helpdesk.accounts.forms import LoginForm
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+def agent_time_zone(user) -> zoneinfo.ZoneInfo | None:
+    """Return the agent's own time zone from their profile, or None for the site default."""
+    try:
+        name = user.profile.time_zone
+    except AttributeError:  # no profile (e.g. a superuser made by createsuperuser)
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name) if name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def agent_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Require a signed-in staff member and show times in their time zone."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied
+        tz = agent_time_zone(request.user)
+        if tz is None:
+            return view(request, *args, **kwargs)
+        with timezone.override(tz):
+            return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,104 @@
+"""Forms of the agent workspace: validation at the edge, the services do the work."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.tickets.models import Channel, Priority, Queue, TicketStatus
+from helpdesk.tickets.selectors import SORTS, QueueFilters
+
+STATUS_FILTER_CHOICES = [("", _("Open (new, open, pending)")), ("all", _("All")), *TicketStatus.choices]
+REPLY_CHANNEL_CHOICES = [
+    (Channel.SMS, Channel.SMS.label),
+    (Channel.EMAIL, Channel.EMAIL.label),
+    (Channel.CHAT, Channel.CHAT.label),
+]
+SORT_LABELS = {
+    "priority": _("Priority, then SLA due"),
+    "newest": _("Newest activity"),
+    "oldest": _("Oldest first"),
+}
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTER_CHOICES, required=False)
+    queue = forms.ModelChoiceField(
+        label=_("Queue"), queryset=Queue.objects.order_by("name"), required=False, empty_label=_("All queues")
+    )
+    assignee = forms.CharField(label=_("Assignee"), required=False)
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        choices=[("", _("Any priority")), *Priority.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[("", _("Any channel")), *Channel.choices], required=False
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=[("", _("Any language"))], required=False)
+    crisis = forms.IntegerField(label=_("Crisis"), required=False, min_value=1)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=64)
+    sort = forms.ChoiceField(label=_("Sort"), choices=[(k, SORT_LABELS[k]) for k in SORTS], required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("Any language")), *[(c, c) for c, _n in settings.LANGUAGES]]
+        # Filters are links people share: an unknown value is ignored rather than an error page.
+        self.fields["queue"].queryset = Queue.objects.order_by("name")
+
+    def clean_assignee(self) -> str:
+        value = self.cleaned_data.get("assignee") or ""
+        if value in ("", "me", "unassigned") or value.isdigit():
+            return value
+        raise forms.ValidationError(_("Choose me, unassigned or an agent."))
+
+    def to_filters(self) -> QueueFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        queue = data.get("queue")
+        return QueueFilters(
+            status=data.get("status") or "",
+            queue=queue.pk if queue else None,
+            assignee=data.get("assignee") or "",
+            priority=data.get("priority") or None,
+            channel=data.get("channel") or "",
+            language=data.get("language") or "",
+            crisis=data.get("crisis") or None,
+            tag=data.get("tag") or "",
+        )
+
+
+class ReplyForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Send by"), choices=REPLY_CHANNEL_CHOICES)
+    body = forms.CharField(
+        label=_("Reply"), widget=forms.Textarea(attrs={"rows": 5, "dir": "auto"}), max_length=10_000
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}), max_length=10_000
+    )
+
+
+class TicketUpdateForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices)
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Unassigned"),
+    )
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.order_by("name"))
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=500, help_text=_("Comma separated"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True)
+
+    def tag_names(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]

@@ -1,0 +1,287 @@
+"""Reads for the agent workspace: the queue, the ticket page and search."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from helpdesk.customers.models import ContactPoint, Customer
+from helpdesk.errors import ApplicationError
+from helpdesk.tickets.models import OPEN_STATUSES, Macro, Queue, QueueCounter, Tag, Ticket, TimelineEvent
+
+PAGE_SIZE = 50
+# Past this many matches the queue says "1,000+": counting a million rows on each page view
+# would cost more than the page itself.
+COUNT_CAP = 1000
+SEARCH_MIN_CHARS = 2
+OTHER_TICKETS_LIMIT = 10
+
+# Each sort: the ORDER BY, and for each key whether the keyset moves up (asc) or down (desc).
+SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    # Matches ticket_open_queue_idx and the (x, priority, sla_due_at, id) composite indexes.
+    "priority": (("priority", True), ("sla_due_at", True), ("id", True)),
+    "newest": (("last_activity_at", False), ("id", False)),
+    "oldest": (("id", True),),
+}
+DEFAULT_SORT = "priority"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the agent narrowed the queue to; empty strings mean 'any'."""
+
+    status: str = ""  # "" = the open statuses, "all", or one status
+    queue: int | None = None
+    assignee: str = ""  # "", "me", "unassigned" or a user id
+    priority: int | None = None
+    channel: str = ""
+    language: str = ""
+    crisis: int | None = None
+    tag: str = ""
+
+
+@dataclass
+class QueuePage:
+    tickets: list[Ticket]
+    next_cursor: str
+    count: int
+    count_capped: bool
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.status_counts.get(s, 0) for s in OPEN_STATUSES)
+
+
+# --- Keyset cursors -------------------------------------------------------------------------
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    keys = SORTS[sort]
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        decoded: list[Any] = []
+        for (name, _asc), value in zip(keys, values, strict=True):
+            if name in ("sla_due_at", "last_activity_at"):
+                parsed = parse_datetime(value) if isinstance(value, str) else None
+                if parsed is None:
+                    raise ValueError
+                decoded.append(parsed)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                decoded.append(value)
+            else:
+                raise ValueError
+        return decoded
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApplicationError(_("This page link is no longer valid."), code="invalid_cursor") from exc
+
+
+def _after(keys: tuple[tuple[str, bool], ...], values: list[Any]) -> Q:
+    """Return rows strictly after `values` in the sort: (a, b, c) > (x, y, z) spelled as ORs."""
+    condition = Q()
+    for i, (name, asc) in enumerate(keys):
+        step = Q(**{f"{name}__{'gt' if asc else 'lt'}": values[i]})
+        for j in range(i):
+            step &= Q(**{keys[j][0]: values[j]})
+        condition |= step
+    # A bound on the leading key lets the planner start the index range scan at the cursor.
+    lead, lead_asc = keys[0]
+    return Q(**{f"{lead}__{'gte' if lead_asc else 'lte'}": values[0]}) & condition
+
+
+# --- The queue ------------------------------------------------------------------------------
+
+
+def filtered_tickets(*, agent, filters: QueueFilters) -> QuerySet[Ticket]:
+    """Return the tickets matching the filters, unordered."""
+    qs = Ticket.objects.all()
+    if filters.status == "all":
+        pass
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    else:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if filters.queue:
+        qs = qs.filter(queue_id=filters.queue)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=agent)
+    elif filters.assignee == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.priority:
+        qs = qs.filter(priority=filters.priority)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.language:
+        qs = qs.filter(language=filters.language)
+    if filters.crisis:
+        qs = qs.filter(crisis_id=filters.crisis)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag.strip().lower())
+    return qs
+
+
+def status_counts(*, queue: int | None = None) -> dict[str, int]:
+    """Return open-ticket counts per status from the counters the services keep current."""
+    rows = QueueCounter.objects.all()
+    if queue:
+        rows = rows.filter(queue_id=queue)
+    return {
+        r["status"]: r["n"] or 0 for r in rows.values("status").annotate(n=Sum("count")).order_by("status")
+    }
+
+
+def queue_page(
+    *,
+    agent,
+    filters: QueueFilters,
+    after: str = "",
+    sort: str = DEFAULT_SORT,
+    page_size: int = PAGE_SIZE,
+    with_counts: bool = True,
+) -> QueuePage:
+    """Return one page of the queue after the cursor, with capped and per-status counts."""
+    if sort not in SORTS:
+        sort = DEFAULT_SORT
+    keys = SORTS[sort]
+    base = filtered_tickets(agent=agent, filters=filters)
+    qs = base
+    if after:
+        qs = qs.filter(_after(keys, _decode_cursor(after, sort)))
+    order = [name if asc else f"-{name}" for name, asc in keys]
+    rows = list(
+        qs.select_related("customer", "assignee", "queue", "crisis")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by(*order)[: page_size + 1]
+    )
+    next_cursor = ""
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        next_cursor = _encode_cursor([getattr(last, name) for name, _asc in keys])
+    count, capped = 0, False
+    counts: dict[str, int] = {}
+    if with_counts:
+        # COUNT over a LIMITed subquery: exact up to the cap, cheap past it.
+        count = base.order_by()[: COUNT_CAP + 1].count()
+        capped = count > COUNT_CAP
+        count = min(count, COUNT_CAP)
+        counts = status_counts(queue=filters.queue)
+    return QueuePage(
+        tickets=rows, next_cursor=next_cursor, count=count, count_capped=capped, status_counts=counts
+    )
+
+
+def filter_choices() -> dict[str, Any]:
+    """Return the queues, agents and crises the filter and edit forms offer."""
+    from helpdesk.crisis.models import Crisis, CrisisStatus
+
+    return {
+        "queues": list(Queue.objects.order_by("name")),
+        "agents": list(
+            get_user_model().objects.filter(is_staff=True, is_active=True).order_by("first_name", "username")
+        ),
+        "crises": list(Crisis.objects.exclude(status=CrisisStatus.DRAFT).order_by("-created_at")[:20]),
+    }
+
+
+# --- The ticket page ------------------------------------------------------------------------
+
+
+def ticket_detail(*, ticket_id: int) -> Ticket:
+    """Return the ticket with what its header needs, or raise Ticket.DoesNotExist."""
+    return (
+        Ticket.objects.select_related("customer", "queue", "assignee", "crisis")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .get(pk=ticket_id)
+    )
+
+
+def ticket_timeline(*, ticket: Ticket) -> list[TimelineEvent]:
+    """Return every event of the ticket, oldest first, with author and contact point."""
+    return list(
+        TimelineEvent.objects.filter(ticket=ticket)
+        .select_related("author", "contact_point")
+        .order_by("created_at", "id")
+    )
+
+
+def customer_contact_points(*, customer_id: int) -> list[ContactPoint]:
+    """Return the customer's contact points, phones first."""
+    return list(ContactPoint.objects.filter(customer_id=customer_id).order_by("kind", "id"))
+
+
+def other_tickets(*, customer_id: int, exclude_id: int | None = None, limit: int = OTHER_TICKETS_LIMIT):
+    """Return the customer's other tickets, most recent activity first."""
+    qs = Ticket.objects.filter(customer_id=customer_id).order_by("-last_activity_at", "-id")
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    return list(qs.only("id", "subject", "status", "priority", "last_activity_at", "customer_id")[:limit])
+
+
+def macros_for(*, language: str) -> list[Macro]:
+    """Return macros, the ticket's language first."""
+    macros = list(Macro.objects.order_by("title"))
+    return sorted(macros, key=lambda m: (m.language != language, m.title.lower()))
+
+
+# --- Search ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResults:
+    q: str
+    customers: list[Customer]
+    tickets: list[Ticket]
+    events: list[TimelineEvent]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.customers or self.tickets or self.events)
+
+
+def search(*, q: str, limit: int = 20) -> SearchResults:
+    """Find customers, tickets and timeline text containing q, newest first, in any script."""
+    q = (q or "").strip()
+    if len(q) < SEARCH_MIN_CHARS:
+        raise ApplicationError(
+            _("Type at least %(n)d characters to search.") % {"n": SEARCH_MIN_CHARS}, code="query_too_short"
+        )
+    # icontains compiles to UPPER(col::text) LIKE UPPER(%q%), which the trigram GIN indexes
+    # of tickets/migrations/0002 serve on PostgreSQL; on SQLite it is a plain LIKE scan.
+    by_name = list(
+        Customer.objects.filter(name__icontains=q).order_by("-id").values_list("id", flat=True)[:limit]
+    )
+    by_point = list(
+        ContactPoint.objects.filter(value__icontains=q)
+        .order_by("-id")
+        .values_list("customer_id", flat=True)[:limit]
+    )
+    ids = sorted(set(by_name) | set(by_point), reverse=True)[:limit]
+    customers = list(Customer.objects.filter(pk__in=ids).prefetch_related("contact_points").order_by("-id"))
+    tickets = list(
+        Ticket.objects.filter(subject__icontains=q).select_related("customer").order_by("-id")[:limit]
+    )
+    events = list(
+        TimelineEvent.objects.filter(body__icontains=q)
+        .select_related("ticket", "customer")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return SearchResults(q=q, customers=customers, tickets=tickets, events=events)

@@ -1,0 +1,243 @@
+"""The agent workspace: queue, ticket page, replies, notes and search (server-rendered, htmx)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.accounts.views import agent_view
+from helpdesk.errors import ApplicationError
+from helpdesk.tickets import selectors, services
+from helpdesk.tickets.forms import (
+    REPLY_CHANNEL_CHOICES,
+    STATUS_FILTER_CHOICES,
+    NoteForm,
+    QueueFilterForm,
+    ReplyForm,
+    TicketUpdateForm,
+)
+from helpdesk.tickets.models import Channel, Macro, Priority, Ticket, TicketStatus
+
+
+@require_GET
+@agent_view
+def queue(request: HttpRequest) -> HttpResponse:
+    """The queue: filter, sort and walk pages by keyset cursor."""
+    form = QueueFilterForm(request.GET)
+    filters = form.to_filters()
+    sort = (form.cleaned_data.get("sort") if form.is_valid() else "") or selectors.DEFAULT_SORT
+    after = request.GET.get("after", "")
+    more = bool(after) and request.htmx
+    try:
+        page = selectors.queue_page(
+            agent=request.user, filters=filters, after=after, sort=sort, with_counts=not more
+        )
+    except ApplicationError as exc:
+        return HttpResponseBadRequest(exc.message)
+    params = request.GET.copy()
+    params.pop("after", None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "sort": sort,
+        "page": page,
+        "query": params.urlencode(),
+        "status_choices": STATUS_FILTER_CHOICES,
+        "priority_choices": Priority.choices,
+        "channel_choices": Channel.choices,
+        "sort_choices": form.fields["sort"].choices,
+        "languages": settings.LANGUAGES,
+        "open_statuses": [TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING],
+        **selectors.filter_choices(),
+    }
+    if more:
+        return render(request, "tickets/partials/_queue_page.html", context)
+    if request.htmx and request.htmx.target == "queue-results":
+        return render(request, "tickets/partials/_queue_rows.html", context)
+    return render(request, "tickets/queue.html", context)
+
+
+def _ticket_or_404(pk: int) -> Ticket:
+    try:
+        return selectors.ticket_detail(ticket_id=pk)
+    except Ticket.DoesNotExist:
+        from django.http import Http404
+
+        raise Http404(_("No such ticket.")) from None
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+    return {
+        "ticket": ticket,
+        "events": selectors.ticket_timeline(ticket=ticket),
+        "contact_points": selectors.customer_contact_points(customer_id=ticket.customer_id),
+        "other_tickets": selectors.other_tickets(customer_id=ticket.customer_id, exclude_id=ticket.pk),
+        "macros": selectors.macros_for(language=ticket.language),
+        "reply_channel": services.reply_channel_for(ticket),
+        "reply_channels": REPLY_CHANNEL_CHOICES,
+        "status_choices": TicketStatus.choices,
+        "priority_choices": Priority.choices,
+        "panels": [reverse(name, args=[ticket.pk]) for name in settings.TICKET_PANELS],
+        **selectors.filter_choices(),
+        **extra,
+    }
+
+
+@require_GET
+@agent_view
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket page: header, whole timeline, reply and note forms, customer sidebar."""
+    ticket = _ticket_or_404(pk)
+    return render(request, "tickets/detail.html", _ticket_context(request, ticket))
+
+
+@require_GET
+@agent_view
+def ticket_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The timeline fragment, re-fetched on live updates or by polling."""
+    ticket = get_object_or_404(Ticket.objects.only("id", "customer_id"), pk=pk)
+    return render(
+        request,
+        "tickets/partials/_timeline.html",
+        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket)},
+    )
+
+
+def _timeline_or_errors(
+    request: HttpRequest, ticket: Ticket, *, errors: list[str], target: str
+) -> HttpResponse:
+    """After a reply or note: the fresh timeline, or the errors into the form's error slot."""
+    if errors:
+        response = render(request, "tickets/partials/_form_errors.html", {"errors": errors})
+        if request.htmx:
+            # htmx swaps only 2xx responses by default; point this one at the form's error slot.
+            response["HX-Retarget"] = f"#{target}"
+            response["HX-Reswap"] = "innerHTML"
+        else:
+            response.status_code = 400
+        return response
+    if not request.htmx:
+        return redirect("tickets:detail", pk=ticket.pk)
+    response = render(
+        request,
+        "tickets/partials/_timeline.html",
+        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket)},
+    )
+    response["HX-Trigger"] = "ticket-form-sent"
+    return response
+
+
+def _errors(form, exc: ApplicationError | None = None) -> list[str]:
+    if exc is not None:
+        return [exc.message] + [m for msgs in exc.fields.values() for m in msgs if m != exc.message]
+    return [
+        f"{form.fields[name].label}: {m}" if name in form.fields else m
+        for name, msgs in form.errors.items()
+        for m in msgs
+    ]
+
+
+@require_POST
+@agent_view
+def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the agent's reply through the outbox and show it on the timeline."""
+    ticket = get_object_or_404(Ticket, pk=pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _timeline_or_errors(request, ticket, errors=_errors(form), target="reply-errors")
+    try:
+        services.send_reply(
+            ticket=ticket,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            channel=form.cleaned_data["channel"],
+        )
+    except ApplicationError as exc:
+        return _timeline_or_errors(request, ticket, errors=_errors(form, exc), target="reply-errors")
+    return _timeline_or_errors(request, ticket, errors=[], target="reply-errors")
+
+
+@require_POST
+@agent_view
+def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add an internal note and show it on the timeline."""
+    ticket = get_object_or_404(Ticket, pk=pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _timeline_or_errors(request, ticket, errors=_errors(form), target="note-errors")
+    try:
+        services.add_note(ticket=ticket, author=request.user, body=form.cleaned_data["body"])
+    except ApplicationError as exc:
+        return _timeline_or_errors(request, ticket, errors=_errors(form, exc), target="note-errors")
+    return _timeline_or_errors(request, ticket, errors=[], target="note-errors")
+
+
+@require_POST
+@agent_view
+def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change status, priority, assignee, queue and tags; answer with the fresh header."""
+    ticket = get_object_or_404(Ticket, pk=pk)
+    form = TicketUpdateForm(request.POST)
+    errors: list[str] = []
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_ticket(
+                ticket=ticket,
+                actor=request.user,
+                status=data["status"],
+                priority=data["priority"],
+                assignee=data["assignee"],
+                queue=data["queue"],
+                tags=form.tag_names(),
+            )
+        except ApplicationError as exc:
+            errors = _errors(form, exc)
+    else:
+        errors = _errors(form)
+    if not request.htmx:
+        if errors:
+            return HttpResponseBadRequest("; ".join(errors))
+        return redirect("tickets:detail", pk=pk)
+    ticket = _ticket_or_404(pk)
+    response = render(
+        request,
+        "tickets/partials/_header.html",
+        {
+            "ticket": ticket,
+            "errors": errors,
+            "status_choices": TicketStatus.choices,
+            "priority_choices": Priority.choices,
+            **selectors.filter_choices(),
+        },
+    )
+    if not errors:
+        response["HX-Trigger"] = "ticket-updated"
+    return response
+
+
+@require_GET
+@agent_view
+def macro_text(request: HttpRequest, pk: int, macro_id: int) -> JsonResponse:
+    """Return a macro filled in for this ticket's customer, for the reply box."""
+    ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=pk)
+    macro = get_object_or_404(Macro, pk=macro_id)
+    return JsonResponse({"body": services.render_macro(macro=macro, ticket=ticket, agent=request.user)})
+
+
+@require_GET
+@agent_view
+def search(request: HttpRequest) -> HttpResponse:
+    """Search customers, contact points, subjects and every message ever written."""
+    q = request.GET.get("q", "").strip()
+    results, error = None, ""
+    if q:
+        try:
+            results = selectors.search(q=q, limit=25)
+        except ApplicationError as exc:
+            error = exc.message
+    return render(request, "search/results.html", {"q": q, "results": results, "error": error})

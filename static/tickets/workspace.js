@@ -1,0 +1,120 @@
+// Agent workspace behaviour: live updates (websocket, else polling), form resets, macros,
+// language switcher. Loaded on every page; each part does nothing where its elements are absent.
+(function () {
+  "use strict";
+
+  var POLL_MS = 5000;
+  var DEBOUNCE_MS = 300;
+
+  function liveTarget() {
+    return document.querySelector("[data-live=timeline]") || document.querySelector("[data-live=queue]");
+  }
+
+  function refresh() {
+    var el = liveTarget();
+    if (!el || !window.htmx) return;
+    // Never clobber a form the agent is typing in: the header and composer are outside targets.
+    if (el.dataset.live === "timeline") {
+      htmx.ajax("GET", el.dataset.refreshUrl, { target: "#timeline", swap: "outerHTML" });
+    } else {
+      htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#queue-results", swap: "innerHTML" });
+    }
+  }
+
+  var pending = null;
+  function scheduleRefresh() {
+    if (pending) return;
+    pending = setTimeout(function () { pending = null; refresh(); }, DEBOUNCE_MS);
+  }
+
+  var pollTimer = null;
+  function startPolling() {
+    if (pollTimer || !liveTarget()) return;
+    pollTimer = setInterval(refresh, POLL_MS);
+  }
+  function stopPolling() {
+    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  function connect(attempt) {
+    var el = liveTarget();
+    if (!el) return;
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws;
+    try {
+      ws = new WebSocket(scheme + window.location.host + "/ws/workspace/");
+    } catch (e) {
+      startPolling();
+      return;
+    }
+    var opened = false;
+    ws.onopen = function () {
+      opened = true;
+      stopPolling();
+      var page = document.querySelector("[data-ticket-id]");
+      if (page && el.dataset.live === "timeline") {
+        ws.send(JSON.stringify({ subscribe_ticket: parseInt(page.dataset.ticketId, 10) }));
+      }
+    };
+    ws.onmessage = function (msg) {
+      var data;
+      try { data = JSON.parse(msg.data); } catch (e) { return; }
+      if (data.type !== "ticket.changed") return;
+      var page = document.querySelector(".ticket-layout[data-ticket-id]");
+      if (page && String(data.ticket_id) !== page.dataset.ticketId) return;
+      scheduleRefresh();
+    };
+    ws.onclose = function () {
+      // Poll while disconnected so nothing is missed; retry the socket with backoff.
+      startPolling();
+      var next = opened ? 1 : attempt + 1;
+      if (next <= 6) setTimeout(function () { connect(next); }, Math.min(30000, 1000 * Math.pow(2, next)));
+    };
+  }
+
+  function insertAtCursor(textarea, text) {
+    var start = textarea.selectionStart || 0;
+    var end = textarea.selectionEnd || 0;
+    var before = textarea.value.slice(0, start);
+    var after = textarea.value.slice(end);
+    textarea.value = before + text + after;
+    textarea.focus();
+    textarea.selectionStart = textarea.selectionEnd = start + text.length;
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el.matches("select[data-autosubmit]")) { el.form.submit(); return; }
+    if (el.id === "macro-picker" && el.value) {
+      var url = el.dataset.macroUrl.replace(/\/0\/$/, "/" + encodeURIComponent(el.value) + "/");
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (data) {
+          insertAtCursor(document.getElementById(el.dataset.macroTarget), data.body);
+          el.value = "";
+        })
+        .catch(function () { el.value = ""; });
+    }
+  });
+
+  // A reply or note was accepted: clear the form and its errors.
+  document.addEventListener("ticket-form-sent", function (e) {
+    var form = e.target.closest ? e.target.closest("form[data-reset-on-sent]") : null;
+    if (!form) return;
+    form.reset();
+    var errors = form.querySelector(".form-errors");
+    if (errors) errors.textContent = "";
+    form.querySelectorAll("textarea").forEach(function (t) { t.dispatchEvent(new Event("input", { bubbles: true })); });
+  });
+
+  // The header changed (status, assignee...): the timeline has new system events.
+  document.addEventListener("ticket-updated", scheduleRefresh);
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { connect(0); });
+  } else {
+    connect(0);
+  }
+})();
