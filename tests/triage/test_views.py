@@ -68,8 +68,8 @@ def test_manager_builds_previews_and_publishes_a_flow(manager_client):
     steps = reverse("triage:step_save", args=[flow.pk])
     manager_client.post(
         steps,
-        {"kind": "single", "text_en": "What broke?", "text_fa": "چه چیزی خراب شد؟", "choices_en": "Roof = 3\nDoor = 1",
-         "choices_fa": "سقف\nدر", "branches": "Door -> end"},
+        {"kind": "single", "text_en": "What broke?", "text_fa": "چه چیزی خراب شد؟",
+         "choices_en": "Roof = 3\nDoor = 1", "choices_fa": "سقف\nدر", "branches": "Door -> end"},
     )  # fmt: skip
     manager_client.post(steps, {"kind": "number", "text_en": "How many staff?", "bands": "10- = 3"})
     manager_client.post(steps, {"kind": "yesno", "text_en": "Can you open tomorrow?", "yes_weight": "0"})
