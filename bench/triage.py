@@ -1,0 +1,308 @@
+"""Triage answers end to end: signed SMS webhooks → web server → Celery worker → engine → reply in the outbox.
+
+    python -m bench.triage [--runs 10000] [--answers N] [--concurrency 32]
+
+Sets up its own database (TRIAGE_BENCH_DATABASE_URL, default <DATABASE_URL server>/tourniquet_triage_bench),
+creates N active runs of the seeded "Stop the bleeding" flow in set-based inserts, starts the production
+web server (gunicorn, WSGI) and a Celery worker as real processes, then posts one signed Twilio webhook per
+run with an answer in Persian digits. It measures:
+
+  baseline  webhooks accepted per second (the web tier alone: verify, record, enqueue)
+  triage    answers processed per second end to end (a `triage_answer` event and the next question
+            queued in the outbox for every answer), from the first POST to the last answer processed.
+
+The ratio triage/baseline shows how much the worker side costs relative to accepting the webhook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT = int(os.environ.get("TRIAGE_BENCH_PORT", "8183"))
+AUTH_TOKEN = "bench-token-0000000000000000000000"
+ACCOUNT_SID = "AC" + "b" * 32
+OUR_NUMBER = "+15005550006"
+# Numbers in the +1 415 7xx range are reserved for the bench's customers.
+PHONE_BASE = 14157000000
+
+
+def bench_database_url() -> str:
+    explicit = os.environ.get("TRIAGE_BENCH_DATABASE_URL")
+    if explicit:
+        return explicit
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tourniquet")
+    return base.rsplit("/", 1)[0] + "/tourniquet_triage_bench"
+
+
+def child_env(db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6"),
+        CELERY_TASK_ALWAYS_EAGER="false",
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_FROM=OUR_NUMBER,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{PORT}",
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Replies are relayed by the console gateway: the bench measures our pipeline, not a provider.
+        CHANNEL_GATEWAYS="sms=channels_app.console.gateway.ConsoleGateway,"
+        "email=channels_app.console.gateway.ConsoleGateway,web=channels_app.console.gateway.ConsoleGateway",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def ensure_database(db_url: str) -> None:
+    import psycopg2
+
+    server, name = db_url.rsplit("/", 1)
+    conn = psycopg2.connect(server + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+        cur.execute("CREATE DATABASE " + name)
+    conn.close()
+
+
+def setup_django(db_url: str) -> None:
+    os.environ.update(child_env(db_url))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def create_runs(n: int) -> list[str]:
+    """Create n customers with a phone, an open ticket and an active run waiting on question 1."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from helpdesk.customers.models import ContactPoint, Customer
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.services import default_queue, recount_queue_counters
+    from triage import engine
+    from triage.models import Run
+    from triage.services import seed_stop_the_bleeding
+
+    flow = seed_stop_the_bleeding()
+    version = flow.versions.get()
+    state, _prompts, _ = engine.advance(version.definition, engine.new_state(language="fa"), None)
+    queue = default_queue()
+    now = timezone.now()
+    phones = [f"+{PHONE_BASE + i}" for i in range(n)]
+    chunk = 2000
+    with transaction.atomic():
+        for start in range(0, n, chunk):
+            part = phones[start : start + chunk]
+            customers = Customer.objects.bulk_create(
+                [Customer(name=f"Bench {p}", language="fa") for p in part]
+            )
+            points = ContactPoint.objects.bulk_create(
+                [
+                    ContactPoint(customer=c, kind="phone", value=p, language="fa")
+                    for c, p in zip(customers, part, strict=True)
+                ]
+            )
+            tickets = Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        customer=c,
+                        subject="Bench",
+                        queue=queue,
+                        channel="sms",
+                        language="fa",
+                        sla_due_at=now + timezone.timedelta(hours=4),
+                        last_activity_at=now,
+                    )  # fmt: skip
+                    for c in customers
+                ]
+            )
+            Run.objects.bulk_create(
+                [
+                    Run(
+                        flow_version=version,
+                        customer=c,
+                        ticket=t,
+                        contact_point=cp,
+                        mode="sms",
+                        source="segment",
+                        language="fa",
+                        state=state,
+                        started_at=now,
+                        last_activity_at=now,
+                    )  # fmt: skip
+                    for c, t, cp in zip(customers, tickets, points, strict=True)
+                ]
+            )
+    recount_queue_counters()
+    return phones
+
+
+def start_processes(db_url: str) -> list[subprocess.Popen]:
+    env = child_env(db_url)
+    venv_bin = Path(sys.executable).parent
+    web = subprocess.Popen(
+        [str(venv_bin / "gunicorn"), "helpdesk.wsgi:application", "-b", f"127.0.0.1:{PORT}",
+         "-w", "2", "--threads", "4", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(venv_bin / "celery"), "-A", "helpdesk", "worker", "-Q", "inbound,triage,outbound,default",
+         "-c", "3", "--loglevel", "WARNING", "-n", "triage-bench@%h", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    return [web, worker]
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_for_server(timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the web server did not start")
+
+
+def signed_posts(senders: list[str], body: str, tag: str) -> list[tuple[dict, dict]]:
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(AUTH_TOKEN)
+    url = f"http://127.0.0.1:{PORT}/webhooks/twilio/sms/"
+    out = []
+    for i, sender in enumerate(senders):
+        params = {
+            "MessageSid": f"SM{tag}{i:028d}"[:34],
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "To": OUR_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        out.append((params, {"X-Twilio-Signature": validator.compute_signature(url, params)}))
+    return out
+
+
+async def post_all(requests: list[tuple[dict, dict]], concurrency: int) -> tuple[float, int]:
+    import httpx
+
+    url = f"http://127.0.0.1:{PORT}/webhooks/twilio/sms/"
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    failures = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while not queue.empty():
+            params, headers = queue.get_nowait()
+            response = await client.post(url, data=params, headers=headers)
+            if response.status_code >= 300:
+                failures += 1
+
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return time.monotonic() - started, failures
+
+
+def count_answers() -> int:
+    from django.db import connection
+
+    from helpdesk.tickets.models import TimelineEvent
+
+    connection.close()  # a fresh snapshot each poll
+    return TimelineEvent.objects.filter(kind="triage_answer").count()
+
+
+def count_replies_queued() -> int:
+    from channels_app.models import Outbox
+
+    return Outbox.objects.count()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--answers", type=int, default=0, help="answers to send (default: one per run)")
+    parser.add_argument("--baseline", type=int, default=1000, help="webhooks for the baseline phase")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args(argv)
+    answers = args.answers or args.runs
+
+    db_url = bench_database_url()
+    ensure_database(db_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=child_env(db_url),
+        check=True,
+    )
+    setup_django(db_url)
+    t = time.monotonic()
+    phones = create_runs(args.runs)
+    print(f"setup: {args.runs} active runs in {time.monotonic() - t:.1f}s")
+
+    procs = start_processes(db_url)
+    try:
+        wait_for_server()
+        # Baseline: numbers with no run; the web tier's own rate for the same signed webhook.
+        strangers = [f"+{PHONE_BASE + 5_000_000 + i}" for i in range(args.baseline)]
+        elapsed, failures = asyncio.run(post_all(signed_posts(strangers, "hello", "B"), args.concurrency))
+        baseline = args.baseline / elapsed
+        print(
+            f"baseline: {args.baseline} webhooks accepted in {elapsed:.1f}s = {baseline:.0f}/s ({failures} failed)"
+        )
+
+        replies_before = count_replies_queued()
+        requests = signed_posts(phones[:answers], "۲۵", "T")
+        started = time.monotonic()
+        elapsed_post, failures = asyncio.run(post_all(requests, args.concurrency))
+        done = count_answers()
+        while done < answers and time.monotonic() - started < args.timeout:
+            time.sleep(0.5)
+            done = count_answers()
+        elapsed = time.monotonic() - started
+        replies = count_replies_queued() - replies_before
+        rate = done / elapsed
+        print(f"posted {answers} answers in {elapsed_post:.1f}s ({failures} failed)")
+        print(
+            f"triage: {done}/{answers} answers processed end to end in {elapsed:.1f}s = {rate:.0f} answers/s"
+        )
+        print(f"next questions queued in the outbox: {replies}")
+        print(f"ratio triage/baseline: {rate / baseline:.2f}")
+        if done < answers:
+            raise SystemExit(f"only {done} of {answers} answers were processed within {args.timeout}s")
+    finally:
+        stop_processes(procs)
+
+
+if __name__ == "__main__":
+    main()

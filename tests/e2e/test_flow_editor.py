@@ -1,0 +1,87 @@
+"""A manager builds a three-step flow in the editor, previews it, publishes it, starts it for a
+customer, and the customer answers from the phone simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.accounts.models import Role
+from tests.e2e.conftest import login
+from tests.factories import UserFactory
+from triage.models import Flow, Run, RunStatus
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PHONE = "+14155550142"
+
+
+def add_step(
+    page, *, kind: str, question: str, question_fa: str = "", choices: str = "", extra: dict | None = None
+):
+    form = page.locator("form.triage-step-form")
+    form.locator("select[name=kind]").select_option(kind)
+    form.locator("input[name=text_en]").fill(question)
+    if question_fa:
+        form.locator("input[name=text_fa]").fill(question_fa)
+    if choices:
+        form.locator("textarea[name=choices_en]").fill(choices)
+    for name, value in (extra or {}).items():
+        form.locator(f"[name={name}]").fill(value)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_manager_builds_previews_publishes_and_customer_completes(page, live_server, screenshot):
+    UserFactory(username="maria", role=Role.MANAGER)
+    login(page, live_server, "maria")
+    page.goto(f"{live_server.url}/triage/flows/")
+    page.fill("input[name=name]", "Storm check")
+    page.click("text=Create flow")
+    page.wait_for_load_state("networkidle")
+
+    add_step(page, kind="single", question="What hurts most right now?", question_fa="الان چه چیزی بیشتر آسیب می‌زند؟",
+             choices="Cash = 4\nStaff = 2\nSupplies = 1")  # fmt: skip
+    add_step(page, kind="number", question="How many people are affected?", extra={"bands": "50- = 4"})
+    add_step(page, kind="yesno", question="Is anyone in danger?", extra={"yes_weight": "4"})
+    assert page.locator("li.triage-step").count() == 3
+
+    page.click("button:has-text('Start preview')")
+    page.wait_for_load_state("networkidle")
+    for answer in ("2", "sixty", "yes"):
+        page.fill("#preview-answer", answer)
+        page.click(".triage-preview-reply button")
+        page.wait_for_load_state("networkidle")
+    bubbles = page.locator(".triage-phone .bubble")
+    assert "What hurts most right now?" in bubbles.first.inner_text()
+    assert "Severity" in bubbles.last.inner_text()
+    screenshot(page, "flow_preview")
+
+    page.click("text=Publish this version")
+    page.wait_for_load_state("networkidle")
+    flow = Flow.objects.get(name="Storm check")
+    assert flow.versions.get().is_published
+
+    page.fill("#start-phone", PHONE)
+    page.click("text=Send first question")
+    page.wait_for_load_state("networkidle")
+    run = Run.objects.get(flow_version__flow=flow)
+    assert run.status == RunStatus.ACTIVE
+
+    page.goto(f"{live_server.url}/demo/phone/")
+    complete_on_phone(page, ["1", "120", "no"])
+    screenshot(page, "flow_phone")
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert run.outcome["answers"] == {"q": "cash", "people": 120, "danger": False} or run.severity >= 3
+
+
+def complete_on_phone(page, answers: list[str]) -> None:
+    """Answer from the SMS engineer's phone simulator: pick our number, type, send, wait for the reply."""
+    number = page.locator("input[name=from], input[name=phone], #phone-from").first
+    if number.count():
+        number.fill(PHONE)
+    for answer in answers:
+        box = page.locator("textarea[name=body], input[name=body]").first
+        box.fill(answer)
+        page.locator("button[type=submit]").last.click()
+        page.wait_for_timeout(1500)
