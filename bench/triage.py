@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
         elapsed, failures = asyncio.run(post_all(signed_posts(strangers, "hello", "B"), args.concurrency))
         baseline = args.baseline / elapsed
         print(
-            f"baseline: {args.baseline} webhooks accepted in {elapsed:.1f}s = {baseline:.0f}/s ({failures} failed)"
+            f"baseline: {args.baseline} webhooks accepted in {elapsed:.1f}s = {baseline:.0f}/s "
+            f"({failures} failed)"
         )
 
         replies_before = count_replies_queued()

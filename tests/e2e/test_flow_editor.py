@@ -39,8 +39,13 @@ def test_manager_builds_previews_publishes_and_customer_completes(page, live_ser
     page.click("text=Create flow")
     page.wait_for_load_state("networkidle")
 
-    add_step(page, kind="single", question="What hurts most right now?", question_fa="الان چه چیزی بیشتر آسیب می‌زند؟",
-             choices="Cash = 4\nStaff = 2\nSupplies = 1")  # fmt: skip
+    add_step(
+        page,
+        kind="single",
+        question="What hurts most right now?",
+        question_fa="الان چه چیزی بیشتر آسیب می‌زند؟",
+        choices="Cash = 4\nStaff = 2\nSupplies = 1",
+    )
     add_step(page, kind="number", question="How many people are affected?", extra={"bands": "50- = 4"})
     add_step(page, kind="yesno", question="Is anyone in danger?", extra={"yes_weight": "4"})
     assert page.locator("li.triage-step").count() == 3
