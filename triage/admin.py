@@ -6,8 +6,8 @@ from triage.models import Flow, FlowVersion, Playbook, ResourceLink, Run
 class FlowVersionInline(admin.TabularInline):
     model = FlowVersion
     extra = 0
-    fields = ["number", "published_at", "published_by", "created_at"]
-    readonly_fields = fields
+    fields = ("number", "published_at", "published_by", "created_at")
+    readonly_fields = ("number", "published_at", "published_by", "created_at")
     can_delete = False
 
 

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from triage import engine
-from triage.models import RunMode
+from triage.models import Flow, RunMode
 
 LANGUAGES = (("en", _("English")), ("fa", _("Persian")), ("km", _("Khmer")), ("kn", _("Kannada")))
 KIND_CHOICES = (
@@ -23,12 +23,12 @@ KIND_CHOICES = (
 
 
 class StartRunForm(forms.Form):
-    flow = forms.ModelChoiceField(queryset=None, label=_("Flow"))
+    flow: forms.ModelChoiceField = forms.ModelChoiceField(queryset=Flow.objects.none(), label=_("Flow"))
     mode = forms.ChoiceField(choices=RunMode.choices, label=_("How"))
 
     def __init__(self, *args, flows=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["flow"].queryset = flows
+        self.fields["flow"].queryset = flows  # type: ignore[attr-defined]
 
 
 class AnswerForm(forms.Form):
@@ -121,8 +121,8 @@ class StepForm(forms.Form):
                 for choice, label in zip(choices, labels, strict=False):
                     choice["label"][code] = label
             step["choices"] = choices
-        if data.get("branches"):
-            step["branches"] = _parse_branches(data["branches"], step.get("choices") or [])
+        if data.get("branches") and data["kind"] in ("single", "multi", "yesno"):
+            step["branches"] = _parse_branches(data["branches"], step.get("choices") or [], data["kind"])
         if data.get("next"):
             step["next"] = data["next"].strip()
         if data["kind"] == "yesno" and data.get("yes_weight") is not None:
@@ -217,7 +217,9 @@ def _parse_choices(text: str) -> list[dict]:
     return choices
 
 
-def _parse_branches(text: str, choices: list[dict]) -> list[dict]:
+def _parse_branches(text: str, choices: list[dict], kind: str) -> list[dict]:
+    # The manager names answers as the customer would ("Door", "2", "yes"); the engine reads them.
+    reader = {"kind": "yesno"} if kind == "yesno" else {"kind": "single", "choices": choices}
     branches = []
     for line in text.splitlines():
         if "->" not in line:
@@ -225,11 +227,7 @@ def _parse_branches(text: str, choices: list[dict]) -> list[dict]:
         left, right = (part.strip() for part in line.split("->", 1))
         values = []
         for token in re.split(r"\s*,\s*", left):
-            ok, value = (
-                engine.parse_answer({"kind": "single", "choices": choices}, token)
-                if choices
-                else (True, token)
-            )
+            ok, value = engine.parse_answer(reader, token)
             if ok:
                 values.append(value)
         if values and right:

@@ -68,7 +68,7 @@ def playbook_for(*, run: Run, answers: dict[str, Any], severity: int | None) -> 
 
 def playbook_texts(playbook: Playbook, language: str) -> dict[str, str]:
     texts = playbook.texts or {}
-    chosen = texts.get(language) or texts.get("en") or next(iter(texts.values()), {})
+    chosen: dict = texts.get(language) or texts.get("en") or next(iter(texts.values()), {})
     return {k: str(chosen.get(k, "")) for k in ("option_1", "option_2", "story")}
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -576,8 +577,9 @@ def start_segment(*, flow: Flow, actor=None, tag: str = "", language: str = "") 
 
     actor_id = actor.pk if actor is not None else None
     for start in range(0, len(ids), SEGMENT_CHUNK):
-        chunk = ids[start : start + SEGMENT_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: tasks.start_segment_runs.delay(flow.pk, chunk, actor_id))
+        transaction.on_commit(
+            partial(tasks.start_segment_runs.delay, flow.pk, ids[start : start + SEGMENT_CHUNK], actor_id)
+        )
     return len(ids)
 
 

@@ -11,7 +11,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -112,8 +112,19 @@ def _label(step: dict, value, run: Run) -> str:
     )
 
 
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _panel_run(run_id: int) -> tuple[Run, Ticket]:
+    run, ticket = _panel_run(run_id)
+    if run.ticket is None:  # its ticket was deleted: there is no panel to show it on
+        raise Http404
+    return run, run.ticket
+
+
 def _panel(request: HttpRequest, ticket: Ticket, **extra) -> HttpResponse:
-    if request.method == "POST" and not request.htmx:
+    if request.method == "POST" and not _is_htmx(request):
         if extra.get("error"):
             messages.error(request, extra["error"])
         return redirect(request.META.get("HTTP_REFERER") or reverse("triage:ticket_panel", args=[ticket.pk]))
@@ -151,46 +162,46 @@ def start_run(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def answer_run(request: HttpRequest, run_id: int) -> HttpResponse:
     """The agent types what the customer said on the call; the same engine checks it."""
-    run = get_object_or_404(Run.objects.select_related("ticket"), pk=run_id)
+    run, ticket = _panel_run(run_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        return _panel(request, run.ticket, answer_form=form)
+        return _panel(request, ticket, answer_form=form)
     try:
         result = services.answer_run(run=run, answer=form.cleaned_data["answer"], actor=request.user)
     except ApplicationError as exc:
-        return _panel(request, run.ticket, error=exc.message)
+        return _panel(request, ticket, error=exc.message)
     error = "" if result.valid or result.completed else _("That answer did not fit the question; ask again.")
-    return _panel(request, run.ticket, error=error)
+    return _panel(request, ticket, error=error)
 
 
 @staff_required
 @require_POST
 def resume_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run.objects.select_related("ticket"), pk=run_id)
+    run, ticket = _panel_run(run_id)
     try:
         services.resume_run(run=run, actor=request.user)
     except ApplicationError as exc:
-        return _panel(request, run.ticket, error=exc.message)
-    return _panel(request, run.ticket)
+        return _panel(request, ticket, error=exc.message)
+    return _panel(request, ticket)
 
 
 @staff_required
 @require_POST
 def cancel_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run.objects.select_related("ticket"), pk=run_id)
+    run, ticket = _panel_run(run_id)
     services.cancel_run(run=run, actor=request.user)
-    return _panel(request, run.ticket)
+    return _panel(request, ticket)
 
 
 @staff_required
 @require_POST
 def send_options(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run.objects.select_related("ticket"), pk=run_id)
+    run, ticket = _panel_run(run_id)
     try:
         services.send_playbook_options(run=run, actor=request.user)
     except ApplicationError as exc:
-        return _panel(request, run.ticket, error=exc.message)
-    return _panel(request, run.ticket)
+        return _panel(request, ticket, error=exc.message)
+    return _panel(request, ticket)
 
 
 @staff_required
@@ -402,7 +413,7 @@ def flow_preview(request: HttpRequest, flow_id: int) -> HttpResponse:
             )
     store[str(flow.pk)] = preview
     request.session[PREVIEW_SESSION_KEY] = store
-    if request.htmx:
+    if _is_htmx(request):
         return render(
             request,
             "triage/partials/_preview.html",

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from helpdesk.tickets.models import EventKind, TimelineEvent
 from tests.factories import TicketFactory
+from tests.triage.conftest import SMALL
 from triage.models import Flow, Run, RunStatus
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +96,32 @@ def test_manager_builds_previews_and_publishes_a_flow(manager_client):
 def test_export_is_importable(manager_client, small_flow):
     response = manager_client.get(reverse("triage:flow_export", args=[small_flow.pk]))
     assert response.json()["slug"] == "small"
+
+
+@pytest.mark.parametrize("count", [10, 100])
+def test_flow_list_query_count_does_not_grow_with_flows(manager_client, django_assert_max_num_queries, count):
+    from triage import services
+
+    for n in range(count):
+        services.import_flow(data={"name": f"Flow {n}", "slug": f"flow-{n}", "definition": SMALL})
+    with django_assert_max_num_queries(12):
+        assert manager_client.get(reverse("triage:flow_list")).status_code == 200
+
+
+@pytest.mark.parametrize("count", [10, 100])
+def test_ticket_panel_query_count_is_fixed(
+    agent_client, seeded_flow, phone, django_assert_max_num_queries, count
+):
+    from helpdesk.tickets.services import set_tags, update_ticket
+
+    ticket = TicketFactory(customer=phone.customer)
+    set_tags(ticket=ticket, names=["finances"])
+    for _ in range(count):
+        solved = TicketFactory()
+        set_tags(ticket=solved, names=["finances"])
+        update_ticket(ticket=solved, status="solved")
+    agent_client.post(
+        reverse("triage:start_run", args=[ticket.pk]), {"flow": seeded_flow.pk, "mode": "agent"}
+    )
+    with django_assert_max_num_queries(16):
+        assert agent_client.get(reverse("triage:ticket_panel", args=[ticket.pk])).status_code == 200
