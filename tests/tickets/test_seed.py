@@ -96,3 +96,36 @@ def test_seed_bulk_refuses_bad_sizes():
 
     with pytest.raises(CommandError):
         call_command("seed_bulk", tickets=0, events=1)
+
+
+def test_seed_demo_is_idempotent_and_builds_the_demo(settings):
+    from django.contrib.auth import authenticate
+
+    from helpdesk.crisis.models import Crisis
+    from helpdesk.tickets.models import Macro, Queue
+
+    settings.CHANNEL_GATEWAYS = dict.fromkeys(
+        ("sms", "email", "web"), "channels_app.console.gateway.ConsoleGateway"
+    )
+    call_command("seed_demo")
+    counts = (Ticket.objects.count(), TimelineEvent.objects.count(), Customer.objects.count())
+    call_command("seed_demo")
+    assert (Ticket.objects.count(), TimelineEvent.objects.count(), Customer.objects.count()) == counts
+
+    assert counts[0] >= 50 and counts[2] >= 40
+    for username in ("agent", "manager", "admin"):
+        assert authenticate(username=username, password="tourniquet-demo") is not None
+    assert Queue.objects.filter(inbound_address="+15005550006", name="Flood line").exists()
+    assert Queue.objects.filter(is_default=True).count() == 1
+    crisis = Crisis.objects.get(status="active")
+    assert set(crisis.texts) == {"en", "fa", "km", "kn"}
+    assert Ticket.objects.filter(crisis=crisis).exists()
+    assert set(Ticket.objects.values_list("channel", flat=True)) >= {"sms", "email", "web", "voice", "chat"}
+    assert set(Customer.objects.values_list("language", flat=True)) == {"en", "fa", "km", "kn"}
+    assert set(Macro.objects.values_list("language", flat=True)) == {"en", "fa", "km", "kn"}
+    assert all("{{ customer.name }}" in body for body in Macro.objects.values_list("body", flat=True))
+    statuses = set(TimelineEvent.objects.filter(direction="out").values_list("delivery_status", flat=True))
+    assert {"delivered", "failed"} <= statuses
+    assert TimelineEvent.objects.filter(kind="note").exists()
+    counted = sum(QueueCounter.objects.values_list("count", flat=True))
+    assert counted == Ticket.objects.filter(status__in=OPEN_STATUSES).count()
