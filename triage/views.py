@@ -117,7 +117,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _panel_run(run_id: int) -> tuple[Run, Ticket]:
-    run, ticket = _panel_run(run_id)
+    run = get_object_or_404(Run.objects.select_related("ticket"), pk=run_id)
     if run.ticket is None:  # its ticket was deleted: there is no panel to show it on
         raise Http404
     return run, run.ticket
