@@ -130,5 +130,6 @@ def broadcast_flow_for(*, contact_point_id: int | None, since) -> Flow | None:
     time_field = next((f for f in ("sent_at", "created_at", "attempted_at") if f in delivery_fields), None)
     if time_field:
         deliveries = deliveries.filter(**{f"{time_field}__gte": since}).order_by(f"-{time_field}")
-    delivery = deliveries.select_related("broadcast__triage_flow").first()
-    return delivery.broadcast.triage_flow if delivery is not None else None
+    delivery = deliveries.select_related("broadcast").first()
+    # getattr: the field is the crisis app's, and may not exist in every deployment's schema yet.
+    return getattr(delivery.broadcast, "triage_flow", None) if delivery is not None else None

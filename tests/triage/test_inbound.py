@@ -105,7 +105,15 @@ def test_yes_with_real_broadcast(seeded_flow, phone, inbound):
     if broadcast_model is None or "triage_flow" not in {f.name for f in broadcast_model._meta.get_fields()}:
         pytest.skip("helpdesk.crisis has no Broadcast.triage_flow yet (the crisis work adds it)")
     crisis = crisis_models.Crisis.objects.create(title="Flood", status="active")
-    broadcast = broadcast_model.objects.create(crisis=crisis, triage_flow=seeded_flow)
-    crisis_models.BroadcastDelivery.objects.create(broadcast=broadcast, contact_point=phone)
+    broadcast = broadcast_model.objects.create(crisis=crisis, name="Flood help", triage_flow=seeded_flow)
+    old = broadcast_model.objects.create(crisis=crisis, name="Last month", triage_flow=seeded_flow)
+    crisis_models.BroadcastDelivery.objects.create(
+        broadcast=old, contact_point=phone, to=phone.value, sent_at=timezone.now() - timedelta(hours=80)
+    )
     inbound("yes")
+    assert not Run.objects.exists()  # older than 72 h: a "yes" is just a message
+    crisis_models.BroadcastDelivery.objects.create(
+        broadcast=broadcast, contact_point=phone, to=phone.value, sent_at=timezone.now() - timedelta(hours=2)
+    )
+    inbound("ಹೌದು")
     assert Run.objects.get().source == RunSource.BROADCAST
