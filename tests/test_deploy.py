@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -51,3 +52,37 @@ def test_check_deploy_fails_with_demo_settings():
     result = run_check(env)
     assert result.returncode != 0
     assert "security.W" in result.stdout + result.stderr
+
+
+def test_env_example_documents_every_setting_read_from_the_environment():
+    settings_source = (ROOT / "helpdesk" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', settings_source))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read, "no env() reads found: the pattern is stale"
+    assert read - documented == set(), "add these to .env.example"
+
+
+def test_env_example_values_have_no_inline_comments():
+    # env files do not strip "# ..." after a value: it would become part of the setting.
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if re.match(r"^[A-Z0-9_]+=", line):
+            assert " #" not in line, line
+
+
+def test_compose_file_has_every_service_with_healthchecks():
+    # No container engine in CI: check the structure `docker compose config` relies on.
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    for name in ("web", "worker", "beat"):
+        assert services[name]["build"] == "."
+        assert services[name]["env_file"] == ".env"
+    assert "uvicorn.workers.UvicornWorker" in services["web"]["command"]
+    assert "inbound,outbound,broadcast,triage,default" in services["worker"]["command"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    for name in ("web", "worker", "postgres", "redis"):
+        assert services[name]["healthcheck"]["test"]
+    assert (ROOT / "Dockerfile").read_text().startswith("# Tourniquet")
