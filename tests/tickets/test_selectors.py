@@ -214,3 +214,13 @@ def test_search_is_newest_first_and_limited():
 def test_search_covers_old_history():
     old = TimelineEventFactory(body="ancient water leak", created_at=timezone.now() - timedelta(days=3650))
     assert [e.pk for e in selectors.search(q="water leak").events] == [old.pk]
+
+
+def test_keyset_walk_with_a_joined_filter(agent):
+    # The tag filter joins a table that also has an `id` column: the cursor must stay unambiguous.
+    tickets = [TicketFactory(priority=Priority.NORMAL) for _ in range(7)]
+    for ticket in tickets:
+        services.set_tags(ticket=ticket, names=["flood"])
+    TicketFactory()
+    walked = _walk(agent=agent, filters=QueueFilters(tag="flood"), page_size=2)
+    assert sorted(walked) == sorted(t.pk for t in tickets)
