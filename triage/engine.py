@@ -556,6 +556,19 @@ def evaluate(definition: Mapping, answers: Mapping[str, Any], crisis: str | None
     return outcome
 
 
+def describe_value(step: Mapping, value: Any, language: str, crisis: str | None = None) -> str:
+    """Return a stored answer as people read it: choice labels, yes/no, the number or text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return {True: "✓", False: "✗"}[value]
+    if step.get("kind") in ("single", "multi"):
+        labels = {c.get("value"): text_for(c.get("label"), language) for c in choices_for(step, crisis)}
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(v) or str(v) for v in values)
+    return str(value)
+
+
 # --- Prompts and the state machine --------------------------------------------------------
 
 

@@ -29,6 +29,10 @@ class StartRunForm(forms.Form):
     def __init__(self, *args, flows=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["flow"].queryset = flows  # type: ignore[attr-defined]
+        self.fields["flow"].empty_label = None  # a flow is always chosen: the seeded one comes first
+        preferred = flows.filter(slug="stop-the-bleeding").first() or flows.first()
+        if preferred is not None:
+            self.initial.setdefault("flow", preferred.pk)
 
 
 class AnswerForm(forms.Form):

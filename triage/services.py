@@ -305,7 +305,10 @@ def _record_answer(
     run: Run, *, step: dict | None, answer: str, valid: bool, value: Any, actor, event, now
 ) -> None:
     question = engine.text_for(step.get("text"), run.language) if step else ""
-    shown = answer if valid or value is not None else answer
+    meaning = engine.describe_value(step or {}, value, run.language, run.state.get("crisis")) if valid else ""
+    shown = f"{answer} ({meaning})" if meaning and meaning != answer.strip() else answer
+    if not valid:
+        shown = f"{answer} — " + _("not understood")
     body = f"{question}\n→ {shown}" if question else shown
     TimelineEvent.objects.create(
         customer_id=run.customer_id,

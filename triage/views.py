@@ -171,7 +171,10 @@ def answer_run(request: HttpRequest, run_id: int) -> HttpResponse:
     except ApplicationError as exc:
         return _panel(request, ticket, error=exc.message)
     error = "" if result.valid or result.completed else _("That answer did not fit the question; ask again.")
-    return _panel(request, ticket, error=error)
+    response = _panel(request, ticket, error=error)
+    if result.completed and _is_htmx(request):
+        response["HX-Refresh"] = "true"  # severity, priority and queue changed: show the whole ticket anew
+    return response
 
 
 @staff_required

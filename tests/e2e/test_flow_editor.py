@@ -89,4 +89,31 @@ def complete_on_phone(page, answers: list[str]) -> None:
         box = page.locator("textarea[name=body], input[name=body]").first
         box.fill(answer)
         page.locator("button[type=submit]").last.click()
-        page.wait_for_timeout(1500)
+
+
+def test_agent_guided_run_on_the_ticket_page(page, live_server, screenshot):
+    from tests.factories import ContactPointFactory, CustomerFactory, TicketFactory
+    from triage.services import seed_stop_the_bleeding
+
+    seed_stop_the_bleeding()
+    UserFactory(username="ana", role=Role.AGENT)
+    point = ContactPointFactory(value="+14155550143", customer=CustomerFactory(name="Bakery Nour"))
+    ticket = TicketFactory(customer=point.customer, subject="Flood closed the shop")
+    login(page, live_server, "ana")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    panel = page.locator(".triage-panel")
+    panel.locator("select[name=mode]").select_option("agent")
+    with page.expect_response(lambda r: "/triage/tickets/" in r.url and r.request.method == "POST"):
+        panel.locator("button:has-text('Start triage')").click()
+    for answer in ("35", "1", "4", "a", "Pay our five bakers this week"):
+        page.locator(".triage-panel input[name=answer]").fill(answer)
+        with page.expect_response(lambda r: "/answer/" in r.url):
+            page.locator(".triage-panel button:has-text('Record answer')").click()
+        page.wait_for_timeout(100)  # let htmx swap the fragment in
+    summary = page.locator(".triage-summary")
+    summary.wait_for()
+    assert "Severity 5 of 5" in summary.inner_text()
+    assert "Pay our five bakers this week" in summary.inner_text()
+    run = Run.objects.get(ticket=ticket)
+    assert run.status == RunStatus.COMPLETED and run.outcome["playbook"]["name"] == "Safety first"
+    screenshot(page, "triage_panel")
