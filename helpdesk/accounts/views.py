@@ -11,8 +11,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
 
 from helpdesk.accounts.forms import LoginForm
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request after django-htmx's middleware: `request.htmx` says whether htmx sent it."""
+
+    htmx: HtmxDetails
 
 
 class LoginView(auth_views.LoginView):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from helpdesk.accounts.views import agent_view
+from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.customers import selectors
 from helpdesk.customers.models import Customer
 
 
 @require_GET
 @agent_view
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     """Customers newest first, one keyset page at a time."""
     before = request.GET.get("before", "")
     page = selectors.customer_page(before=int(before) if before.isdigit() else None)
@@ -24,7 +24,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_view
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A customer's profile, contact points, every ticket and their latest timeline."""
     try:
         customer = selectors.customer_detail(customer_id=pk)

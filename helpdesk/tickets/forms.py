@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -46,9 +48,8 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = [("", _("Any language")), *[(c, c) for c, _n in settings.LANGUAGES]]
-        # Filters are links people share: an unknown value is ignored rather than an error page.
-        self.fields["queue"].queryset = Queue.objects.order_by("name")
+        language = cast(forms.ChoiceField, self.fields["language"])
+        language.choices = [("", _("Any language")), *[(c, c) for c, _n in settings.LANGUAGES]]
 
     def clean_assignee(self) -> str:
         value = self.cleaned_data.get("assignee") or ""
@@ -98,7 +99,8 @@ class TicketUpdateForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True)
+        assignee = cast(forms.ModelChoiceField, self.fields["assignee"])
+        assignee.queryset = get_user_model().objects.filter(is_staff=True, is_active=True)
 
     def tag_names(self) -> list[str]:
         return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]

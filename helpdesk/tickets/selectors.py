@@ -101,7 +101,8 @@ def _after(keys: tuple[tuple[str, bool], ...], values: list[Any]) -> RawSQL:
     Every sort's keys share one direction, which is what makes a single comparison correct.
     """
     table = Ticket._meta.db_table
-    columns = ", ".join(f'"{table}"."{Ticket._meta.get_field(name).column}"' for name, _asc in keys)
+    column_of = {f.name: f.column for f in Ticket._meta.concrete_fields}
+    columns = ", ".join(f'"{table}"."{column_of[name]}"' for name, _asc in keys)
     op = ">" if keys[0][1] else "<"
     placeholders = ", ".join(["%s"] * len(keys))
     # Safe: column names come from model metadata, the values travel as query parameters.

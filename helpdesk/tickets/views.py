@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from helpdesk.accounts.views import agent_view
+from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import selectors, services
 from helpdesk.tickets.forms import (
@@ -25,7 +28,7 @@ from helpdesk.tickets.models import Channel, Macro, Priority, Ticket, TicketStat
 
 @require_GET
 @agent_view
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: HtmxHttpRequest) -> HttpResponse:
     """The queue: filter, sort and walk pages by keyset cursor."""
     form = QueueFilterForm(request.GET)
     filters = form.to_filters()
@@ -49,7 +52,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "status_choices": STATUS_FILTER_CHOICES,
         "priority_choices": Priority.choices,
         "channel_choices": Channel.choices,
-        "sort_choices": form.fields["sort"].choices,
+        "sort_choices": cast(forms.ChoiceField, form.fields["sort"]).choices,
         "languages": settings.LANGUAGES,
         "open_statuses": [TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING],
         **selectors.filter_choices(),
@@ -70,7 +73,7 @@ def _ticket_or_404(pk: int) -> Ticket:
         raise Http404(_("No such ticket.")) from None
 
 
-def _ticket_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
     return {
         "ticket": ticket,
         "events": selectors.ticket_timeline(ticket=ticket),
@@ -89,7 +92,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
 
 @require_GET
 @agent_view
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The ticket page: header, whole timeline, reply and note forms, customer sidebar."""
     ticket = _ticket_or_404(pk)
     return render(request, "tickets/detail.html", _ticket_context(request, ticket))
@@ -97,7 +100,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @agent_view
-def ticket_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The timeline fragment, re-fetched on live updates or by polling."""
     ticket = get_object_or_404(Ticket.objects.only("id", "customer_id"), pk=pk)
     return render(
@@ -108,7 +111,7 @@ def ticket_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _timeline_or_errors(
-    request: HttpRequest, ticket: Ticket, *, errors: list[str], target: str
+    request: HtmxHttpRequest, ticket: Ticket, *, errors: list[str], target: str
 ) -> HttpResponse:
     """After a reply or note: the fresh timeline, or the errors into the form's error slot."""
     if errors:
@@ -143,7 +146,7 @@ def _errors(form, exc: ApplicationError | None = None) -> list[str]:
 
 @require_POST
 @agent_view
-def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Send the agent's reply through the outbox and show it on the timeline."""
     ticket = get_object_or_404(Ticket, pk=pk)
     form = ReplyForm(request.POST)
@@ -163,7 +166,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @agent_view
-def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Add an internal note and show it on the timeline."""
     ticket = get_object_or_404(Ticket, pk=pk)
     form = NoteForm(request.POST)
@@ -178,7 +181,7 @@ def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @agent_view
-def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Change status, priority, assignee, queue and tags; answer with the fresh header."""
     ticket = get_object_or_404(Ticket, pk=pk)
     form = TicketUpdateForm(request.POST)
@@ -222,7 +225,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @agent_view
-def macro_text(request: HttpRequest, pk: int, macro_id: int) -> JsonResponse:
+def macro_text(request: HtmxHttpRequest, pk: int, macro_id: int) -> JsonResponse:
     """Return a macro filled in for this ticket's customer, for the reply box."""
     ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=pk)
     macro = get_object_or_404(Macro, pk=macro_id)
@@ -231,7 +234,7 @@ def macro_text(request: HttpRequest, pk: int, macro_id: int) -> JsonResponse:
 
 @require_GET
 @agent_view
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: HtmxHttpRequest) -> HttpResponse:
     """Search customers, contact points, subjects and every message ever written."""
     q = request.GET.get("q", "").strip()
     results, error = None, ""
