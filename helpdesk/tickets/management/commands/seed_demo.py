@@ -323,6 +323,9 @@ class Command(BaseCommand):
         queues = self._queues()
         crisis = self._crisis()
         self._macros()
+        from triage.services import seed_stop_the_bleeding
+
+        seed_stop_the_bleeding()  # the "Stop the bleeding" flow with its playbooks and links
         created = 0
         for number in range(TICKET_COUNT):
             if self._ticket(number, agents=agents, queues=queues, crisis=crisis):
