@@ -12,7 +12,7 @@
 
   function refresh() {
     var el = liveTarget();
-    if (!el || !window.htmx) return;
+    if (!el || !window.htmx || document.hidden) return;
     // Never clobber a form the agent is typing in: the header and composer are outside targets.
     if (el.dataset.live === "timeline") {
       htmx.ajax("GET", el.dataset.refreshUrl, { target: "#timeline", swap: "outerHTML" });
@@ -107,6 +107,11 @@
     var errors = form.querySelector(".form-errors");
     if (errors) errors.textContent = "";
     form.querySelectorAll("textarea").forEach(function (t) { t.dispatchEvent(new Event("input", { bubbles: true })); });
+  });
+
+  // Catch up at once when the agent comes back to a tab that skipped polls while hidden.
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && pollTimer) refresh();
   });
 
   // The header changed (status, assignee...): the timeline has new system events.

@@ -123,3 +123,23 @@ def test_new_customer_message_appears_without_reload(live_server, page, agent, w
     )
     page.wait_for_selector("#timeline .event:has-text('The water is still rising')", timeout=12_000)
     assert page.evaluate("() => window.__noReload") == 1
+
+
+def test_search_and_customer_pages(live_server, page, screenshot, agent, workspace_data):
+    ticket = workspace_data["ticket"]
+    login(page, live_server, "agent")
+    page.goto(f"{live_server.url}/tickets/")
+    page.fill("#nav-search", "زانو")
+    page.press("#nav-search", "Enter")
+    page.wait_for_selector(".search-events li")
+    assert (
+        page.locator(
+            f"a[href='/tickets/{ticket.pk}/#event-{TimelineEvent.objects.filter(ticket=ticket).first().pk}']"
+        ).count()
+        == 1
+    )
+    screenshot(page, "search")
+    page.goto(f"{live_server.url}/customers/{ticket.customer_id}/")
+    page.wait_for_selector(".contact-points")
+    assert page.locator("text=آب وارد خانه شده است").count() >= 1
+    screenshot(page, "customer")
