@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from helpdesk.tickets.models import Channel, Direction, TimelineEvent
 from triage import engine, selectors, services
-from triage.models import RunMode
+from triage.models import RunMode, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,10 @@ def handle_inbound(event: TimelineEvent) -> bool:
         services.end_runs_for_opt_out(contact_point=point)
         return False
     run = selectors.active_run(customer_id=event.customer_id, mode=RunMode.SMS)
+    if run is not None and engine.normalize(event.body or "") in engine.STOP_WORDS:
+        # Normally the consent handler consumed STOP before us; never answer a STOP with a question.
+        services.cancel_run(run=run, status=RunStatus.OPTED_OUT)
+        return False
     if run is not None:
         services.answer_run(run=run, answer=event.body or "", event=event)
         return True

@@ -117,3 +117,13 @@ def test_yes_with_real_broadcast(seeded_flow, phone, inbound):
     )
     inbound("ಹೌದು")
     assert Run.objects.get().source == RunSource.BROADCAST
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", "Unsubscribe", "لغو"])
+def test_stop_reaching_triage_ends_the_run_without_a_reprompt(small_flow, phone, inbound, word):
+    run = services.start_run(flow=small_flow, customer=phone.customer)
+    sent = TimelineEvent.objects.filter(direction="out").count()
+    inbound(word)
+    run.refresh_from_db()
+    assert run.status == RunStatus.OPTED_OUT
+    assert TimelineEvent.objects.filter(direction="out").count() == sent
