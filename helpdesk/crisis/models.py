@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -49,3 +50,171 @@ class Crisis(models.Model):
             if value:
                 return value
         return ""
+
+
+class Placement(models.TextChoices):
+    TOP_BAR = "top_bar", _("Top bar")
+    POPUP = "popup", _("Pop-up")
+
+
+class Banner(models.Model):
+    """What the embed script shows on customers' websites while its crisis is active."""
+
+    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="banners")
+    texts = models.JSONField(
+        _("texts per language"), default=dict, blank=True, help_text=_('{"en": {"title", "message", "link"}}')
+    )
+    severity = models.PositiveSmallIntegerField(_("severity"), default=3)
+    placement = models.CharField(
+        _("placement"), max_length=16, choices=Placement.choices, default=Placement.TOP_BAR
+    )
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # Bumped on every publish, so a visitor who dismissed version 2 still sees version 3.
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-severity", "-id"]
+        indexes = [models.Index(fields=["published_at"], name="banner_published_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.crisis} banner v{self.version}"
+
+
+class DirectoryChannel(models.TextChoices):
+    CALL = "call", _("Phone call")
+    SMS = "sms", _("SMS")
+    CHAT = "chat", _("Live chat")
+    EMAIL = "email", _("Email")
+    LINK = "link", _("Self-service link")
+
+
+class DirectoryEntry(models.Model):
+    """One line of the channel directory: a need and the channel that serves it best."""
+
+    position = models.PositiveIntegerField(_("position"), default=0)
+    need = models.JSONField(_("need per language"), default=dict, help_text=_('{"en": "Technical problem"}'))
+    channel = models.CharField(_("channel"), max_length=8, choices=DirectoryChannel.choices)
+    target = models.CharField(_("number or address"), max_length=254)
+    hours = models.CharField(_("hours"), max_length=100, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "directory entries"
+
+    def __str__(self) -> str:
+        return f"{self.text('en')} → {self.channel}"
+
+    def text(self, language: str) -> str:
+        """Return the need in the language, falling back to English, then any language."""
+        for lang in (language, "en", *self.need.keys()):
+            if self.need.get(lang):
+                return self.need[lang]
+        return ""
+
+
+class BroadcastStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PLANNING = "planning", _("Planning")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
+
+
+class Broadcast(models.Model):
+    crisis = models.ForeignKey(
+        Crisis, null=True, blank=True, on_delete=models.SET_NULL, related_name="broadcasts"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=8, default="sms")
+    audience = models.JSONField(
+        _("audience"),
+        default=dict,
+        blank=True,
+        help_text=_("tags, languages, queues, crisis, has_open_tickets, contact_point_ids (CSV), all"),
+    )
+    bodies = models.JSONField(_("bodies per language"), default=dict)
+    max_segments = models.PositiveSmallIntegerField(_("max segments per message"), default=2)
+    # Messages per second across all workers; 0 means no limit.
+    rate_per_second = models.PositiveIntegerField(_("messages per second"), default=50)
+    status = models.CharField(max_length=20, choices=BroadcastStatus.choices, default=BroadcastStatus.DRAFT)
+    requires_approval = models.BooleanField(_("requires approval"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    csv_report = models.JSONField(default=dict, blank=True)
+    planned_count = models.PositiveIntegerField(default=0)
+    skipped_opted_out = models.PositiveIntegerField(default=0)
+    skipped_invalid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "scheduled_at"], name="broadcast_status_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def body_for(self, language: str) -> str:
+        """Return the body in the language, falling back to English, then any language."""
+        for lang in (language, "en", *self.bodies.keys()):
+            if self.bodies.get(lang):
+                return self.bodies[lang]
+        return ""
+
+
+class DeliveryState(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    SKIPPED_OPTED_OUT = "skipped_opted_out", _("Skipped: opted out")
+    SKIPPED_INVALID = "skipped_invalid", _("Skipped: invalid")
+
+
+class BroadcastDelivery(models.Model):
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
+    contact_point = models.ForeignKey("customers.ContactPoint", on_delete=models.CASCADE, related_name="+")
+    to = models.CharField(max_length=254)
+    language = models.CharField(max_length=8, default="en")
+    status = models.CharField(max_length=20, choices=DeliveryState.choices, default=DeliveryState.PLANNED)
+    provider_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Set before the provider is called: a 'sending' row older than the claim timeout is reconciled.
+    attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broadcast", "contact_point"], name="delivery_broadcast_point_uniq"
+            )
+        ]
+        indexes = [
+            # Claiming: the next planned rows of a broadcast in id order.
+            models.Index(fields=["broadcast", "status", "id"], name="delivery_claim_idx"),
+            # Reply threading: did this number get a broadcast lately?
+            models.Index(fields=["to", "sent_at"], name="delivery_to_sent_idx"),
+            models.Index(fields=["provider_id"], name="delivery_provider_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broadcast_id} → {self.to} ({self.status})"

@@ -1,8 +1,29 @@
-"""Reads of crises for pages, tickets and the API."""
+"""Reads of crises, banners, the channel directory and broadcast progress."""
 
 from __future__ import annotations
 
-from helpdesk.crisis.models import Crisis, CrisisStatus
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from helpdesk.crisis.models import (
+    Banner,
+    Broadcast,
+    BroadcastDelivery,
+    Crisis,
+    CrisisStatus,
+    DeliveryState,
+    DirectoryEntry,
+)
+
+LANGUAGES = ("en", "fa", "km", "kn")
+RTL_LANGUAGES = ("fa",)
 
 
 def active_crises():
@@ -14,3 +35,194 @@ def crisis_for_customer(*, customer) -> Crisis | None:
     """Return the crisis a new ticket of this customer belongs to: the active one, if exactly one."""
     crises = list(active_crises()[:2])
     return crises[0] if len(crises) == 1 else None
+
+
+def recent_delivery_to(*, to: str, now: datetime | None = None) -> BroadcastDelivery | None:
+    """Return the latest broadcast delivery sent to this number within the reply window."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=settings.BROADCAST_REPLY_WINDOW_HOURS)
+    return (
+        BroadcastDelivery.objects.filter(
+            to=to, sent_at__gte=since, status__in=[DeliveryState.SENT, DeliveryState.DELIVERED]
+        )
+        .select_related("broadcast__crisis")
+        .order_by("-sent_at")
+        .first()
+    )
+
+
+def broadcast_reply_crisis(*, customer) -> Crisis | None:
+    """Return the crisis of a broadcast this customer's phone got lately (a reply threads to it)."""
+    phones = [cp.value for cp in customer.contact_points.all() if cp.kind == "phone"]
+    for phone in phones:
+        delivery = recent_delivery_to(to=phone)
+        if delivery is not None and delivery.broadcast.crisis is not None:
+            return delivery.broadcast.crisis
+    return None
+
+
+def directory_entries(language: str = "en") -> list[DirectoryEntry]:
+    """Return the active directory entries in their order."""
+    return list(DirectoryEntry.objects.filter(is_active=True).order_by("position", "id"))
+
+
+_SMS_CHANNEL_WORDS = {"call": "Call", "sms": "Text", "chat": "Chat", "email": "Email", "link": "Go to"}
+
+
+def channel_directory_lines(language: str = "en") -> list[str]:
+    """Return the directory as short lines for an SMS or IVR: "Need: Call +1555… (hours)"."""
+    from django.utils import translation
+
+    lines = []
+    with translation.override(language if language in LANGUAGES else "en"):
+        from django.utils.translation import gettext as _
+
+        words = {
+            "call": _("Call"),
+            "sms": _("Text"),
+            "chat": _("Chat"),
+            "email": _("Email"),
+            "link": _("Go to"),
+        }
+        for entry in directory_entries(language):
+            hours = f" ({entry.hours})" if entry.hours else ""
+            lines.append(
+                f"{entry.text(language)}: {words.get(entry.channel, '')} {entry.target}{hours}"[:160]
+            )
+    return lines
+
+
+def live_banners(*, now: datetime | None = None) -> list[Banner]:
+    """Return published banners of active crises inside their time window."""
+    now = now or timezone.now()
+    return list(
+        Banner.objects.filter(published_at__isnull=False, crisis__status=CrisisStatus.ACTIVE)
+        .filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        )
+        .order_by("-severity", "-id")
+    )
+
+
+def banner_payload(*, now: datetime | None = None) -> dict:
+    """The JSON the embed script renders: banners and directory in every language."""
+    banners = [
+        {
+            "id": b.pk,
+            "version": b.version,
+            "severity": b.severity,
+            "placement": b.placement,
+            "texts": b.texts,
+            "ends_at": b.ends_at.isoformat() if b.ends_at else None,
+        }
+        for b in live_banners(now=now)
+    ]
+    directory = [
+        {"need": e.need, "channel": e.channel, "target": e.target, "hours": e.hours, "languages": e.languages}
+        for e in directory_entries()
+    ]
+    return {"banners": banners, "directory": directory, "rtl": list(RTL_LANGUAGES)}
+
+
+def payload_etag(payload: dict) -> str:
+    """A strong ETag from the payload's canonical JSON."""
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    total: int
+    planned: int
+    sending: int
+    sent: int
+    delivered: int
+    failed: int
+    opted_out: int
+    invalid: int
+    replies: int
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.delivered + self.failed
+
+    @property
+    def sendable(self) -> int:
+        return self.total - self.opted_out - self.invalid
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.sendable) if self.sendable else 0
+
+
+def broadcast_progress(*, broadcast: Broadcast) -> BroadcastProgress:
+    """Count deliveries by state in one indexed GROUP BY query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, count(*), count(replied_at) FROM crisis_broadcastdelivery "
+            "WHERE broadcast_id = %s GROUP BY status",
+            [broadcast.pk],
+        )
+        rows = cursor.fetchall()
+    counts = {status: n for status, n, _r in rows}
+    return BroadcastProgress(
+        total=sum(counts.values()),
+        planned=counts.get(DeliveryState.PLANNED, 0),
+        sending=counts.get(DeliveryState.SENDING, 0),
+        sent=counts.get(DeliveryState.SENT, 0),
+        delivered=counts.get(DeliveryState.DELIVERED, 0),
+        failed=counts.get(DeliveryState.FAILED, 0),
+        opted_out=counts.get(DeliveryState.SKIPPED_OPTED_OUT, 0),
+        invalid=counts.get(DeliveryState.SKIPPED_INVALID, 0),
+        replies=sum(r for _s, _n, r in rows),
+    )
+
+
+@dataclass(frozen=True)
+class BroadcastPreview:
+    recipients: int
+    opted_out: int
+    invalid: int
+    by_language: dict  # language -> {"recipients", "segments", "encoding", "body"}
+    segments_total: int
+    estimated_cost: float
+
+
+def preview_broadcast(*, broadcast: Broadcast) -> BroadcastPreview:
+    """Who would get it and what it would cost, without writing anything."""
+    from django.db.models import Count, F, Value
+    from django.db.models.functions import Coalesce, NullIf
+
+    from helpdesk.crisis.services import audience_queryset, count_segments
+
+    qs = audience_queryset(broadcast.audience)
+    totals = qs.aggregate(
+        opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
+        invalid=Count("id", filter=Q(opted_out_at__isnull=True, invalid_at__isnull=False)),
+    )
+    per_language = (
+        qs.filter(opted_out_at__isnull=True, invalid_at__isnull=True)
+        .annotate(lang=Coalesce(NullIf(F("language"), Value("")), F("customer__language")))
+        .values("lang")
+        .annotate(n=Count("id"))
+    )
+    by_language: dict = {}
+    segments_total = 0
+    for row in per_language:
+        body = broadcast.body_for(row["lang"])
+        counted = count_segments(body)
+        key = row["lang"] if row["lang"] in broadcast.bodies else f"{row['lang']}→fallback"
+        entry = by_language.setdefault(
+            key, {"recipients": 0, "segments": counted.segments, "encoding": counted.encoding}
+        )
+        entry["recipients"] += row["n"]
+        segments_total += counted.segments * row["n"]
+    recipients = sum(v["recipients"] for v in by_language.values())
+    return BroadcastPreview(
+        recipients=recipients,
+        opted_out=totals["opted_out"],
+        invalid=totals["invalid"],
+        by_language=dict(sorted(by_language.items())),
+        segments_total=segments_total,
+        estimated_cost=round(segments_total * settings.SMS_PRICE_PER_SEGMENT, 2),
+    )

@@ -1,2 +1,16 @@
+from django.urls import path
+
+from helpdesk.crisis import views
+
 app_name = "crisis"
-urlpatterns: list = []
+urlpatterns = [
+    path("crisis/", views.crisis_page, name="public"),
+    path("embed/banner.js", views.banner_js, name="banner_js"),
+    path("embed/banner.json", views.banner_json, name="banner_json"),
+    path("manage/crisis/", views.manage_home, name="manage_home"),
+    path("manage/crisis/<int:pk>/", views.manage_crisis, name="manage_crisis"),
+    path("manage/crisis/broadcasts/new/", views.new_broadcast, name="broadcast_new"),
+    path("manage/crisis/broadcasts/<int:pk>/", views.broadcast_detail, name="broadcast"),
+    path("manage/crisis/broadcasts/<int:pk>/progress/", views.broadcast_progress, name="broadcast_progress"),
+    path("manage/crisis/broadcasts/<int:pk>/<slug:action>/", views.broadcast_action, name="broadcast_action"),
+]

@@ -1,0 +1,290 @@
+"""Public crisis page, the embed endpoints, and the manager's crisis center."""
+
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.crisis import selectors, services
+from helpdesk.crisis.forms import BannerForm, BroadcastForm, CrisisForm, DirectoryEntryForm
+from helpdesk.crisis.models import Banner, Broadcast, BroadcastStatus, Crisis, DirectoryEntry
+from helpdesk.errors import ApplicationError
+
+BANNER_JSON_MAX_AGE = 30  # seconds: a new banner reaches every site within half a minute
+BANNER_JS_MAX_AGE = 3600
+
+
+# --- Public -------------------------------------------------------------------------------
+
+
+@require_GET
+def crisis_page(request: HttpRequest) -> HttpResponse:
+    """Active crises, what to do, and where to get help, in the visitor's language."""
+    language = (get_language() or "en")[:2]
+    crises = list(selectors.active_crises())
+    entries = selectors.directory_entries(language)
+    context = {
+        "crises": [
+            {
+                "crisis": c,
+                "summary": c.text(language, "summary"),
+                "what_to_do": c.text(language, "what_to_do"),
+            }
+            for c in crises
+        ],
+        "entries": [{"entry": e, "need": e.text(language)} for e in entries],
+    }
+    response = render(request, "crisis/public.html", context)
+    patch_cache_control(response, public=True, max_age=60)
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
+    return response
+
+
+@require_GET
+def banner_js(request: HttpRequest) -> HttpResponse:
+    """The embed script: hand-written, dependency-free, cached for an hour."""
+    path = Path(settings.BASE_DIR) / "static" / "crisis" / "banner.js"
+    response = HttpResponse(path.read_bytes(), content_type="application/javascript; charset=utf-8")
+    patch_cache_control(response, public=True, max_age=BANNER_JS_MAX_AGE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def banner_json(request: HttpRequest) -> HttpResponse:
+    """Active banners and the directory for any website: ETag, short cache, open CORS."""
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    elif request.method not in ("GET", "HEAD"):
+        response = HttpResponse(status=405)
+        response["Allow"] = "GET, HEAD, OPTIONS"
+    else:
+        payload = selectors.banner_payload()
+        etag = selectors.payload_etag(payload)
+        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            response = HttpResponseNotModified()
+        else:
+            response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+        response["ETag"] = etag
+        patch_cache_control(response, public=True, max_age=BANNER_JSON_MAX_AGE)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "If-None-Match"
+    response["Access-Control-Expose-Headers"] = "ETag"
+    return response
+
+
+# --- Managers -----------------------------------------------------------------------------
+
+
+def manager_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        from helpdesk.accounts.services import is_manager
+
+        if not is_manager(request.user):
+            raise PermissionDenied(_("Only managers can use the crisis center."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@manager_required
+def manage_home(request: HttpRequest) -> HttpResponse:
+    """Crises, directory and broadcasts on one page; create a crisis or a directory line."""
+    form = CrisisForm(request.POST or None, prefix="crisis")
+    entry_form = DirectoryEntryForm(request.POST or None, prefix="entry")
+    if request.method == "POST":
+        try:
+            if "create_crisis" in request.POST and form.is_valid():
+                crisis = services.create_crisis(
+                    title=form.cleaned_data["title"],
+                    severity=form.cleaned_data["severity"],
+                    affected_segment=form.cleaned_data["affected_segment"],
+                    texts=form.texts(),
+                )
+                return redirect("crisis:manage_crisis", crisis.pk)
+            if "create_entry" in request.POST and entry_form.is_valid():
+                services.save_directory_entry(
+                    need=entry_form.need(),
+                    channel=entry_form.cleaned_data["channel"],
+                    target=entry_form.cleaned_data["target"],
+                    hours=entry_form.cleaned_data["hours"],
+                    position=entry_form.cleaned_data["position"],
+                )
+                messages.success(request, _("Directory entry added."))
+                return redirect("crisis:manage_home")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    language = (get_language() or "en")[:2]
+    context = {
+        "crises": Crisis.objects.all()[:50],
+        "entries": [{"entry": e, "need": e.text(language)} for e in DirectoryEntry.objects.all()],
+        "broadcasts": Broadcast.objects.select_related("crisis")[:50],
+        "form": form,
+        "entry_form": entry_form,
+    }
+    return render(request, "crisis/manage_home.html", context)
+
+
+@manager_required
+def manage_crisis(request: HttpRequest, pk: int) -> HttpResponse:
+    """One crisis: status, texts, its banner with preview and publish."""
+    crisis = get_object_or_404(Crisis, pk=pk)
+    banner = crisis.banners.first()
+    banner_initial = {"severity": crisis.severity}
+    if banner:
+        banner_initial = {"severity": banner.severity, "placement": banner.placement}
+        for lang, values in banner.texts.items():
+            for key, value in values.items():
+                banner_initial[f"{key}_{lang}"] = value
+    banner_form = BannerForm(request.POST or None, initial=banner_initial, prefix="banner")
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "activate":
+                services.activate_crisis(crisis=crisis)
+            elif action == "resolve":
+                services.resolve_crisis(crisis=crisis)
+            elif action in ("save_banner", "publish_banner") and banner_form.is_valid():
+                banner = services.save_banner(
+                    crisis=crisis,
+                    banner=banner,
+                    texts=banner_form.texts(),
+                    severity=banner_form.cleaned_data["severity"],
+                    placement=banner_form.cleaned_data["placement"],
+                    starts_at=banner_form.cleaned_data["starts_at"],
+                    ends_at=banner_form.cleaned_data["ends_at"],
+                )
+                if action == "publish_banner":
+                    services.publish_banner(banner=banner)
+                    messages.success(request, _("Banner published."))
+                else:
+                    messages.success(request, _("Banner saved; publish it to show it."))
+            elif action == "unpublish_banner" and banner:
+                services.unpublish_banner(banner=banner)
+            else:
+                return _render_crisis(request, crisis, banner, banner_form)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return _render_crisis(request, crisis, banner, banner_form)
+        return redirect("crisis:manage_crisis", crisis.pk)
+    return _render_crisis(request, crisis, banner, banner_form)
+
+
+def _render_crisis(request, crisis: Crisis, banner: Banner | None, banner_form) -> HttpResponse:
+    preview = None
+    if banner:
+        preview = {
+            "banners": [
+                {
+                    "id": banner.pk,
+                    "version": banner.version,
+                    "severity": banner.severity,
+                    "placement": banner.placement,
+                    "texts": banner.texts,
+                }
+            ],
+            "directory": [],
+        }
+    context = {
+        "crisis": crisis,
+        "banner": banner,
+        "banner_form": banner_form,
+        "preview": preview,
+        "broadcasts": crisis.broadcasts.all()[:20],
+    }
+    return render(request, "crisis/manage_crisis.html", context)
+
+
+@manager_required
+def new_broadcast(request: HttpRequest) -> HttpResponse:
+    """Write a broadcast; it is created as a draft and previewed before anything is sent."""
+    crisis = Crisis.objects.filter(pk=request.GET.get("crisis") or request.POST.get("crisis") or 0).first()
+    form = BroadcastForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("csv_file")
+        try:
+            broadcast = services.create_broadcast(
+                name=form.cleaned_data["name"],
+                bodies=form.bodies(),
+                audience=form.audience(crisis.pk if crisis else None),
+                crisis=crisis,
+                max_segments=form.cleaned_data["max_segments"],
+                rate_per_second=form.cleaned_data["rate_per_second"],
+                requires_approval=form.cleaned_data["requires_approval"],
+                scheduled_at=form.cleaned_data["scheduled_at"],
+                csv_data=upload.read() if upload else None,
+                created_by=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("crisis:broadcast", broadcast.pk)
+    return render(request, "crisis/broadcast_new.html", {"form": form, "crisis": crisis})
+
+
+@manager_required
+def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Preview (draft) or live progress (sending) with pause/resume/cancel and approval."""
+    broadcast = get_object_or_404(
+        Broadcast.objects.select_related("crisis", "created_by", "approved_by"), pk=pk
+    )
+    context = {
+        "broadcast": broadcast,
+        "progress": selectors.broadcast_progress(broadcast=broadcast),
+        "preview": selectors.preview_broadcast(broadcast=broadcast)
+        if broadcast.status in (BroadcastStatus.DRAFT, BroadcastStatus.PENDING_APPROVAL)
+        else None,
+        "can_approve": broadcast.status == BroadcastStatus.PENDING_APPROVAL
+        and broadcast.created_by_id != request.user.pk,
+    }
+    return render(request, "crisis/broadcast_detail.html", context)
+
+
+@manager_required
+def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress partial the page polls every second."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    context = {"broadcast": broadcast, "progress": selectors.broadcast_progress(broadcast=broadcast)}
+    response = render(request, "crisis/partials/_progress.html", context)
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+ACTIONS = {
+    "start": lambda b, user: services.start_broadcast(broadcast=b, actor=user),
+    "approve": lambda b, user: services.approve_broadcast(broadcast=b, approver=user),
+    "pause": lambda b, user: services.pause_broadcast(broadcast=b),
+    "resume": lambda b, user: services.resume_broadcast(broadcast=b),
+    "cancel": lambda b, user: services.cancel_broadcast(broadcast=b),
+}
+
+
+@require_POST
+@manager_required
+def broadcast_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Start, approve, pause, resume or cancel; htmx gets the fresh progress partial."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    if action not in ACTIONS:
+        return HttpResponse(status=404)
+    try:
+        broadcast = ACTIONS[action](broadcast, request.user)
+    except ApplicationError as exc:
+        if request.htmx:
+            return HttpResponse(exc.message, status=409)
+        messages.error(request, exc.message)
+    if request.htmx:
+        return broadcast_progress(request, pk)
+    return redirect("crisis:broadcast", pk)

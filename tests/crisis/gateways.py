@@ -1,0 +1,81 @@
+"""A gateway for crisis tests that records every message it is handed, in Redis.
+
+Redis (not process memory) so a real worker process's sends are visible to the test. Optional
+latency per batch stands in for a slow provider. Errors can be scripted per number.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import redis
+from django.conf import settings
+
+from channels_app.base import ChannelError, OutboundMessage, SendResult
+
+KEY = "tests:crisis:sent"
+FAIL_KEY = "tests:crisis:fail"  # hash: number -> "transient:<n>" or "permanent" or "opted_out"
+
+
+def client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+
+
+def reset() -> None:
+    client().delete(KEY, FAIL_KEY)
+
+
+def sent() -> list[dict]:
+    return [json.loads(raw) for raw in client().lrange(KEY, 0, -1)]
+
+
+def fail(number: str, mode: str) -> None:
+    client().hset(FAIL_KEY, number, mode)
+
+
+class RecordingGateway:
+    provider = "recording"
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return self.send_many([message])[0]
+
+    def send_many(self, messages: list[OutboundMessage]):
+        r = client()
+        latency = float(r.get("tests:crisis:latency") or 0)
+        if latency:
+            time.sleep(latency)
+        results: list = []
+        failures = r.hgetall(FAIL_KEY)
+        for message in messages:
+            mode = failures.get(message.to, "")
+            if mode.startswith("transient:"):
+                left = int(mode.split(":")[1])
+                if left > 0:
+                    r.hset(FAIL_KEY, message.to, f"transient:{left - 1}")
+                    results.append(
+                        ChannelError("429 Too Many Requests", permanent=False, code="429", retry_after=0.01)
+                    )
+                    continue
+            elif mode == "permanent":
+                results.append(
+                    ChannelError("21211 invalid To", permanent=True, code="21211", contact_state="invalid")
+                )
+                continue
+            provider_id = f"SM{uuid.uuid4().hex}"
+            r.rpush(
+                KEY,
+                json.dumps(
+                    {
+                        "to": message.to,
+                        "body": message.body,
+                        "language": message.language,
+                        "sid": provider_id,
+                        "at": time.time(),
+                        "delivery": message.metadata.get("broadcast_delivery_id"),
+                    }
+                ),
+            )
+            results.append(SendResult(provider=self.provider, provider_id=provider_id, status="sent"))
+        return results
