@@ -215,6 +215,12 @@ TRIAGE_EXPIRE_AFTER_MINUTES = env.int("TRIAGE_EXPIRE_AFTER_MINUTES", default=24 
 TRIAGE_RESUME_WINDOW_DAYS = env.int("TRIAGE_RESUME_WINDOW_DAYS", default=7)
 TRIAGE_BROADCAST_YES_WINDOW_HOURS = env.int("TRIAGE_BROADCAST_YES_WINDOW_HOURS", default=72)
 
+# --- Crisis broadcasts: parallel dispatch tasks per broadcast, price for the cost estimate, and
+# how long after a broadcast an inbound SMS counts as a reply to it.
+BROADCAST_DISPATCHERS = env.int("BROADCAST_DISPATCHERS", default=2)
+SMS_PRICE_PER_SEGMENT = env.float("SMS_PRICE_PER_SEGMENT", default=0.0079)
+BROADCAST_REPLY_WINDOW_HOURS = env.int("BROADCAST_REPLY_WINDOW_HOURS", default=72)
+
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="demo-auth-token")
