@@ -388,3 +388,22 @@ def test_persian_pages_are_rtl(agent_client):
     agent_client.post(reverse("set_language"), {"language": "fa", "next": "/tickets/"})
     body = agent_client.get(reverse("tickets:queue")).content.decode()
     assert '<html lang="fa" dir="rtl">' in body
+
+
+def test_active_crisis_bar_links_to_its_tickets(agent_client):
+    from helpdesk.crisis.models import Crisis
+
+    crisis = Crisis.objects.create(title="River flood", status="active", severity=4)
+    body = agent_client.get(reverse("tickets:queue")).content.decode()
+    assert 'class="crisis-bar"' in body and "River flood" in body
+    assert f"?crisis={crisis.pk}" in body
+
+
+def test_non_staff_cannot_change_tickets(client):
+    client.force_login(UserFactory(username="outsider", is_staff=False))
+    ticket = TicketFactory(status=TicketStatus.NEW)
+    assert client.post(reverse("tickets:note", args=[ticket.pk]), {"body": "x"}).status_code == 403
+    update = {"status": "closed", "priority": "1", "queue": str(ticket.queue_id)}
+    assert client.post(reverse("tickets:update", args=[ticket.pk]), update).status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.NEW
