@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -427,7 +428,8 @@ class Command(BaseCommand):
         if channel in ("email", "web") and not email:
             channel = "sms"
         agent = agents[number % len(agents)] if language == "en" else self._agent_for(language, agents)
-        began = timezone.now() - timedelta(hours=2 + (number * 7) % 70, minutes=number * 13 % 60)
+        # Minutes before the conversation's end: the crisis is hours old; solved work is older.
+        idle = (number * 37) % 240 + (24 * 60 if number % 4 == 0 else 5)
 
         with transaction.atomic():
             for turn, text in enumerate(scenario.messages):
@@ -458,11 +460,23 @@ class Command(BaseCommand):
                     services.add_note(ticket=ticket, author=agent, body=scenario.note)
                 # Leave some of the newest tickets unanswered: the queue has fresh work.
                 if turn < len(scenario.replies) and number % 6 != 5:
-                    services.send_reply(ticket=ticket, author=agent, body=scenario.replies[turn])
+                    services.send_reply(
+                        ticket=ticket,
+                        author=agent,
+                        body=scenario.replies[turn],
+                        channel=self._reply_channel(ticket, phone=phone),
+                    )
             if number % 4 == 0 and number % 6 != 5:
                 services.update_ticket(ticket=ticket, actor=agent, status=TicketStatus.SOLVED)
-            self._settle(ticket.pk, began=began, number=number)
+            self._settle(ticket.pk, idle_minutes=idle, number=number)
         return True
+
+    def _reply_channel(self, ticket: Ticket, *, phone: str) -> str:
+        """The customer's channel when something can send on it, else SMS or email."""
+        channel = services.reply_channel_for(ticket)
+        if channel in settings.CHANNEL_GATEWAYS:
+            return channel
+        return "sms" if phone else "email"
 
     def _agent_for(self, language: str, agents: list):
         for agent in agents:
@@ -506,9 +520,11 @@ class Command(BaseCommand):
                 with contextlib.suppress(ApplicationError):
                     add_contact_point(customer=ticket.customer, kind=kind, value=value)
 
-    def _settle(self, ticket_id: int, *, began, number: int) -> None:
+    def _settle(self, ticket_id: int, *, idle_minutes: int, number: int) -> None:
         """Spread the conversation over the past hours and give replies realistic delivery states."""
         events = list(TimelineEvent.objects.filter(ticket_id=ticket_id).order_by("id"))
+        span = 7 * len(events) + len(events) ** 2
+        began = timezone.now() - timedelta(minutes=span + idle_minutes)
         for step, event in enumerate(events):
             at = began + timedelta(minutes=7 * step + step * step)
             changes: dict = {"created_at": at}
@@ -519,10 +535,12 @@ class Command(BaseCommand):
                 if failed:
                     changes["delivery_error"] = "30003: Unreachable destination handset"
             TimelineEvent.objects.filter(pk=event.pk).update(**changes)
-        last = began + timedelta(minutes=7 * len(events) + len(events) ** 2)
+        last = began + timedelta(minutes=span)
         first_reply = next((e for e in events if e.direction == "out"), None)
+        ticket = Ticket.objects.select_related("queue").get(pk=ticket_id)
         Ticket.objects.filter(pk=ticket_id).update(
             created_at=began,
+            sla_due_at=began + ticket.queue.sla_for(ticket.priority),
             last_activity_at=last,
             first_response_at=began + timedelta(minutes=7) if first_reply else None,
         )
