@@ -28,8 +28,12 @@
   }
 
   var pollTimer = null;
+  // Which transport keeps this page fresh ("ws" or "poll"), for the agent's status and for tests.
+  function setTransport(name) { document.documentElement.dataset.liveTransport = name; }
+
   function startPolling() {
     if (pollTimer || !liveTarget()) return;
+    setTransport("poll");
     pollTimer = setInterval(refresh, POLL_MS);
   }
   function stopPolling() {
@@ -52,6 +56,7 @@
     ws.onopen = function () {
       opened = true;
       stopPolling();
+      setTransport("ws");
       var page = document.querySelector("[data-ticket-id]");
       if (page && el.dataset.live === "timeline") {
         ws.send(JSON.stringify({ subscribe_ticket: parseInt(page.dataset.ticketId, 10) }));

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from helpdesk.customers.models import ContactKind
@@ -12,6 +14,8 @@ from helpdesk.tickets import services
 from helpdesk.tickets.models import Channel, DeliveryStatus, Direction, Priority, TimelineEvent
 from tests.e2e.conftest import login
 from tests.factories import ContactPointFactory, CustomerFactory, QueueFactory, UserFactory
+
+ASGI_PORT = 8111
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -143,3 +147,74 @@ def test_search_and_customer_pages(live_server, page, screenshot, agent, workspa
     page.wait_for_selector(".contact-points")
     assert page.locator("text=آب وارد خانه شده است").count() >= 1
     screenshot(page, "customer")
+
+
+class _LiveURL:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+@pytest.fixture
+def asgi_server(settings, transactional_db):
+    """The real ASGI app (HTTP + websockets) under uvicorn, in this process, on the test database."""
+    import time
+
+    import uvicorn
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from helpdesk.routing import websocket_urlpatterns
+
+    # Server threads and the test thread share events through Redis, as separate processes would.
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [settings.REDIS_URL]},
+        }
+    }
+    app = ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(get_asgi_application()),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=ASGI_PORT, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield _LiveURL(f"http://127.0.0.1:{ASGI_PORT}")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_websocket_pushes_new_events_to_the_open_ticket(asgi_server, page, agent, workspace_data):
+    ticket = workspace_data["ticket"]
+    login(page, asgi_server, "agent")
+    page.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
+    page.wait_for_selector("html[data-live-transport=ws]")
+    page.evaluate("() => (window.__noReload = 1)")
+
+    # Another thread stands in for another agent's request: Playwright's event loop owns this one,
+    # and the realtime notice (async_to_sync) cannot run inside it.
+    def add_note_elsewhere() -> None:
+        try:
+            services.add_note(ticket=ticket, author=agent, body="Boat team 3 is on its way")
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=add_note_elsewhere)
+    other.start()
+    other.join()
+    # Well inside the 5 s polling interval: only the websocket can have delivered it this fast.
+    page.wait_for_selector("#timeline .event:has-text('Boat team 3 is on its way')", timeout=3_000)
+    assert page.evaluate("() => window.__noReload") == 1
+    assert page.get_attribute("html", "data-live-transport") == "ws"
