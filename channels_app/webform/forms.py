@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -16,7 +17,7 @@ from helpdesk.errors import ApplicationError
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-def language_choices() -> list[tuple[str, str]]:
+def language_choices() -> list[tuple[str, Any]]:
     return [(code, name) for code, name in settings.LANGUAGES]
 
 

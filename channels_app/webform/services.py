@@ -60,4 +60,5 @@ def submit_contact_form(
                     add_contact_point(customer=event.customer, kind=ContactKind.PHONE, value=phone)
             except ApplicationError:
                 pass  # taken by another customer: kept in the event's payload for an agent to merge
+    assert event.ticket is not None  # record_inbound always threads or opens a ticket
     return Submission(ticket=event.ticket, created=result.created)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -354,10 +355,10 @@ class Command(BaseCommand):
             ("sokha", Role.AGENT, "Sokha", "Chea", "Cards", ["km", "en"], ["Khmer", "Cards"]),
             ("kavya", Role.AGENT, "Kavya", "Rao", "Travel", ["kn", "en"], ["Kannada", "Travel"]),
         ]
-        users = []
+        users: list = []
         user_model = get_user_model()
         for username, role, first, last, team, languages, skill_names in people:
-            user = user_model.objects.filter(username=username).first()
+            user: Any = user_model.objects.filter(username=username).first()
             if user is None:
                 user = create_agent(
                     username=username,
