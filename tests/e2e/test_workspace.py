@@ -218,3 +218,26 @@ def test_websocket_pushes_new_events_to_the_open_ticket(asgi_server, page, agent
     page.wait_for_selector("#timeline .event:has-text('Boat team 3 is on its way')", timeout=3_000)
     assert page.evaluate("() => window.__noReload") == 1
     assert page.get_attribute("html", "data-live-transport") == "ws"
+
+
+def test_load_more_appends_the_next_keyset_page(live_server, page, agent):
+    from helpdesk.tickets.models import Ticket
+
+    queue, customer, now = QueueFactory(), CustomerFactory(), timezone.now()
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                customer=customer, queue=queue, subject=f"Report {i}", sla_due_at=now, last_activity_at=now
+            )
+            for i in range(70)
+        ]
+    )
+    login(page, live_server, "agent")
+    page.goto(f"{live_server.url}/tickets/")
+    page.wait_for_selector(".ticket-row")
+    assert page.locator(".ticket-row").count() == 50
+    page.click("#queue-more a")
+    page.wait_for_function("() => document.querySelectorAll('.ticket-row').length === 70")
+    ids = page.eval_on_selector_all(".ticket-row", "rows => rows.map(r => r.dataset.ticketId)")
+    assert len(set(ids)) == 70
+    assert page.locator("#queue-more").count() == 0
