@@ -169,6 +169,12 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=OPEN_STATUSES),
                 name="ticket_open_queue_idx",
             ),
+            # The "newest activity" sort of the queue, for open work.
+            models.Index(
+                fields=["-last_activity_at", "-id"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="ticket_open_recent_idx",
+            ),
             models.Index(fields=["queue", "priority", "sla_due_at", "id"], name="ticket_queue_sort_idx"),
             models.Index(
                 fields=["assignee", "priority", "sla_due_at", "id"], name="ticket_assignee_sort_idx"
