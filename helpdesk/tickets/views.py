@@ -125,13 +125,22 @@ def _timeline_or_errors(
         return response
     if not request.htmx:
         return redirect("tickets:detail", pk=ticket.pk)
+    ticket = _ticket_or_404(ticket.pk)
     response = render(
         request,
-        "tickets/partials/_timeline.html",
-        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket)},
+        "tickets/partials/_timeline_and_header.html",
+        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket), **_header_context()},
     )
     response["HX-Trigger"] = "ticket-form-sent"
     return response
+
+
+def _header_context() -> dict:
+    return {
+        "status_choices": TicketStatus.choices,
+        "priority_choices": Priority.choices,
+        **selectors.filter_choices(),
+    }
 
 
 def _errors(form, exc: ApplicationError | None = None) -> list[str]:

@@ -271,6 +271,19 @@ def test_reply_via_htmx_returns_timeline_and_queues_outbox(agent_client, agent):
     assert Outbox.objects.filter(event=event).count() == 1
 
 
+def test_reply_refreshes_the_header_so_a_stale_status_is_not_posted_back(agent_client):
+    ticket = TicketFactory(channel=Channel.SMS, status="new")
+    ContactPointFactory(customer=ticket.customer, value="+14155550112")
+    response = agent_client.post(
+        reverse("tickets:reply", args=[ticket.pk]),
+        {"channel": "sms", "body": "Help is coming."},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert 'id="ticket-header"' in html and 'hx-swap-oob="true"' in html
+    assert '<option value="open" selected>' in html
+
+
 def test_reply_without_body_shows_error_and_sends_nothing(agent_client):
     ticket = TicketFactory()
     response = agent_client.post(
