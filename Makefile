@@ -24,6 +24,7 @@ DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
 CELERY_QUEUES := inbound,outbound,broadcast,triage,default
+RUN_BIND ?= 127.0.0.1:8000
 
 .PHONY: help install demo test lint run bench services chromium translations
 
@@ -82,7 +83,7 @@ run: install services
 	trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A helpdesk worker -Q $(CELERY_QUEUES) -l info & \
 	$(VENV)/bin/celery -A helpdesk beat -l info --schedule /tmp/tourniquet-celerybeat & \
-	$(VENV)/bin/gunicorn helpdesk.asgi:application -k uvicorn.workers.UvicornWorker -w 2 -b 127.0.0.1:8000 & \
+	$(VENV)/bin/gunicorn helpdesk.asgi:application -k uvicorn.workers.UvicornWorker -w 2 -b $(RUN_BIND) & \
 	wait
 
 # Seeds BENCH_DATABASE_URL once (skipped when already that size), then runs every bench with a main.
