@@ -17,7 +17,9 @@ BENCH_EVENTS_PER_TICKET ?= 5
 # The demo: embedded SQLite (the default DATABASE_URL), tasks run in-process, in-memory
 # websocket layer, console gateways (messages are printed, nothing leaves the machine).
 # Channels that need a local fake provider (e.g. the fake Twilio server) add their
-# variables here and start it in DEMO_SIDECARS.
+# variables to DEMO_ENV and start the provider in DEMO_SIDECARS: background commands, each
+# ending in "&", e.g. `$(DEMO_ENV) $(PY) manage.py fake_twilio --port 8020 &`.
+# They share the server's process group, so Ctrl-C stops them too.
 DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0
 DEMO_SIDECARS :=
 DEMO_HOST ?= 127.0.0.1
