@@ -200,4 +200,6 @@ def test_similar_resolved_tickets_show_their_resolution(agent):
 def test_seeded_playbooks_speak_all_four_languages(seeded_flow):
     for playbook in Playbook.objects.filter(flow=seeded_flow):
         assert set(playbook.texts) == {"en", "fa", "km", "kn"}
-        assert all(playbook.texts[lang]["option_1"] and playbook.texts[lang]["story"] for lang in playbook.texts)
+        assert all(
+            playbook.texts[lang]["option_1"] and playbook.texts[lang]["story"] for lang in playbook.texts
+        )
