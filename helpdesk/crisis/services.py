@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import BigIntegerField, Case, CharField, F, IntegerField, Max, Min, Q, Value, When
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from channels_app.base import ChannelError, OutboundMessage, SendResult, get_gateway, send_many
@@ -553,17 +554,33 @@ def start_due_broadcasts(*, now: datetime | None = None) -> int:
 # --- Broadcasts: plan -----------------------------------------------------------------------
 
 _PLAN_SQL = """
-INSERT INTO crisis_broadcastdelivery
-    (broadcast_id, contact_point_id, "to", language, status, provider_id, attempts, error)
-SELECT %s, cp.id, cp.value, COALESCE(NULLIF(cp.language, ''), c.language, 'en'),
-       CASE WHEN cp.opted_out_at IS NOT NULL THEN 'skipped_opted_out'
-            WHEN cp.invalid_at IS NOT NULL THEN 'skipped_invalid'
-            ELSE 'planned' END,
-       '', 0, ''
-FROM customers_contactpoint cp JOIN customers_customer c ON c.id = cp.customer_id
-WHERE cp.id >= %s AND cp.id < %s AND cp.id IN ({audience})
+INSERT INTO crisis_broadcastdelivery (broadcast_id, contact_point_id, "to", language, status, provider_id, attempts, error)
+{select}
 ON CONFLICT (broadcast_id, contact_point_id) DO NOTHING
 """
+
+
+def _plan_rows(broadcast: Broadcast, low: int, high: int):
+    """The SELECT half of the plan: one row per audience contact point with id in [low, high)."""
+    skipped = Case(
+        When(opted_out_at__isnull=False, then=Value(DeliveryState.SKIPPED_OPTED_OUT)),
+        When(invalid_at__isnull=False, then=Value(DeliveryState.SKIPPED_INVALID)),
+        default=Value(DeliveryState.PLANNED),
+        output_field=CharField(),
+    )
+    return (
+        audience_queryset(broadcast.audience)
+        .filter(id__gte=low, id__lt=high)
+        .annotate(
+            b_id=Value(broadcast.pk, output_field=BigIntegerField()),
+            lang=Coalesce(NullIf(F("language"), Value("")), F("customer__language"), Value("en")),
+            state=skipped,
+            blank=Value(""),
+            zero=Value(0, output_field=IntegerField()),
+        )
+        .values_list("b_id", "id", "value", "lang", "state", "blank", "zero", "blank")
+        .order_by()
+    )
 
 
 def plan_broadcast(*, broadcast_id: int) -> Broadcast:
@@ -571,15 +588,13 @@ def plan_broadcast(*, broadcast_id: int) -> Broadcast:
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     if broadcast.status != BroadcastStatus.PLANNING:
         return broadcast
-    audience = audience_queryset(broadcast.audience)
-    bounds = audience.aggregate(low=Min("id"), high=Max("id"))
+    bounds = audience_queryset(broadcast.audience).aggregate(low=Min("id"), high=Max("id"))
     if bounds["low"] is not None:
-        sql, params = audience.values("id").query.sql_with_params()
-        statement = _PLAN_SQL.format(audience=sql)
         with connection.cursor() as cursor:
             for start in range(bounds["low"], bounds["high"] + 1, PLAN_CHUNK):
+                sql, params = _plan_rows(broadcast, start, start + PLAN_CHUNK).query.sql_with_params()
                 with transaction.atomic():
-                    cursor.execute(statement, [broadcast.pk, start, start + PLAN_CHUNK, *params])
+                    cursor.execute(_PLAN_SQL.format(select=sql), params)
     counts = _state_counts(broadcast.pk)
     with transaction.atomic():
         broadcast = _locked(broadcast)
@@ -773,12 +788,30 @@ def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelt
             rows.append((delivery.pk, DeliveryState.PLANNED, "", "Resent after a worker stopped.", 0.001))
             resent += 1
     record_results(rows)
-    # Broadcasts whose dispatchers died may have rows to send again: wake them.
-    for broadcast in {d.broadcast for d in stuck}:
-        if broadcast.status == BroadcastStatus.SENDING:
+    return {"adopted": adopted, "resent": resent, "unknown": unknown}
+
+
+def wake_stalled_broadcasts(*, now: datetime | None = None, timeout: timedelta = SENDING_TIMEOUT) -> int:
+    """Re-queue dispatch for sending broadcasts with planned rows but no attempt lately.
+
+    A worker killed with -9 takes its dispatch task with it (the broker only redelivers after
+    its visibility timeout); this wakes the broadcast again. Extra dispatchers are harmless:
+    claims skip locked rows.
+    """
+    now = now or timezone.now()
+    woken = 0
+    for broadcast in Broadcast.objects.filter(status=BroadcastStatus.SENDING):
+        rows = BroadcastDelivery.objects.filter(broadcast=broadcast)
+        if not rows.filter(status=DeliveryState.PLANNED).exists():
+            if not rows.filter(status=DeliveryState.SENDING).exists():
+                _finish_if_done(broadcast.pk)
+            continue
+        last = rows.aggregate(last=Max("attempt_at"))["last"]
+        if last is None or last < now - timeout:
             with transaction.atomic():
                 _enqueue_dispatch(broadcast)
-    return {"adopted": adopted, "resent": resent, "unknown": unknown}
+            woken += 1
+    return woken
 
 
 def record_delivery_status(*, provider_id: str, status: str) -> int:

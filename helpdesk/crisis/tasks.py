@@ -26,7 +26,12 @@ def dispatch_broadcast_task(broadcast_id: int) -> None:
 @shared_task
 def sweep_broadcasts() -> None:
     """Start due scheduled broadcasts and reconcile deliveries a dead worker left 'sending'."""
-    from helpdesk.crisis.services import reconcile_stuck_deliveries, start_due_broadcasts
+    from helpdesk.crisis.services import (
+        reconcile_stuck_deliveries,
+        start_due_broadcasts,
+        wake_stalled_broadcasts,
+    )
 
     start_due_broadcasts()
     reconcile_stuck_deliveries()
+    wake_stalled_broadcasts()

@@ -16,6 +16,7 @@ from django.conf import settings
 from channels_app.base import ChannelError, OutboundMessage, SendResult
 
 KEY = "tests:crisis:sent"
+SID_KEY = "tests:crisis:sid"  # hash: number -> last provider id, for lookups
 FAIL_KEY = "tests:crisis:fail"  # hash: number -> "transient:<n>" or "permanent" or "opted_out"
 
 
@@ -24,7 +25,7 @@ def client() -> redis.Redis:
 
 
 def reset() -> None:
-    client().delete(KEY, FAIL_KEY)
+    client().delete(KEY, FAIL_KEY, SID_KEY)
 
 
 def sent() -> list[dict]:
@@ -77,5 +78,13 @@ class RecordingGateway:
                     }
                 ),
             )
+            r.hset(SID_KEY, message.to, provider_id)
             results.append(SendResult(provider=self.provider, provider_id=provider_id, status="sent"))
         return results
+
+
+class LookupRecordingGateway(RecordingGateway):
+    """Also answers "did you send this?", as the Twilio gateway does by listing Messages."""
+
+    def find_sent(self, *, to: str, since, body: str) -> str | None:
+        return client().hget(SID_KEY, to)

@@ -1,0 +1,93 @@
+"""Start and stop real Celery worker processes for broadcast tests and the bench."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(*, database_url: str, redis_url: str, gateway: str, extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CHANNEL_GATEWAYS": (
+                "web=channels_app.console.gateway.ConsoleGateway,"
+                f"sms={gateway},email=channels_app.console.gateway.ConsoleGateway"
+            ),
+            "CHANNEL_LAYER_REDIS": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def start_worker(env: dict, *, name: str, concurrency: int = 1, log: Path | None = None) -> subprocess.Popen:
+    """Start a worker on the broadcast queue in its own process group (so kill -9 takes its children)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            "-Q",
+            "broadcast,default",
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}@%h",
+            "-l",
+            os.environ.get("CRISIS_WORKER_LOGLEVEL", "warning"),
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc
+
+
+def wait_ready(redis_client, *, seconds: float = 20.0) -> None:
+    """Give the worker time to boot (it connects to the broker, then consumes)."""
+    time.sleep(min(seconds, 4.0))
+
+
+def kill_hard(proc: subprocess.Popen) -> None:
+    """kill -9 the worker and its pool children: a crash, not a shutdown."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            kill_hard(proc)
+
+
+def purge_queues(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete("broadcast", "default", "unacked", "unacked_index")

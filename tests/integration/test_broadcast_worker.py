@@ -1,0 +1,140 @@
+"""Broadcasts through real Celery worker processes, real PostgreSQL and Redis.
+
+The SMS gateway here is the recording gateway (tests/crisis/gateways.py): it keeps what it was
+handed in Redis so this process can count what the worker sent, per number and per second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from helpdesk.crisis import services
+from helpdesk.crisis.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
+from helpdesk.customers.models import ContactKind, ContactPoint, Customer
+from tests.crisis import gateways, workers
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def real_celery(settings):
+    """Tasks go to the broker, not in-process."""
+    from helpdesk.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    workers.purge_queues(django_settings.REDIS_URL)
+    gateways.reset()
+    gateways.client().delete("tests:crisis:latency")
+    yield
+    workers.purge_queues(django_settings.REDIS_URL)
+    gateways.reset()
+
+
+def _worker_env(gateway: str) -> dict:
+    s = connection.settings_dict
+    db_url = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    return workers.worker_env(database_url=db_url, redis_url=django_settings.REDIS_URL, gateway=gateway)
+
+
+def _audience(n: int, tag: str) -> None:
+    customers = Customer.objects.bulk_create([Customer(tags=[tag]) for _ in range(n)])
+    ContactPoint.objects.bulk_create(
+        [
+            ContactPoint(customer=c, kind=ContactKind.PHONE, value=f"+1415{i:07d}")
+            for i, c in enumerate(customers)
+        ]
+    )
+
+
+def _wait(predicate, *, timeout: float, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s")
+
+
+def test_pause_stops_sending_within_one_second_and_resume_finishes_exactly_once(real_celery, tmp_path):
+    _audience(1500, "north")
+    # A slow provider: each batch takes 50 ms at the gateway; the limiter holds 300/s.
+    gateways.client().set("tests:crisis:latency", "0.05")
+    proc = workers.start_worker(
+        _worker_env("tests.crisis.gateways.RecordingGateway"), name="pause", log=tmp_path / "w.log"
+    )
+    try:
+        broadcast = services.create_broadcast(
+            name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=300
+        )
+        services.start_broadcast(broadcast=broadcast)
+        _wait(lambda: len(gateways.sent()) >= 300, timeout=40)
+        services.pause_broadcast(broadcast=broadcast)
+        paused_at = time.time()
+        time.sleep(2.0)
+        sent = gateways.sent()
+        last = max(m["at"] for m in sent)
+        assert last - paused_at < 1.0, f"a message went out {last - paused_at:.3f}s after pause"
+        assert len(sent) < 1500
+        count_after_pause = len(sent)
+        time.sleep(0.5)
+        assert len(gateways.sent()) == count_after_pause
+
+        services.resume_broadcast(broadcast=Broadcast.objects.get(pk=broadcast.pk))
+        _wait(
+            lambda: Broadcast.objects.get(pk=broadcast.pk).status == BroadcastStatus.COMPLETED,
+            timeout=60,
+            step=0.2,
+        )
+        per_number = Counter(m["to"] for m in gateways.sent())
+        assert len(per_number) == 1500 and set(per_number.values()) == {1}
+    finally:
+        workers.stop(proc)
+
+
+def test_kill_9_mid_dispatch_then_restart_every_delivery_once(real_celery, settings, tmp_path):
+    gateway = "tests.crisis.gateways.LookupRecordingGateway"
+    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "sms": gateway}
+    _audience(2000, "south")
+    gateways.client().set("tests:crisis:latency", "0.2")  # a batch is in flight most of the time
+    env = _worker_env(gateway)
+    proc = workers.start_worker(env, name="crash1", concurrency=2, log=tmp_path / "w1.log")
+    try:
+        broadcast = services.create_broadcast(
+            name="b", bodies={"en": "Hi"}, audience={"tags": ["south"]}, rate_per_second=0
+        )
+        services.start_broadcast(broadcast=broadcast)
+        _wait(lambda: len(gateways.sent()) >= 400, timeout=40)
+        workers.kill_hard(proc)
+        in_flight = BroadcastDelivery.objects.filter(
+            broadcast=broadcast, status=DeliveryState.SENDING
+        ).count()
+        assert len(gateways.sent()) < 2000, "the dispatch finished before the kill"
+
+        proc = workers.start_worker(env, name="crash2", concurrency=2, log=tmp_path / "w2.log")
+        # What the beat's sweep does, with the timeout shortened for the test.
+        result = services.reconcile_stuck_deliveries(timeout=timedelta(0))
+        assert result["adopted"] + result["resent"] == in_flight
+        assert services.wake_stalled_broadcasts(timeout=timedelta(0)) == 1
+        _wait(
+            lambda: Broadcast.objects.get(pk=broadcast.pk).status == BroadcastStatus.COMPLETED,
+            timeout=90,
+            step=0.2,
+        )
+        per_number = Counter(m["to"] for m in gateways.sent())
+        assert len(per_number) == 2000, "some deliveries never reached the gateway"
+        twice = [n for n, c in per_number.items() if c > 1]
+        assert twice == [], f"{len(twice)} numbers got the broadcast twice"
+        states = Counter(
+            BroadcastDelivery.objects.filter(broadcast=broadcast).values_list("status", flat=True)
+        )
+        assert states == {DeliveryState.SENT: 2000}
+    finally:
+        workers.stop(proc)
