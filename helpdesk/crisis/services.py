@@ -554,7 +554,8 @@ def start_due_broadcasts(*, now: datetime | None = None) -> int:
 # --- Broadcasts: plan -----------------------------------------------------------------------
 
 _PLAN_SQL = """
-INSERT INTO crisis_broadcastdelivery (broadcast_id, contact_point_id, "to", language, status, provider_id, attempts, error)
+INSERT INTO crisis_broadcastdelivery
+    (broadcast_id, contact_point_id, "to", language, status, provider_id, attempts, error)
 {select}
 ON CONFLICT (broadcast_id, contact_point_id) DO NOTHING
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -70,10 +71,8 @@ def wait_ready(redis_client, *, seconds: float = 20.0) -> None:
 
 def kill_hard(proc: subprocess.Popen) -> None:
     """kill -9 the worker and its pool children: a crash, not a shutdown."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=10)
 
 
