@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
@@ -10,6 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from helpdesk.errors import ApplicationError
+
+M = TypeVar("M", bound=Model)
+# PostgreSQL bigint: a larger id in a URL cannot exist, so it is a 404 rather than a query error.
+MAX_ID = 2**63 - 1
 
 
 class KeysetIdPagination(CursorPagination):
@@ -19,6 +26,22 @@ class KeysetIdPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class KeysetOldestFirstPagination(KeysetIdPagination):
+    """Keyset pagination in the order things happened, for timelines (ties broken by id)."""
+
+    ordering = ("created_at", "id")
+
+
+def get_object_by_pk(queryset: QuerySet[M], pk: int) -> M:
+    """Return the row with this id, or raise NotFound (also for ids no row could have)."""
+    if not 0 < pk <= MAX_ID:
+        raise exceptions.NotFound()
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise exceptions.NotFound()
+    return obj
 
 
 def _flatten(detail) -> dict[str, list[str]]:

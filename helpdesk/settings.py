@@ -154,6 +154,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several choice sets share a field name (kind, status, channel); name each one.
+    "ENUM_NAME_OVERRIDES": {
+        "ContactKindEnum": "helpdesk.customers.models.ContactKind",
+        "EventKindEnum": "helpdesk.tickets.models.EventKind",
+        "TicketStatusEnum": "helpdesk.tickets.models.TicketStatus",
+        "TicketStatusFilterEnum": "helpdesk.tickets.serializers.TICKET_STATUS_FILTER_CHOICES",
+        "ChannelEnum": "helpdesk.tickets.models.Channel",
+        "ReplyChannelEnum": "helpdesk.tickets.serializers.REPLY_CHANNEL_CHOICES",
+    },
 }
 
 # --- Celery

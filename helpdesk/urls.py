@@ -6,8 +6,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from helpdesk import health
+from helpdesk.accounts.api import ObtainTokenApi
 
 api_v1 = [
+    path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
     path("", include("helpdesk.customers.api_urls")),
     path("", include("helpdesk.tickets.api_urls")),
     path("", include("helpdesk.crisis.api_urls")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -134,3 +134,80 @@ def merge_customers(*, source: Customer, target: Customer, actor=None) -> Custom
     return CustomerMergeAudit.objects.create(
         source_id=source.pk, source_name=source.name, target=target, actor=actor, moved=moved
     )
+
+
+def _normalized_points(points: list[dict]) -> list[tuple[str, str, bool]]:
+    """Normalize each (kind, value); say which one is wrong or already someone else's."""
+    normalized: list[tuple[str, str, bool]] = []
+    errors: list[str] = []
+    for point in points:
+        try:
+            value = normalize_contact(point["kind"], point["value"])
+        except ApplicationError as exc:
+            errors.append(exc.message)
+            continue
+        if any(k == point["kind"] and v == value for k, v, _verified in normalized):
+            errors.append(f"{value} is listed twice.")
+            continue
+        normalized.append((point["kind"], value, bool(point.get("verified", False))))
+    taken = ContactPoint.objects.filter(
+        kind__in={k for k, _v, _f in normalized}, value__in={v for _k, v, _f in normalized}
+    ).values_list("kind", "value")
+    for kind, value in taken:
+        if (kind, value) in {(k, v) for k, v, _f in normalized}:
+            errors.append(f"{value} already belongs to another customer; merge the customers instead.")
+    if errors:
+        raise ApplicationError(
+            "A contact point is invalid or taken.",
+            code="contact_point_taken",
+            fields={"contact_points": errors},
+        )
+    return normalized
+
+
+def create_customer(
+    *,
+    name: str = "",
+    language: str = "en",
+    tags: list[str] | None = None,
+    notes: str = "",
+    time_zone: str = "",
+    contact_points: list[dict] | None = None,
+) -> Customer:
+    """Create a customer with their contact points; refuse points that are invalid or taken."""
+    points = _normalized_points(contact_points or [])
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                name=name[:200],
+                language=language or "en",
+                tags=sorted({t.strip().lower() for t in tags or [] if t.strip()}),
+                notes=notes,
+                time_zone=time_zone,
+            )
+            ContactPoint.objects.bulk_create(
+                [ContactPoint(customer=customer, kind=k, value=v, verified=f) for k, v, f in points]
+            )
+    except IntegrityError as exc:  # another request took the point between our check and insert
+        raise ApplicationError(
+            "A contact point already belongs to another customer.",
+            code="contact_point_taken",
+            fields={"contact_points": ["A contact point already belongs to another customer."]},
+        ) from exc
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, customer: Customer, **changes) -> Customer:
+    """Change a customer's profile fields (name, language, tags, notes, time zone)."""
+    allowed = {"name", "language", "tags", "notes", "time_zone"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ApplicationError(f"Cannot change {', '.join(sorted(unknown))}.", code="invalid")
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if "tags" in changes:
+        changes["tags"] = sorted({t.strip().lower() for t in changes["tags"] if t.strip()})
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    customer.save(update_fields=[*changes, "updated_at"])
+    return customer

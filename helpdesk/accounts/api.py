@@ -1,0 +1,44 @@
+"""Token endpoint: staff exchange a username and password for an API token."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+    def validate(self, attrs):
+        user = authenticate(self.context["request"], username=attrs["username"], password=attrs["password"])
+        # Same answer for a wrong password and a non-staff account: neither may use the API.
+        if user is None or not user.is_staff:
+            raise serializers.ValidationError(
+                "Unable to log in with these credentials.", code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class ObtainTokenApi(APIView):
+    # Credentials are the authentication here; no session means no CSRF for API clients.
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    serializer_class = TokenRequestSerializer
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses=inline_serializer("TokenResponse", fields={"token": serializers.CharField()}),
+        auth=[],
+        summary="Exchange a staff username and password for an API token",
+    )
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=data.validated_data["user"])
+        return Response({"token": token.key})

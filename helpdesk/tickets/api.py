@@ -1,0 +1,160 @@
+"""Ticket API: tickets, their timeline, notes and replies, queues and macros.
+
+Views validate with serializers and call helpdesk.tickets.services; they never write models.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+
+from helpdesk.api import KeysetIdPagination, KeysetOldestFirstPagination, get_object_by_pk
+from helpdesk.tickets import services
+from helpdesk.tickets.models import OPEN_STATUSES, Macro, Queue, Ticket, TimelineEvent
+from helpdesk.tickets.serializers import (
+    MacroSerializer,
+    NoteSerializer,
+    QueueSerializer,
+    ReplySerializer,
+    TicketCreateSerializer,
+    TicketFilterSerializer,
+    TicketSerializer,
+    TicketUpdateSerializer,
+    TimelineEventSerializer,
+)
+
+
+def _tickets() -> QuerySet[Ticket]:
+    return Ticket.objects.select_related("customer", "assignee").prefetch_related("tags")
+
+
+def _ticket(pk: int) -> Ticket:
+    return get_object_by_pk(_tickets(), pk)
+
+
+def _filtered(qs: QuerySet[Ticket], filters: dict, agent) -> QuerySet[Ticket]:
+    state = filters.get("status")
+    if state == "active":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif state:
+        qs = qs.filter(status=state)
+    assignee = filters.get("assignee")
+    if assignee == "me":
+        qs = qs.filter(assignee=agent)
+    elif assignee == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee:
+        qs = qs.filter(assignee_id=int(assignee))
+    for name in ("queue", "priority", "channel", "language", "crisis", "customer"):
+        if filters.get(name) not in (None, ""):
+            qs = qs.filter(**{name: filters[name]})
+    if tag := filters.get("tag", "").strip().lower():
+        qs = qs.filter(tags__name=tag)
+    return qs
+
+
+class TicketListCreateApi(generics.GenericAPIView):
+    serializer_class = TicketSerializer
+    pagination_class = KeysetIdPagination
+
+    @extend_schema(
+        parameters=[TicketFilterSerializer],
+        responses=TicketSerializer(many=True),
+        summary="List tickets, newest first (status=active for new, open and pending)",
+    )
+    def get(self, request):
+        filters = TicketFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(_filtered(_tickets(), filters.validated_data, request.user))
+        return self.get_paginated_response(TicketSerializer(page, many=True).data)
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    def post(self, request):
+        data = TicketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        first_message = fields.pop("first_message", "").strip()
+        # One action for the client: the ticket and its first note exist together or not at all.
+        with transaction.atomic():
+            ticket = services.create_ticket(**fields)
+            if first_message:
+                services.add_note(ticket=ticket, author=request.user, body=first_message)
+        return Response(TicketSerializer(_ticket(ticket.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class TicketDetailApi(generics.GenericAPIView):
+    serializer_class = TicketSerializer
+
+    @extend_schema(responses=TicketSerializer)
+    def get(self, request, pk: int):
+        return Response(TicketSerializer(_ticket(pk)).data)
+
+    @extend_schema(request=TicketUpdateSerializer, responses=TicketSerializer)
+    def patch(self, request, pk: int):
+        ticket = _ticket(pk)
+        data = TicketUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.update_ticket(ticket=ticket, actor=request.user, **data.validated_data)
+        return Response(TicketSerializer(_ticket(pk)).data)
+
+
+class TimelineApi(generics.GenericAPIView):
+    serializer_class = TimelineEventSerializer
+    pagination_class = KeysetOldestFirstPagination
+
+    @extend_schema(
+        responses=TimelineEventSerializer(many=True), summary="The ticket's timeline, oldest first"
+    )
+    def get(self, request, pk: int):
+        ticket = get_object_by_pk(Ticket.objects.all(), pk)
+        events = TimelineEvent.objects.filter(ticket=ticket).select_related("author")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
+
+
+class NoteApi(generics.GenericAPIView):
+    serializer_class = NoteSerializer
+
+    @extend_schema(request=NoteSerializer, responses={201: TimelineEventSerializer})
+    def post(self, request, pk: int):
+        ticket = get_object_by_pk(Ticket.objects.all(), pk)
+        data = NoteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.add_note(ticket=ticket, author=request.user, body=data.validated_data["body"])
+        return Response(TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ReplyApi(generics.GenericAPIView):
+    serializer_class = ReplySerializer
+
+    @extend_schema(
+        request=ReplySerializer,
+        responses={201: TimelineEventSerializer},
+        summary="Send a reply; delivery_status is 'blocked' with delivery_error when it cannot go out",
+    )
+    def post(self, request, pk: int):
+        ticket = get_object_by_pk(Ticket.objects.all(), pk)
+        data = ReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.send_reply(
+            ticket=ticket,
+            author=request.user,
+            body=data.validated_data["body"],
+            channel=data.validated_data.get("channel", ""),
+        )
+        return Response(TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class QueueListApi(generics.ListAPIView):
+    serializer_class = QueueSerializer
+    pagination_class = KeysetIdPagination
+    queryset = Queue.objects.all()
+
+
+class MacroListApi(generics.ListAPIView):
+    serializer_class = MacroSerializer
+    pagination_class = KeysetIdPagination
+    queryset = Macro.objects.all()

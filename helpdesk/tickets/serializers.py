@@ -1,0 +1,131 @@
+"""Ticket API shapes: tickets, timeline events, queues and macros; inputs validated here."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from helpdesk.crisis.models import Crisis
+from helpdesk.customers.models import Customer
+from helpdesk.tickets.models import Channel, Macro, Priority, Queue, Ticket, TicketStatus, TimelineEvent
+from helpdesk.tickets.services import REPLY_CHANNELS
+
+# Named module constants so the OpenAPI schema can give each choice set its own enum name.
+TICKET_STATUS_FILTER_CHOICES = [*TicketStatus.choices, ("active", "new, open or pending")]
+REPLY_CHANNEL_CHOICES = [(c.value, c.label) for c in REPLY_CHANNELS]
+
+
+def _staff():
+    return get_user_model().objects.filter(is_staff=True, is_active=True)
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    assignee_name = serializers.SerializerMethodField()
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id", "customer", "customer_name", "subject", "status", "priority", "queue", "assignee",
+            "assignee_name", "tags", "crisis", "channel", "language", "severity", "sla_due_at",
+            "first_response_at", "last_activity_at", "solved_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_assignee_name(self, ticket: Ticket) -> str | None:
+        user = ticket.assignee
+        return (user.get_full_name() or user.get_username()) if user else None
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.filter(merged_into__isnull=True))
+    subject = serializers.CharField(max_length=250)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WEB)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all(), required=False)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=_staff(), required=False, allow_null=True)
+    crisis = serializers.PrimaryKeyRelatedField(
+        queryset=Crisis.objects.all(), required=False, allow_null=True
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, required=False)
+    first_message = serializers.CharField(
+        max_length=10000,
+        required=False,
+        allow_blank=True,
+        help_text="Optional: what the customer said, kept on the timeline as the first internal note.",
+    )
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=_staff(), required=False, allow_null=True)
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all(), required=False)
+    crisis = serializers.PrimaryKeyRelatedField(
+        queryset=Crisis.objects.all(), required=False, allow_null=True
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, required=False)
+    subject = serializers.CharField(max_length=250, required=False)
+
+
+class TicketFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TICKET_STATUS_FILTER_CHOICES, required=False)
+    queue = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    assignee = serializers.RegexField(
+        r"^(me|unassigned|[0-9]{1,18})$", required=False, help_text='"me", "unassigned" or a user id.'
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    language = serializers.CharField(max_length=8, required=False)
+    crisis = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    tag = serializers.CharField(max_length=64, required=False)
+    customer = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+    subject = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TimelineEvent
+        fields = [
+            "id", "ticket", "customer", "channel", "direction", "kind", "author", "author_name",
+            "contact_point", "subject", "body", "delivery_status", "delivery_error", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_author_name(self, event: TimelineEvent) -> str | None:
+        user = event.author
+        return (user.get_full_name() or user.get_username()) if user else None
+
+    def get_subject(self, event: TimelineEvent) -> str:
+        subject = event.payload.get("subject", "") if isinstance(event.payload, dict) else ""
+        return subject if isinstance(subject, str) else ""
+
+
+class NoteSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+
+
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+    channel = serializers.ChoiceField(
+        choices=REPLY_CHANNEL_CHOICES,
+        required=False,
+        help_text="Default: the channel the customer last wrote on.",
+    )
+
+
+class QueueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Queue
+        fields = ["id", "name", "slug", "sla_minutes", "urgent_sla_minutes", "inbound_address", "is_default"]
+        read_only_fields = fields
+
+
+class MacroSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Macro
+        fields = ["id", "title", "body", "language", "created_at"]
+        read_only_fields = fields
