@@ -379,7 +379,8 @@ def answer_run(
         if outcome is not None:
             _apply_outcome(run, outcome, actor=actor)
         _send_prompts(run, prompts)
-        if run.ticket is not None:
+        if run.ticket is not None and run.mode != RunMode.SMS:
+            # Over SMS, send_message already announced the change; one notification per answer.
             realtime.ticket_changed(run.ticket)
     return AnswerResult(run, valid=valid, prompts=prompts, completed=outcome is not None)
 
