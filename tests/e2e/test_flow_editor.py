@@ -72,7 +72,9 @@ def test_manager_builds_previews_publishes_and_customer_completes(page, live_ser
     run = Run.objects.get(flow_version__flow=flow)
     assert run.status == RunStatus.ACTIVE
 
-    page.goto(f"{live_server.url}/demo/phone/")
+    response = page.goto(f"{live_server.url}/demo/phone/")
+    if response is None or response.status != 200:
+        pytest.fail("the phone simulator /demo/phone/ is not there yet (the SMS work provides it)")
     complete_on_phone(page, ["1", "120", "no"])
     screenshot(page, "flow_phone")
     run.refresh_from_db()
