@@ -80,13 +80,20 @@ def prepare() -> int:
     return ticket.pk
 
 
-def start_server() -> subprocess.Popen:
+def server_command(wsgi: bool) -> list[str]:
+    """Production ASGI (what `make run` and compose start), or plain WSGI for comparison."""
+    app = (
+        ["helpdesk.wsgi:application"]
+        if wsgi
+        else ["helpdesk.asgi:application", "-k", "uvicorn.workers.UvicornWorker"]
+    )
+    return [str(Path(sys.executable).parent / "gunicorn"), *app]
+
+
+def start_server(wsgi: bool = False) -> subprocess.Popen:
     env = dict(os.environ, DJANGO_DEBUG="0", CELERY_TASK_ALWAYS_EAGER="1", CHANNEL_LAYER_REDIS="0")
     command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "helpdesk.asgi:application",
-        "-k",
-        "uvicorn.workers.UvicornWorker",
+        *server_command(wsgi),
         "-w",
         "2",
         "-b",
@@ -153,6 +160,7 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--wsgi", action="store_true", help="gunicorn sync WSGI workers instead of uvicorn")
     args = parser.parse_args()
 
     setup_django()
@@ -179,7 +187,7 @@ def main() -> int:
         "search fa": f"/tickets/search/?q={SEARCH_TERMS['fa']}",
         "search km": f"/tickets/search/?q={SEARCH_TERMS['km']}",
     }
-    server = start_server()
+    server = start_server(wsgi=args.wsgi)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
             login(client)
@@ -189,7 +197,7 @@ def main() -> int:
 
     base = statistics.median(results["baseline /healthz"])
     print(f"\nworkspace bench: {tickets:,} tickets, ~{events:,} events, {args.requests} requests each")
-    print("server: gunicorn -k uvicorn.workers.UvicornWorker -w 2 helpdesk.asgi:application, DEBUG=0\n")
+    print(f"server: {' '.join(server_command(args.wsgi)[1:])} -w 2, DEBUG=0\n")
     print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x base':>9}{'target':>10}  result")
     failed = False
     for name, timings in results.items():
