@@ -1,0 +1,106 @@
+"""Who may use the API: staff by session or token; non-staff and anonymous never see data."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.api.conftest import error_shape
+from tests.factories import CustomerFactory, TicketFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+READS = [
+    "/api/v1/customers/",
+    "/api/v1/customers/{customer}/",
+    "/api/v1/customers/{customer}/contact-points/",
+    "/api/v1/tickets/",
+    "/api/v1/tickets/{ticket}/",
+    "/api/v1/tickets/{ticket}/timeline/",
+    "/api/v1/queues/",
+    "/api/v1/macros/",
+]
+
+
+@pytest.fixture
+def urls():
+    ticket = TicketFactory(subject="secret subject")
+    return [u.format(customer=ticket.customer_id, ticket=ticket.pk) for u in READS]
+
+
+def test_anonymous_gets_401_or_403_and_no_data(anonymous_api, urls):
+    for url in urls:
+        response = anonymous_api.get(url)
+        assert response.status_code in (401, 403), url
+        assert "secret" not in response.content.decode()
+        error_shape(response)
+
+
+def test_non_staff_user_gets_403_and_no_data(non_staff_api, urls):
+    for url in urls:
+        response = non_staff_api.get(url)
+        assert response.status_code == 403, url
+        assert "secret" not in response.content.decode()
+        assert error_shape(response)["code"] == "permission_denied"
+
+
+def test_non_staff_user_cannot_write(non_staff_api):
+    customer = CustomerFactory()
+    ticket = TicketFactory(customer=customer)
+    for url, payload in [
+        ("/api/v1/customers/", {"name": "x"}),
+        (f"/api/v1/tickets/{ticket.pk}/notes/", {"body": "x"}),
+        (f"/api/v1/tickets/{ticket.pk}/replies/", {"body": "x"}),
+        ("/api/v1/tickets/", {"customer": customer.pk, "subject": "x"}),
+    ]:
+        assert non_staff_api.post(url, payload, format="json").status_code == 403, url
+    assert ticket.events.count() == 0
+
+
+def test_agent_reads_every_list(api, urls):
+    for url in urls:
+        assert api.get(url).status_code == 200, url
+
+
+def test_token_endpoint_gives_staff_a_token_that_works(agent):
+    client = APIClient()
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "agent", "password": "pass-word-123"}, format="json"
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert Token.objects.get(user=agent).key == token
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/tickets/").status_code == 200
+    again = APIClient().post(
+        "/api/v1/auth/token/", {"username": "agent", "password": "pass-word-123"}, format="json"
+    )
+    assert again.json()["token"] == token
+
+
+def test_token_endpoint_refuses_wrong_password_and_non_staff(db):
+    UserFactory(username="agent", is_staff=True)
+    UserFactory(username="visitor", is_staff=False)
+    for username, password in [("agent", "wrong"), ("visitor", "pass-word-123"), ("nobody", "x")]:
+        response = APIClient().post(
+            "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+        )
+        assert response.status_code == 400, username
+        assert error_shape(response)["fields"]["non_field_errors"]
+    assert not Token.objects.exists()
+
+
+def test_token_auth_alone_works_and_a_bad_token_is_refused(token_api):
+    assert token_api.get("/api/v1/customers/").status_code == 200
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token nope")
+    response = bad.get("/api/v1/customers/")
+    # 403 rather than 401: session auth comes first and sends no WWW-Authenticate challenge.
+    assert response.status_code == 403 and error_shape(response)["code"] == "authentication_failed"
+
+
+def test_token_of_a_user_who_lost_staff_no_longer_works(token_api, agent):
+    agent.is_staff = False
+    agent.save()
+    assert token_api.get("/api/v1/customers/").status_code == 403
