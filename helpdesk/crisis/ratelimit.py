@@ -38,7 +38,7 @@ def _client(url: str) -> redis.Redis:
 class TokenBucket:
     """`take(n)` grants up to n tokens now and says how long to wait for the next one."""
 
-    def __init__(self, key: str, *, rate: float, burst_seconds: float = 0.2) -> None:
+    def __init__(self, key: str, *, rate: float, burst_seconds: float = 0.5) -> None:
         self.key = f"tourniquet:bucket:{key}"
         self.rate = rate
         # A short burst keeps the long-run rate exact while letting a batch go out together.

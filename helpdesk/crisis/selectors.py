@@ -51,16 +51,6 @@ def recent_delivery_to(*, to: str, now: datetime | None = None) -> BroadcastDeli
     )
 
 
-def broadcast_reply_crisis(*, customer) -> Crisis | None:
-    """Return the crisis of a broadcast this customer's phone got lately (a reply threads to it)."""
-    phones = [cp.value for cp in customer.contact_points.all() if cp.kind == "phone"]
-    for phone in phones:
-        delivery = recent_delivery_to(to=phone)
-        if delivery is not None and delivery.broadcast.crisis is not None:
-            return delivery.broadcast.crisis
-    return None
-
-
 def directory_entries(language: str = "en") -> list[DirectoryEntry]:
     """Return the active directory entries in their order."""
     return list(DirectoryEntry.objects.filter(is_active=True).order_by("position", "id"))

@@ -840,3 +840,20 @@ def note_broadcast_reply(*, to: str, now: datetime | None = None) -> Broadcast |
     if delivery.replied_at is None:
         BroadcastDelivery.objects.filter(pk=delivery.pk).update(replied_at=now or timezone.now())
     return delivery.broadcast
+
+
+def thread_broadcast_reply(*, customer, channel: str, now: datetime | None = None) -> Crisis | None:
+    """For a new SMS ticket: if the customer's phone got a crisis broadcast lately, mark the
+    delivery replied and return its crisis (the ticket joins it and is tagged broadcast-reply)."""
+    if channel != "sms":
+        return None
+    phones = list(customer.contact_points.filter(kind=ContactKind.PHONE).values_list("value", flat=True))
+    from helpdesk.crisis.selectors import recent_delivery_to
+
+    for phone in phones:
+        delivery = recent_delivery_to(to=phone, now=now)
+        if delivery is not None and delivery.broadcast.crisis_id is not None:
+            if delivery.replied_at is None:
+                BroadcastDelivery.objects.filter(pk=delivery.pk).update(replied_at=now or timezone.now())
+            return delivery.broadcast.crisis
+    return None

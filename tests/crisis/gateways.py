@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from functools import cache
 
 import redis
 from django.conf import settings
@@ -21,7 +22,12 @@ FAIL_KEY = "tests:crisis:fail"  # hash: number -> "transient:<n>" or "permanent"
 
 
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    return _client(settings.REDIS_URL)
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
 def reset() -> None:
@@ -46,9 +52,11 @@ class RecordingGateway:
         r = client()
         latency = float(r.get("tests:crisis:latency") or 0)
         if latency:
-            time.sleep(latency)
+            time.sleep(latency / 2)  # the request on its way; the other half is the answer's way back
         results: list = []
-        failures = r.hgetall(FAIL_KEY)
+        failures = r.hgetall(FAIL_KEY) if r.exists(FAIL_KEY) else {}
+        pipe = r.pipeline(transaction=False)  # one round trip per batch, like one HTTP/2 burst
+        now = time.time()
         for message in messages:
             mode = failures.get(message.to, "")
             if mode.startswith("transient:"):
@@ -65,21 +73,20 @@ class RecordingGateway:
                 )
                 continue
             provider_id = f"SM{uuid.uuid4().hex}"
-            r.rpush(
-                KEY,
-                json.dumps(
-                    {
-                        "to": message.to,
-                        "body": message.body,
-                        "language": message.language,
-                        "sid": provider_id,
-                        "at": time.time(),
-                        "delivery": message.metadata.get("broadcast_delivery_id"),
-                    }
-                ),
-            )
-            r.hset(SID_KEY, message.to, provider_id)
+            record = {
+                "to": message.to,
+                "body": message.body,
+                "language": message.language,
+                "sid": provider_id,
+                "at": now,
+                "delivery": message.metadata.get("broadcast_delivery_id"),
+            }
+            pipe.rpush(KEY, json.dumps(record))
+            pipe.hset(SID_KEY, message.to, provider_id)
             results.append(SendResult(provider=self.provider, provider_id=provider_id, status="sent"))
+        pipe.execute()
+        if latency:
+            time.sleep(latency / 2)
         return results
 
 

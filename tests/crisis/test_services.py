@@ -308,3 +308,31 @@ def test_stuck_sending_row_without_lookup_is_failed_not_resent(recording_gateway
     assert result == {"adopted": 0, "resent": 0, "unknown": 1}
     assert BroadcastDelivery.objects.get(broadcast=broadcast).status == DeliveryState.FAILED
     assert recording_gateway.sent() == []
+
+
+def test_reply_to_a_broadcast_opens_a_ticket_in_its_crisis_tagged_broadcast_reply(recording_gateway):
+    from helpdesk.tickets.services import create_ticket
+
+    crisis = services.create_crisis(title="Storm")
+    other = services.create_crisis(title="Other")
+    services.activate_crisis(crisis=other)  # the only active crisis is not the broadcast's
+    point = _phones(1, tags=["t"])[0]
+    broadcast = _planned(
+        create_broadcast(
+            name="b", crisis=crisis, bodies={"en": "Hi"}, audience={"tags": ["t"]}, rate_per_second=0
+        )
+    )
+    dispatch_broadcast(broadcast_id=broadcast.pk)
+    ticket = create_ticket(customer=point.customer, subject="re: storm", channel="sms")
+    assert ticket.crisis == crisis
+    assert list(ticket.tags.values_list("name", flat=True)) == ["broadcast-reply"]
+    assert broadcast_progress(broadcast=broadcast).replies == 1
+    email_ticket = create_ticket(customer=point.customer, subject="mail", channel="email")
+    assert email_ticket.crisis == other
+
+
+def test_sms_ticket_without_a_recent_broadcast_keeps_the_usual_crisis_rule():
+    from helpdesk.tickets.services import create_ticket
+
+    point = _phones(1)[0]
+    assert create_ticket(customer=point.customer, subject="hi", channel="sms").crisis is None

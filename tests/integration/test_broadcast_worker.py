@@ -120,7 +120,8 @@ def test_kill_9_mid_dispatch_then_restart_every_delivery_once(real_celery, setti
 
         proc = workers.start_worker(env, name="crash2", concurrency=2, log=tmp_path / "w2.log")
         # What the beat's sweep does, with the timeout shortened for the test.
-        result = services.reconcile_stuck_deliveries(timeout=timedelta(0))
+        time.sleep(1.0)
+        result = services.reconcile_stuck_deliveries(timeout=timedelta(seconds=0.5))
         assert result["adopted"] + result["resent"] == in_flight
         assert services.wake_stalled_broadcasts(timeout=timedelta(0)) == 1
         _wait(

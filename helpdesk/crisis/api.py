@@ -1,0 +1,209 @@
+"""Crisis API: crises, banners, the channel directory and broadcasts. Writes go through services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from helpdesk.api import get_object_by_pk
+from helpdesk.crisis import selectors, services
+from helpdesk.crisis.models import Banner, Broadcast, Crisis, DirectoryEntry
+from helpdesk.errors import ApplicationError
+
+
+class IsManagerForWrites(BasePermission):
+    """Agents read; only managers and admins write."""
+
+    message = "Only managers can change crises and broadcasts."
+
+    def has_permission(self, request, view) -> bool:
+        from helpdesk.accounts.services import is_manager
+
+        user = request.user
+        if not (user and user.is_authenticated and user.is_staff):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or is_manager(user)
+
+
+class CrisisSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Crisis
+        fields = ["id", "title", "severity", "status", "starts_at", "ends_at", "affected_segment", "texts"]
+        read_only_fields = ["status", "starts_at", "ends_at"]
+
+
+class BannerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Banner
+        fields = [
+            "id",
+            "crisis",
+            "texts",
+            "severity",
+            "placement",
+            "starts_at",
+            "ends_at",
+            "published_at",
+            "version",
+        ]
+        read_only_fields = ["published_at", "version"]
+
+
+class DirectoryEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DirectoryEntry
+        fields = ["id", "position", "need", "channel", "target", "hours", "languages", "is_active"]
+
+
+class BroadcastSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Broadcast
+        fields = [
+            "id",
+            "name",
+            "crisis",
+            "channel",
+            "audience",
+            "bodies",
+            "max_segments",
+            "rate_per_second",
+            "status",
+            "requires_approval",
+            "approved_by",
+            "scheduled_at",
+            "planned_count",
+            "skipped_opted_out",
+            "skipped_invalid",
+            "csv_report",
+            "created_at",
+        ]
+        read_only_fields = [
+            "channel",
+            "status",
+            "approved_by",
+            "planned_count",
+            "skipped_opted_out",
+            "skipped_invalid",
+            "csv_report",
+            "created_at",
+        ]
+
+
+class CrisisListCreateApi(generics.GenericAPIView):
+    permission_classes = [IsManagerForWrites]
+    serializer_class = CrisisSerializer
+    queryset = Crisis.objects.all()
+
+    def get(self, request):
+        page = self.paginate_queryset(Crisis.objects.order_by("-id"))
+        return self.get_paginated_response(CrisisSerializer(page, many=True).data)
+
+    def post(self, request):
+        data = CrisisSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        crisis = services.create_crisis(
+            title=data.validated_data["title"],
+            severity=data.validated_data.get("severity", 3),
+            texts=data.validated_data.get("texts", {}),
+            affected_segment=data.validated_data.get("affected_segment", ""),
+        )
+        return Response(CrisisSerializer(crisis).data, status=status.HTTP_201_CREATED)
+
+
+class CrisisActionApi(APIView):
+    permission_classes = [IsManagerForWrites]
+
+    @extend_schema(request=None, responses=CrisisSerializer, summary="Activate or resolve a crisis")
+    def post(self, request, pk: int, action: str):
+        crisis = get_object_by_pk(Crisis.objects.all(), pk)
+        if action == "activate":
+            services.activate_crisis(crisis=crisis)
+        elif action == "resolve":
+            services.resolve_crisis(crisis=crisis)
+        else:
+            raise ApplicationError(f"Unknown action {action!r}.", code="unknown_action")
+        return Response(CrisisSerializer(crisis).data)
+
+
+class DirectoryApi(generics.ListAPIView):
+    permission_classes = [IsManagerForWrites]
+    serializer_class = DirectoryEntrySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return DirectoryEntry.objects.order_by("position", "id")
+
+
+class BroadcastListCreateApi(generics.GenericAPIView):
+    permission_classes = [IsManagerForWrites]
+    serializer_class = BroadcastSerializer
+    queryset = Broadcast.objects.all()
+
+    def get(self, request):
+        page = self.paginate_queryset(Broadcast.objects.order_by("-id"))
+        return self.get_paginated_response(BroadcastSerializer(page, many=True).data)
+
+    def post(self, request):
+        data = BroadcastSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        broadcast = services.create_broadcast(
+            name=v["name"],
+            bodies=v.get("bodies", {}),
+            audience=v.get("audience", {}),
+            crisis=v.get("crisis"),
+            max_segments=v.get("max_segments", 2),
+            rate_per_second=v.get("rate_per_second", 50),
+            requires_approval=v.get("requires_approval", False),
+            scheduled_at=v.get("scheduled_at"),
+            created_by=request.user,
+        )
+        return Response(BroadcastSerializer(broadcast).data, status=status.HTTP_201_CREATED)
+
+
+class BroadcastProgressApi(APIView):
+    permission_classes = [IsManagerForWrites]
+
+    @extend_schema(responses=dict, summary="Delivery counts by state")
+    def get(self, request, pk: int):
+        broadcast = get_object_by_pk(Broadcast.objects.all(), pk)
+        p = selectors.broadcast_progress(broadcast=broadcast)
+        return Response(
+            {
+                "status": broadcast.status,
+                "total": p.total,
+                "planned": p.planned,
+                "sending": p.sending,
+                "sent": p.sent,
+                "delivered": p.delivered,
+                "failed": p.failed,
+                "opted_out": p.opted_out,
+                "invalid": p.invalid,
+                "replies": p.replies,
+                "percent": p.percent,
+            }
+        )
+
+
+class BroadcastActionApi(APIView):
+    permission_classes = [IsManagerForWrites]
+    actions = {
+        "start": lambda b, u: services.start_broadcast(broadcast=b, actor=u),
+        "approve": lambda b, u: services.approve_broadcast(broadcast=b, approver=u),
+        "pause": lambda b, u: services.pause_broadcast(broadcast=b),
+        "resume": lambda b, u: services.resume_broadcast(broadcast=b),
+        "cancel": lambda b, u: services.cancel_broadcast(broadcast=b),
+    }
+
+    @extend_schema(
+        request=None, responses=BroadcastSerializer, summary="start, approve, pause, resume or cancel"
+    )
+    def post(self, request, pk: int, action: str):
+        broadcast = get_object_by_pk(Broadcast.objects.all(), pk)
+        if action not in self.actions:
+            raise ApplicationError(f"Unknown action {action!r}.", code="unknown_action")
+        broadcast = self.actions[action](broadcast, request.user)
+        return Response(BroadcastSerializer(broadcast).data)
