@@ -127,8 +127,14 @@ def create_ticket(
     queue = queue or default_queue()
     if crisis is None:
         from helpdesk.crisis.selectors import crisis_for_customer
+        from helpdesk.crisis.services import thread_broadcast_reply
 
-        crisis = crisis_for_customer(customer=customer)
+        # A reply to a recent crisis broadcast joins that crisis, tagged so agents see why.
+        crisis = thread_broadcast_reply(customer=customer, channel=channel, now=now)
+        if crisis is not None:
+            tags = [*(tags or []), "broadcast-reply"]
+        else:
+            crisis = crisis_for_customer(customer=customer)
     ticket = Ticket.objects.create(
         customer=customer,
         subject=(subject or _("(no subject)"))[:250],
