@@ -7,6 +7,7 @@ import io
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -695,8 +696,9 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
             for pk, to, language, _attempts in claimed
         ]
         results = send_many(gateway, messages)
-        rows = []
+        rows: list[tuple[int, str, str, str, float]] = []
         for (pk, _to, _language, attempts), result in zip(claimed, results, strict=True):
+            state: str
             if isinstance(result, SendResult):
                 state = DeliveryState.DELIVERED if result.status == "delivered" else DeliveryState.SENT
                 rows.append((pk, state, result.provider_id or "", "", 0.0))
@@ -724,7 +726,7 @@ def _failure_state(error: ChannelError) -> str:
     return DeliveryState.FAILED
 
 
-def record_results(rows: list[tuple[int, str, str, str, float]]) -> None:
+def record_results(rows: Sequence[tuple[int, str, str, str, float]]) -> None:
     """Record a batch's outcomes in one UPDATE … FROM (VALUES …)."""
     if not rows:
         return
@@ -765,7 +767,7 @@ def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelt
         .order_by("id")[:1000]
     )
     adopted = resent = unknown = 0
-    rows = []
+    rows: list[tuple[int, str, str, str, float]] = []
     gateways: dict[str, object] = {}
     for delivery in stuck:
         channel = delivery.broadcast.channel
@@ -779,7 +781,7 @@ def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelt
             continue
         provider_id = find(
             to=delivery.to,
-            since=delivery.attempt_at - timedelta(seconds=5),
+            since=(delivery.attempt_at or now) - timedelta(seconds=5),
             body=delivery.broadcast.body_for(delivery.language),
         )
         if provider_id:

@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.accounts.views import HtmxHttpRequest
 from helpdesk.crisis import selectors, services
 from helpdesk.crisis.forms import BannerForm, BroadcastForm, CrisisForm, DirectoryEntryForm
 from helpdesk.crisis.models import Banner, Broadcast, BroadcastStatus, Crisis, DirectoryEntry
@@ -143,7 +144,7 @@ def manage_crisis(request: HttpRequest, pk: int) -> HttpResponse:
     """One crisis: status, texts, its banner with preview and publish."""
     crisis = get_object_or_404(Crisis, pk=pk)
     banner = crisis.banners.first()
-    banner_initial = {"severity": crisis.severity}
+    banner_initial: dict[str, object] = {"severity": crisis.severity}
     if banner:
         banner_initial = {"severity": banner.severity, "placement": banner.placement}
         for lang, values in banner.texts.items():
@@ -274,7 +275,7 @@ ACTIONS = {
 
 @require_POST
 @manager_required
-def broadcast_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def broadcast_action(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse:
     """Start, approve, pause, resume or cancel; htmx gets the fresh progress partial."""
     broadcast = get_object_or_404(Broadcast, pk=pk)
     if action not in ACTIONS:
