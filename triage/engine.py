@@ -238,7 +238,8 @@ def text_for(texts: Any, language: str) -> str:
 
 def flow_text(definition: Mapping, key: str, language: str) -> str:
     """Return a flow-level text (done, invalid, reminder, expired) with built-in defaults."""
-    texts = (definition.get("texts") or {}).get(key) or {}
+    all_texts = definition.get("texts")
+    texts = (all_texts.get(key) if isinstance(all_texts, Mapping) else None) or {}
     return text_for(texts, language) or text_for(DEFAULT_TEXTS.get(key, {}), language)
 
 
@@ -270,6 +271,10 @@ def choices_for(step: Mapping, crisis: str | None) -> list[Mapping]:
     return list(step.get("choices") or [])
 
 
+def _list_of_objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, Mapping) for v in value)
+
+
 def validate_definition(definition: Any) -> list[str]:
     """Return the problems that stop this definition from running (empty when it can run)."""
     errors: list[str] = []
@@ -294,26 +299,48 @@ def validate_definition(definition: Any) -> list[str]:
         if not text_for(step.get("text"), "en"):
             errors.append(f"Step {n}: the question needs a text.")
         if step.get("kind") in ("single", "multi"):
-            sets = [step.get("choices") or []] + list((step.get("crisis_choices") or {}).values())
+            overrides = step.get("crisis_choices") if isinstance(step.get("crisis_choices"), Mapping) else {}
+            sets = [step.get("choices") or []] + list(overrides.values())
             for choices in sets:
-                if not isinstance(choices, list) or len(choices) < 2:
+                if not _list_of_objects(choices) or len(choices) < 2:
                     errors.append(f"Step {n}: a choice question needs at least two choices.")
                     break
                 values = [c.get("value") for c in choices if isinstance(c, Mapping)]
                 if len(values) != len(choices) or len(set(values)) != len(values) or not all(values):
                     errors.append(f"Step {n}: every choice needs its own value.")
                     break
+    for name in ("rules", "severity_bands"):
+        value = definition.get(name)
+        if value is not None and not _list_of_objects(value):
+            errors.append(f"'{name}' must be a list of objects.")
+    for rule in definition.get("rules") if _list_of_objects(definition.get("rules")) else []:
+        if not isinstance(rule.get("tags", []), list):
+            errors.append("A rule's tags must be a list.")
+    if definition.get("texts") is not None and not isinstance(definition.get("texts"), Mapping):
+        errors.append("'texts' must map a name to its text per language.")
     index = {k: i for i, k in enumerate(keys)}
     for n, step in enumerate(steps, start=1):
         if not isinstance(step, Mapping):
             continue
-        targets = [step.get("next")] + [
-            b.get("next") for b in step.get("branches") or [] if isinstance(b, Mapping)
-        ]
+        if step.get("crisis_choices") is not None and not isinstance(step.get("crisis_choices"), Mapping):
+            errors.append(f"Step {n}: per-crisis choices must map a crisis id to a list of choices.")
+        branches = step.get("branches") or []
+        if not isinstance(branches, list):
+            errors.append(f"Step {n}: branches must be a list.")
+            branches = []
+        if (
+            step.get("kind") == "number"
+            and step.get("bands") is not None
+            and not _list_of_objects(step["bands"])
+        ):
+            errors.append(f"Step {n}: number weights must be a list of objects.")
+        if not all(isinstance(b, Mapping) and isinstance(b.get("when", {}), Mapping) for b in branches):
+            errors.append(f"Step {n}: each branch needs a 'when' condition and a 'next' step.")
+        targets = [step.get("next")] + [b.get("next") for b in branches if isinstance(b, Mapping)]
         for target in targets:
             if target in (None, "", "end"):
                 continue
-            if target not in index:
+            if not isinstance(target, str) or target not in index:
                 errors.append(f"Step {n}: it goes to an unknown step '{target}'.")
             elif index[target] <= n - 1:
                 # Forward only: this is what bounds every run (no step is asked twice).
@@ -609,16 +636,16 @@ def _next_key(definition: Mapping, step: Mapping, answers: Mapping, position: in
     steps = _steps(definition)
     index = _step_index(definition)
     target: Any = step.get("next")
-    for branch in step.get("branches") or []:
-        if isinstance(branch, Mapping) and matches(
-            {**(branch.get("when") or {}), "step": step.get("key")}, answers
-        ):
+    branches = step.get("branches") if isinstance(step.get("branches"), list) else []
+    for branch in branches:
+        when = branch.get("when") if isinstance(branch, Mapping) else None
+        if isinstance(when, Mapping) and matches({**when, "step": step.get("key")}, answers):
             target = branch.get("next")
             break
     if target == "end":
         return None
-    if target in index and index[target] > position:
-        return str(target)
+    if isinstance(target, str) and target in index and index[target] > position:
+        return target
     return str(steps[position + 1].get("key")) if position + 1 < len(steps) else None
 
 
@@ -659,7 +686,7 @@ def advance(
             return _finish(definition, state, [])
         state["step"] = str(steps[0].get("key"))
         state["retries"] = 0
-        intro = text_for((definition.get("texts") or {}).get("intro"), language)
+        intro = flow_text(definition, "intro", language)
         first = render_prompt(steps[0], language, crisis)
         return state, [f"{intro}\n{first}" if intro else first], None
     step = current_step(definition, state)

@@ -247,3 +247,38 @@ def test_every_run_ends_within_the_step_bound(answers, language):
             assert prompts and all(isinstance(p, str) and p for p in prompts)
         assert outcome is not None and taken <= bound
         assert 1 <= outcome.severity <= 5
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 50) | st.sampled_from(["", "end", "a", "q", "single", "number", "x"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(
+        ["key", "kind", "text", "choices", "value", "label", "weight", "next", "branches", "when", "in", "step",
+         "crisis_choices", "bands", "min", "max", "rules", "severity_bands", "steps", "en"]), children, max_size=5),
+    max_leaves=25,
+)  # fmt: skip
+
+
+# Near-valid flows: well-formed steps whose other fields are random JSON, so validation passes often.
+STEP = st.builds(
+    lambda key, kind, extra: {"key": key, "kind": kind, "text": {"en": "Q"}, **extra},
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(engine.KINDS),
+    st.dictionaries(st.sampled_from(["choices", "next", "branches", "crisis_choices", "bands", "min", "max",
+                                     "yes_weight", "letters", "focus"]), JSON, max_size=4),
+)  # fmt: skip
+NEAR_VALID = st.builds(
+    lambda steps, extra: {"steps": steps, **extra},
+    st.lists(STEP, min_size=1, max_size=3, unique_by=lambda s: s["key"]),
+    st.dictionaries(st.sampled_from(["rules", "severity_bands", "max_retries", "texts"]), JSON, max_size=2),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(definition=JSON | NEAR_VALID, answers=st.lists(ANSWERS, max_size=6))
+def test_no_definition_crashes_validation_and_valid_ones_run(definition, answers):
+    errors = engine.validate_definition(definition)
+    assert isinstance(errors, list)
+    if not errors:
+        state, _prompts, outcome = engine.advance(definition, engine.new_state(), None)
+        for answer in answers:
+            state, _prompts, outcome = engine.advance(definition, state, answer)
