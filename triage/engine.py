@@ -299,7 +299,8 @@ def validate_definition(definition: Any) -> list[str]:
         if not text_for(step.get("text"), "en"):
             errors.append(f"Step {n}: the question needs a text.")
         if step.get("kind") in ("single", "multi"):
-            overrides = step.get("crisis_choices") if isinstance(step.get("crisis_choices"), Mapping) else {}
+            overrides: Any = step.get("crisis_choices")
+            overrides = overrides if isinstance(overrides, Mapping) else {}
             sets = [step.get("choices") or []] + list(overrides.values())
             for choices in sets:
                 if not _list_of_objects(choices) or len(choices) < 2:
@@ -313,7 +314,8 @@ def validate_definition(definition: Any) -> list[str]:
         value = definition.get(name)
         if value is not None and not _list_of_objects(value):
             errors.append(f"'{name}' must be a list of objects.")
-    for rule in definition.get("rules") if _list_of_objects(definition.get("rules")) else []:
+    rules: Any = definition.get("rules")
+    for rule in rules if _list_of_objects(rules) else []:
         if not isinstance(rule.get("tags", []), list):
             errors.append("A rule's tags must be a list.")
     if definition.get("texts") is not None and not isinstance(definition.get("texts"), Mapping):
@@ -636,8 +638,8 @@ def _next_key(definition: Mapping, step: Mapping, answers: Mapping, position: in
     steps = _steps(definition)
     index = _step_index(definition)
     target: Any = step.get("next")
-    branches = step.get("branches") if isinstance(step.get("branches"), list) else []
-    for branch in branches:
+    branches: Any = step.get("branches")
+    for branch in branches if isinstance(branches, list) else []:
         when = branch.get("when") if isinstance(branch, Mapping) else None
         if isinstance(when, Mapping) and matches({**when, "step": step.get("key")}, answers):
             target = branch.get("next")

@@ -249,13 +249,15 @@ def test_every_run_ends_within_the_step_bound(answers, language):
         assert 1 <= outcome.severity <= 5
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 50) | st.sampled_from(["", "end", "a", "q", "single", "number", "x"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(
-        ["key", "kind", "text", "choices", "value", "label", "weight", "next", "branches", "when", "in", "step",
-         "crisis_choices", "bands", "min", "max", "rules", "severity_bands", "steps", "en"]), children, max_size=5),
-    max_leaves=25,
+JSON_KEYS = st.sampled_from(
+    ["key", "kind", "text", "choices", "value", "label", "weight", "next", "branches", "when", "in", "step",
+     "crisis_choices", "bands", "min", "max", "rules", "severity_bands", "steps", "en"]
 )  # fmt: skip
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 50) | st.sampled_from(["", "end", "a", "q", "single", "x"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(JSON_KEYS, children, max_size=5),
+    max_leaves=25,
+)
 
 
 # Near-valid flows: well-formed steps whose other fields are random JSON, so validation passes often.
