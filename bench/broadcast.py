@@ -112,13 +112,12 @@ def new_broadcast(rate: int):
 def wait_done(broadcast_id: int, *, expected: int, timeout: float) -> float:
     from tests.crisis import gateways
 
-    client = gateways.client()
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        if client.llen(gateways.KEY) >= expected:
+        if gateways.count() >= expected:
             return time.monotonic() - start
         time.sleep(0.05)
-    raise SystemExit(f"timed out: {client.llen(gateways.KEY)} of {expected} handed off")
+    raise SystemExit(f"timed out: {gateways.count()} of {expected} handed off")
 
 
 def start_workers(count: int, env: dict, tag: str, log_dir: Path):
@@ -220,14 +219,14 @@ def main() -> None:
         # reliability: kill -9 a worker mid-dispatch
         if "reliability" not in skip:
             gateways.reset()
-            gateways.client().set("tests:crisis:latency", "0.05")
+            gateways.set_latency(0.05)
             b = new_broadcast(rate=0)
             b = services.plan_broadcast(broadcast_id=b.pk)
             expected = b.planned_count - b.skipped_opted_out - b.skipped_invalid
-            while gateways.client().llen(gateways.KEY) < expected // 3:
+            while gateways.count() < expected // 3:
                 time.sleep(0.05)
             workers.kill_hard(procs[0])
-            killed_at = gateways.client().llen(gateways.KEY)
+            killed_at = gateways.count()
             stuck = BroadcastDelivery.objects.filter(broadcast=b, status=DeliveryState.SENDING).count()
             procs[0] = start_workers(1, env, "b", log_dir)[0]
             time.sleep(6)
@@ -244,7 +243,7 @@ def main() -> None:
                 f"reconciled {reconciled}; missing {missing}, sent twice {twice} "
                 f"[{'PASS' if missing == 0 and twice == 0 else 'FAIL'}]"
             )
-            gateways.client().delete("tests:crisis:latency")
+            gateways.set_latency(0)
     finally:
         for proc in procs:
             workers.stop(proc)

@@ -16,9 +16,16 @@ from django.conf import settings
 
 from channels_app.base import ChannelError, OutboundMessage, SendResult
 
-KEY = "tests:crisis:sent"
-SID_KEY = "tests:crisis:sid"  # hash: number -> last provider id, for lookups
-FAIL_KEY = "tests:crisis:fail"  # hash: number -> "transient:<n>" or "permanent" or "opted_out"
+
+def key(name: str) -> str:
+    """Keys are per database, so a bench and a test run on one Redis never read each other's sends."""
+    from django.db import connection
+
+    return f"tests:crisis:{connection.settings_dict['NAME']}:{name}"
+
+
+# sent: list of JSON records; sid: hash number -> last provider id (for lookups);
+# fail: hash number -> "transient:<n>" | "permanent"; latency: seconds per batch at the "provider".
 
 
 def client() -> redis.Redis:
@@ -31,15 +38,23 @@ def _client(url: str) -> redis.Redis:
 
 
 def reset() -> None:
-    client().delete(KEY, FAIL_KEY, SID_KEY)
+    client().delete(key("sent"), key("fail"), key("sid"), key("latency"))
 
 
 def sent() -> list[dict]:
-    return [json.loads(raw) for raw in client().lrange(KEY, 0, -1)]
+    return [json.loads(raw) for raw in client().lrange(key("sent"), 0, -1)]
+
+
+def count() -> int:
+    return client().llen(key("sent"))
 
 
 def fail(number: str, mode: str) -> None:
-    client().hset(FAIL_KEY, number, mode)
+    client().hset(key("fail"), number, mode)
+
+
+def set_latency(seconds: float) -> None:
+    client().set(key("latency"), str(seconds))
 
 
 class RecordingGateway:
@@ -50,11 +65,11 @@ class RecordingGateway:
 
     def send_many(self, messages: list[OutboundMessage]):
         r = client()
-        latency = float(r.get("tests:crisis:latency") or 0)
+        latency = float(r.get(key("latency")) or 0)
         if latency:
             time.sleep(latency / 2)  # the request on its way; the other half is the answer's way back
         results: list = []
-        failures = r.hgetall(FAIL_KEY) if r.exists(FAIL_KEY) else {}
+        failures = r.hgetall(key("fail")) if r.exists(key("fail")) else {}
         pipe = r.pipeline(transaction=False)  # one round trip per batch, like one HTTP/2 burst
         now = time.time()
         for message in messages:
@@ -62,7 +77,7 @@ class RecordingGateway:
             if mode.startswith("transient:"):
                 left = int(mode.split(":")[1])
                 if left > 0:
-                    r.hset(FAIL_KEY, message.to, f"transient:{left - 1}")
+                    r.hset(key("fail"), message.to, f"transient:{left - 1}")
                     results.append(
                         ChannelError("429 Too Many Requests", permanent=False, code="429", retry_after=0.01)
                     )
@@ -81,8 +96,8 @@ class RecordingGateway:
                 "at": now,
                 "delivery": message.metadata.get("broadcast_delivery_id"),
             }
-            pipe.rpush(KEY, json.dumps(record))
-            pipe.hset(SID_KEY, message.to, provider_id)
+            pipe.rpush(key("sent"), json.dumps(record))
+            pipe.hset(key("sid"), message.to, provider_id)
             results.append(SendResult(provider=self.provider, provider_id=provider_id, status="sent"))
         pipe.execute()
         if latency:
@@ -94,4 +109,4 @@ class LookupRecordingGateway(RecordingGateway):
     """Also answers "did you send this?", as the Twilio gateway does by listing Messages."""
 
     def find_sent(self, *, to: str, since, body: str) -> str | None:
-        return client().hget(SID_KEY, to)
+        return client().hget(key("sid"), to)

@@ -24,7 +24,6 @@ def worker(settings, tmp_path):
     app.conf.task_always_eager = False
     workers.purge_queues(django_settings.REDIS_URL)
     gateways.reset()
-    gateways.client().delete("tests:crisis:latency")
     s = connection.settings_dict
     env = workers.worker_env(
         database_url=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",

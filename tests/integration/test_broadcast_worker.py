@@ -31,7 +31,6 @@ def real_celery(settings):
     app.conf.task_always_eager = False
     workers.purge_queues(django_settings.REDIS_URL)
     gateways.reset()
-    gateways.client().delete("tests:crisis:latency")
     yield
     workers.purge_queues(django_settings.REDIS_URL)
     gateways.reset()
@@ -66,7 +65,7 @@ def _wait(predicate, *, timeout: float, step: float = 0.05):
 def test_pause_stops_sending_within_one_second_and_resume_finishes_exactly_once(real_celery, tmp_path):
     _audience(1500, "north")
     # A slow provider: each batch takes 50 ms at the gateway; the limiter holds 300/s.
-    gateways.client().set("tests:crisis:latency", "0.05")
+    gateways.set_latency(0.05)
     proc = workers.start_worker(
         _worker_env("tests.crisis.gateways.RecordingGateway"), name="pause", log=tmp_path / "w.log"
     )
@@ -103,7 +102,7 @@ def test_kill_9_mid_dispatch_then_restart_every_delivery_once(real_celery, setti
     gateway = "tests.crisis.gateways.LookupRecordingGateway"
     settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "sms": gateway}
     _audience(2000, "south")
-    gateways.client().set("tests:crisis:latency", "0.2")  # a batch is in flight most of the time
+    gateways.set_latency(0.2)  # a batch is in flight most of the time
     env = _worker_env(gateway)
     proc = workers.start_worker(env, name="crash1", concurrency=2, log=tmp_path / "w1.log")
     try:
