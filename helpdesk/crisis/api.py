@@ -116,7 +116,12 @@ class CrisisListCreateApi(generics.GenericAPIView):
 class CrisisActionApi(APIView):
     permission_classes = [IsManagerForWrites]
 
-    @extend_schema(request=None, responses=CrisisSerializer, summary="Activate or resolve a crisis")
+    @extend_schema(
+        operation_id="crises_action",
+        request=None,
+        responses=CrisisSerializer,
+        summary="Activate or resolve a crisis",
+    )
     def post(self, request, pk: int, action: str):
         crisis = get_object_by_pk(Crisis.objects.all(), pk)
         if action == "activate":
@@ -199,7 +204,10 @@ class BroadcastActionApi(APIView):
     }
 
     @extend_schema(
-        request=None, responses=BroadcastSerializer, summary="start, approve, pause, resume or cancel"
+        operation_id="broadcasts_action",
+        request=None,
+        responses=BroadcastSerializer,
+        summary="start, approve, pause, resume or cancel",
     )
     def post(self, request, pk: int, action: str):
         broadcast = get_object_by_pk(Broadcast.objects.all(), pk)
