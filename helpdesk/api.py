@@ -31,7 +31,7 @@ class KeysetIdPagination(CursorPagination):
 class KeysetOldestFirstPagination(KeysetIdPagination):
     """Keyset pagination in the order things happened, for timelines (ties broken by id)."""
 
-    ordering = ("created_at", "id")
+    ordering = ("created_at", "id")  # type: ignore[assignment]  # DRF takes a tuple; stubs say str
 
 
 def get_object_by_pk(queryset: QuerySet[M], pk: int) -> M:

@@ -49,11 +49,14 @@ class CustomerUpdateSerializer(serializers.Serializer):
 
 
 class CustomerCreateSerializer(CustomerUpdateSerializer):
-    contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)
+    # DRF passes max_length to the list serializer; the stubs do not know that keyword.
+    contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)  # type: ignore[call-arg]
 
 
 class MergeSerializer(serializers.Serializer):
-    source = serializers.PrimaryKeyRelatedField(
+    # The field is named for the API contract ({"source": id}); DRF pops declared fields off the
+    # class, so it never shadows Field.source at runtime.
+    source = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Customer.objects.all(), help_text="The customer merged into this one and then retired."
     )
 

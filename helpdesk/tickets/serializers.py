@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from helpdesk.crisis.models import Crisis
 from helpdesk.customers.models import Customer
-from helpdesk.tickets.models import Channel, Macro, Priority, Queue, Ticket, TicketStatus, TimelineEvent
+from helpdesk.tickets.models import Channel, Macro, Priority, Queue, Tag, Ticket, TicketStatus, TimelineEvent
 from helpdesk.tickets.services import REPLY_CHANNELS
 
 # Named module constants so the OpenAPI schema can give each choice set its own enum name.
@@ -22,7 +22,9 @@ def _staff():
 class TicketSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     assignee_name = serializers.SerializerMethodField()
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True
+    )
 
     class Meta:
         model = Ticket
