@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework import exceptions
@@ -26,6 +27,31 @@ class KeysetIdPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    invalid_cursor_message = "This page link is not valid."
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """Decode the cursor and check its position fits the sort column, so a forged one is a 400."""
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound as exc:
+            raise self._invalid() from exc
+        if cursor is None or cursor.position is None:
+            return cursor
+        field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
+        try:
+            value = field.to_python(cursor.position)
+        except DjangoValidationError as exc:
+            raise self._invalid() from exc
+        if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+            raise self._invalid()
+        return cursor
+
+    def _invalid(self) -> exceptions.ValidationError:
+        return exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}, code="invalid_cursor")
 
 
 class KeysetOldestFirstPagination(KeysetIdPagination):
