@@ -11,12 +11,13 @@ pytest_plugins = ["tests.fixtures.processes"]
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(settings):
-    """Unit tests run tasks in-process; integration tests start a real worker instead."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def _eager_celery(request, settings):
+    """Unit tests run tasks in-process; integration tests send them to a real worker instead."""
     from helpdesk.celery import app
 
-    app.conf.task_always_eager = True
+    eager = request.node.get_closest_marker("integration") is None
+    settings.CELERY_TASK_ALWAYS_EAGER = eager
+    app.conf.task_always_eager = eager
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False

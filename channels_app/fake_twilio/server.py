@@ -1,0 +1,286 @@
+"""A local HTTP server that speaks the parts of Twilio's REST API Tourniquet uses.
+
+Tests, the demo and the benchmarks point the real `twilio` SDK at it (TWILIO_API_BASE). It
+records every message, answers with Twilio-shaped JSON and errors, sends signed status
+callbacks (queued → sent → delivered) like Twilio does, and can inject latency, 429s, 5xx
+and undelivered outcomes. It is a raw ASGI app run by uvicorn: a broadcast bench pushes
+thousands of requests a second through it.
+
+Control endpoints (not Twilio's): GET /_fake/messages[?to=], POST /_fake/reset,
+POST /_fake/config (JSON: latency_ms, rate_429, rate_5xx, undelivered, callback_delay,
+callbacks), GET /_fake/stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import random
+import re
+import secrets
+from collections import Counter
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+# Numbers that fail the way Twilio's documented error codes do.
+INVALID_NUMBERS = {"+15005550001"}  # 21211: not a valid phone number
+OPTED_OUT_NUMBERS = {"+15005550009"}  # 21610: the recipient replied STOP
+UNDELIVERABLE_NUMBERS = {"+15005550004"}  # accepted, then undelivered (30003)
+
+MESSAGES_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages(?:/(?P<msid>(SM|MM)\w+))?\.json$")
+
+
+def twilio_error(code: int, message: str, status: int) -> tuple[int, dict[str, Any]]:
+    return status, {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class FakeTwilio:
+    def __init__(self, *, account_sid: str, auth_token: str, callback_delay: float = 0.2) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.validator = RequestValidator(auth_token)
+        self.config: dict[str, Any] = {
+            "latency_ms": 0,
+            "rate_429": 0.0,
+            "rate_5xx": 0.0,
+            "undelivered": 0.0,
+            "callback_delay": callback_delay,
+            "callbacks": True,
+        }
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        self.stats: Counter[str] = Counter()
+        self._http: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- ASGI -----------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    self._http = httpx.AsyncClient(timeout=10)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self._http is not None:
+                        await self._http.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status, payload = await self.handle(scope, body)
+        raw = json.dumps(payload).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(raw)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": raw})
+
+    async def handle(self, scope, body: bytes) -> tuple[int, Any]:
+        path, method = scope["path"], scope["method"]
+        query = dict(parse_qsl(scope.get("query_string", b"").decode()))
+        if path.startswith("/_fake/"):
+            return self.control(path, method, query, body)
+        match = MESSAGES_RE.match(path)
+        if not match:
+            return twilio_error(20404, "The requested resource was not found", 404)
+        if not self._authorized(scope, match["sid"]):
+            return twilio_error(20003, "Authenticate", 401)
+        self.stats["requests"] += 1
+        if self.config["latency_ms"]:
+            await asyncio.sleep(self.config["latency_ms"] / 1000)
+        if method == "POST" and not match["msid"]:
+            return self.create(dict(parse_qsl(body.decode())), scope)
+        if method == "GET" and match["msid"]:
+            msg = self.messages.get(match["msid"])
+            return (200, self.render(msg)) if msg else twilio_error(20404, "Not found", 404)
+        if method == "GET":
+            return 200, self.list_messages(query)
+        return twilio_error(20004, "Method not allowed", 405)
+
+    def _authorized(self, scope, sid: str) -> bool:
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"").decode()
+        if not auth.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.account_sid == sid and password == self.auth_token
+
+    # --- Messages -------------------------------------------------------------------------
+    def create(self, form: dict[str, str], scope) -> tuple[int, Any]:
+        to, body = form.get("To", ""), form.get("Body", "")
+        sender = form.get("From") or form.get("MessagingServiceSid", "")
+        if not to:
+            return twilio_error(21604, "A 'To' phone number is required.", 400)
+        if not sender:
+            return twilio_error(21603, "A 'From' phone number is required.", 400)
+        if not body and not form.get("MediaUrl"):
+            return twilio_error(21602, "Message body is required.", 400)
+        if random.random() < self.config["rate_429"]:
+            self.stats["injected_429"] += 1
+            return twilio_error(20429, "Too Many Requests", 429)
+        if random.random() < self.config["rate_5xx"]:
+            self.stats["injected_5xx"] += 1
+            return twilio_error(20500, "Internal Server Error", 500)
+        if to in INVALID_NUMBERS or not re.fullmatch(r"\+[1-9]\d{6,14}", to):
+            return twilio_error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+        if to in OPTED_OUT_NUMBERS:
+            return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
+        sid = "SM" + secrets.token_hex(16)
+        now = datetime.now(UTC)
+        msg = {
+            "sid": sid,
+            "to": to,
+            "from": form.get("From") or None,
+            "messaging_service_sid": form.get("MessagingServiceSid") or None,
+            "body": body,
+            "status": "queued",
+            "date_created": now,
+            "date_sent": now,
+            "status_callback": form.get("StatusCallback") or None,
+            "num_segments": "1",
+            "error_code": None,
+        }
+        self.messages[sid] = msg
+        self.order.append(sid)
+        self.stats["created"] += 1
+        if msg["status_callback"] and self.config["callbacks"]:
+            undelivered = to in UNDELIVERABLE_NUMBERS or random.random() < self.config["undelivered"]
+            task = asyncio.ensure_future(self.callbacks(msg, undelivered))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return 201, self.render(msg)
+
+    def render(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": msg["body"],
+            "date_created": format_datetime(msg["date_created"]),
+            "date_sent": format_datetime(msg["date_sent"]),
+            "date_updated": format_datetime(msg["date_created"]),
+            "direction": "outbound-api",
+            "error_code": msg["error_code"],
+            "error_message": None,
+            "from": msg["from"],
+            "messaging_service_sid": msg["messaging_service_sid"],
+            "num_media": "0",
+            "num_segments": msg["num_segments"],
+            "price": None,
+            "price_unit": "USD",
+            "sid": msg["sid"],
+            "status": msg["status"],
+            "subresource_uris": {},
+            "to": msg["to"],
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{msg['sid']}.json",
+        }
+
+    def list_messages(self, query: dict[str, str]) -> dict[str, Any]:
+        to, sender = query.get("To"), query.get("From")
+        after = query.get("DateSent>")
+        after_dt = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
+        if after_dt is not None and after_dt.tzinfo is None:
+            after_dt = after_dt.replace(tzinfo=UTC)
+        found = [
+            self.render(m)
+            for sid in reversed(self.order)
+            if (m := self.messages[sid])
+            and (not to or m["to"] == to)
+            and (not sender or m["from"] == sender)
+            and (after_dt is None or m["date_sent"] >= after_dt)
+        ]
+        page_size = int(query.get("PageSize", 50))
+        return {
+            "messages": found[:page_size],
+            "page": 0,
+            "page_size": page_size,
+            "first_page_uri": "",
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "uri": "",
+        }
+
+    async def callbacks(self, msg: dict[str, Any], undelivered: bool) -> None:
+        final = "undelivered" if undelivered else "delivered"
+        for status in ("sent", final):
+            await asyncio.sleep(self.config["callback_delay"])
+            msg["status"] = status
+            params = {
+                "AccountSid": self.account_sid,
+                "MessageSid": msg["sid"],
+                "SmsSid": msg["sid"],
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "To": msg["to"],
+                "From": msg["from"] or "",
+                "ApiVersion": "2010-04-01",
+            }
+            if status == "undelivered":
+                params["ErrorCode"] = "30003"
+                msg["error_code"] = 30003
+            url = msg["status_callback"]
+            signature = self.validator.compute_signature(url, params)
+            try:
+                assert self._http is not None
+                await self._http.post(url, data=params, headers={"X-Twilio-Signature": signature})
+                self.stats["callbacks"] += 1
+            except httpx.HTTPError:
+                self.stats["callback_errors"] += 1
+
+    # --- Control --------------------------------------------------------------------------
+    def control(self, path: str, method: str, query: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if path == "/_fake/messages":
+            to = query.get("to")
+            return 200, [
+                {**self.render(m), "status_callback": m["status_callback"]}
+                for sid in self.order
+                if (m := self.messages[sid]) and (not to or m["to"] == to)
+            ]
+        if path == "/_fake/reset" and method == "POST":
+            self.messages.clear()
+            self.order.clear()
+            self.stats.clear()
+            return 200, {"ok": True}
+        if path == "/_fake/config" and method == "POST":
+            try:
+                update = json.loads(body or b"{}")
+            except ValueError:
+                return 400, {"error": "config must be JSON"}
+            unknown = set(update) - set(self.config)
+            if unknown:
+                return 400, {"error": f"unknown keys: {sorted(unknown)}"}
+            self.config.update(update)
+            return 200, self.config
+        if path == "/_fake/stats":
+            return 200, {**self.stats, "messages": len(self.order), "config": self.config}
+        return 404, {"error": "unknown control endpoint"}
+
+
+def build_app(*, account_sid: str, auth_token: str, callback_delay: float = 0.2) -> FakeTwilio:
+    return FakeTwilio(account_sid=account_sid, auth_token=auth_token, callback_delay=callback_delay)
