@@ -16,8 +16,14 @@ START_WORDS = {"start", "yes", "unstop"}
 HELP_WORDS = {"help", "info"}
 
 HELP_TEXTS = {
-    "en": "Tourniquet help desk: reply here and an agent will answer. Reply STOP to stop messages, START to resume.",
-    "fa": "میز کمک تورنیکت: به همین شماره پاسخ دهید تا یک همکار جواب دهد. برای قطع پیام‌ها STOP و برای ادامه START بفرستید.",
+    "en": (
+        "Tourniquet help desk: reply here and an agent will answer. "
+        "Reply STOP to stop messages, START to resume."
+    ),
+    "fa": (
+        "میز کمک تورنیکت: به همین شماره پاسخ دهید تا یک همکار جواب دهد. "
+        "برای قطع پیام‌ها STOP و برای ادامه START بفرستید."
+    ),
     "km": "ផ្នែកជំនួយ Tourniquet៖ ឆ្លើយតបមកលេខនេះ ហើយភ្នាក់ងារនឹងឆ្លើយ។ ផ្ញើ STOP ដើម្បីឈប់ទទួលសារ និង START ដើម្បីទទួលវិញ។",
     "kn": "ಟೂರ್ನಿಕೆಟ್ ಸಹಾಯ ಕೇಂದ್ರ: ಇದೇ ಸಂಖ್ಯೆಗೆ ಉತ್ತರಿಸಿ, ಸಿಬ್ಬಂದಿ ಉತ್ತರಿಸುತ್ತಾರೆ. ಸಂದೇಶ ನಿಲ್ಲಿಸಲು STOP, ಮತ್ತೆ ಪಡೆಯಲು START ಕಳುಹಿಸಿ.",
 }
