@@ -95,7 +95,17 @@ def test_embedded_banner_appears_cross_origin_and_turns_rtl_in_persian(
     assert failed == []
 
 
-def test_app_public_crisis_page_shows_the_banner(page, live_server, published_banner):
+def test_app_public_crisis_page_shows_the_banner_in_the_visitors_language(
+    page, live_server, published_banner, screenshot
+):
     page.goto(f"{live_server.url}/crisis/")
     page.locator("[data-banner-id]").wait_for()
     assert "Emergency" in page.locator(".directory").inner_text()
+    page.context.add_cookies([{"name": "django_language", "value": "fa", "url": live_server.url}])
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(f"{live_server.url}/crisis/")
+    banner = page.locator("[data-banner-id][lang=fa]")
+    banner.wait_for()
+    assert page.locator("html").get_attribute("dir") == "rtl" and banner.get_attribute("dir") == "rtl"
+    assert "اضطراری" in page.locator(".directory").inner_text()
+    screenshot(page, "crisis_page_fa")

@@ -80,6 +80,7 @@ def test_pause_stops_sending_within_one_second_and_resume_finishes_exactly_once(
         time.sleep(2.0)
         sent = gateways.sent()
         last = max(m["at"] for m in sent)
+        print(f"pause: last hand-off {last - paused_at:+.3f}s after the pause was committed")
         assert last - paused_at < 1.0, f"a message went out {last - paused_at:.3f}s after pause"
         assert len(sent) < 1500
         count_after_pause = len(sent)
