@@ -336,3 +336,29 @@ def test_sms_ticket_without_a_recent_broadcast_keeps_the_usual_crisis_rule():
 
     point = _phones(1)[0]
     assert create_ticket(customer=point.customer, subject="hi", channel="sms").crisis is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transient_errors_are_retried_with_backoff_then_sent_once(recording_gateway):
+    point = _phones(1, tags=["t"])[0]
+    recording_gateway.fail(point.value, "transient:2")  # two 429s, then accepted
+    # Committed for real here, so planning wakes the (eager) dispatchers on commit.
+    broadcast = _planned(
+        create_broadcast(name="b", bodies={"en": "Hi"}, audience={"tags": ["t"]}, rate_per_second=0)
+    )
+    dispatch_broadcast(broadcast_id=broadcast.pk, time_budget=10)
+    delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
+    assert delivery.status == DeliveryState.SENT and delivery.attempts == 3
+    assert [m["to"] for m in recording_gateway.sent()] == [point.value]
+
+
+def test_provider_status_callback_marks_a_broadcast_delivery_delivered(recording_gateway):
+    _phones(1, tags=["t"])
+    broadcast = _planned(
+        create_broadcast(name="b", bodies={"en": "Hi"}, audience={"tags": ["t"]}, rate_per_second=0)
+    )
+    dispatch_broadcast(broadcast_id=broadcast.pk)
+    sid = recording_gateway.sent()[0]["sid"]
+    assert services.record_delivery_status(provider_id=sid, status="delivered") == 1
+    assert services.record_delivery_status(provider_id=sid, status="sent") == 0  # never backwards
+    assert broadcast_progress(broadcast=broadcast).delivered == 1
