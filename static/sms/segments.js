@@ -1,54 +1,63 @@
-// Live SMS segment counter: the same rules as channels_app/sms/segments.py (GSM-7 160/153 with
-// two-septet extension characters; otherwise UCS-2 70/67 in UTF-16 units, pairs never split).
+// Live SMS segment count for a reply box: mirrors channels_app/sms/segments.py exactly.
+// Markup: <output id="reply-segments" data-segments-for="id_body" data-label-characters="characters"
+//   data-label-segment="segment" data-label-segments="segments"> — labels are translated server-side.
 (function (root) {
   "use strict";
-  var BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+  var GSM_BASIC =
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-  var EXTENSION = "\f^{}\\[~]|€";
+  var GSM_EXTENDED = "^{}\\[~]|€\f";
 
-  function count(text) {
-    var chars = Array.from(text || "");
-    var gsm = chars.every(function (c) { return BASIC.indexOf(c) >= 0 || EXTENSION.indexOf(c) >= 0; });
-    var sizes = chars.map(function (c) {
-      if (gsm) { return EXTENSION.indexOf(c) >= 0 ? 2 : 1; }
-      return c.codePointAt(0) > 0xffff ? 2 : 1;
-    });
-    var single = gsm ? 160 : 70, multi = gsm ? 153 : 67;
-    var units = sizes.reduce(function (a, b) { return a + b; }, 0);
-    var segments = chars.length ? 1 : 0, perSegment = single;
-    if (units > single) {
-      perSegment = multi; segments = 1;
-      var used = 0;
-      sizes.forEach(function (s) { if (used + s > multi) { segments += 1; used = 0; } used += s; });
+  function pack(sizes, single, multi) {
+    var total = 0, i;
+    for (i = 0; i < sizes.length; i++) total += sizes[i];
+    if (total <= single) return [total ? 1 : 0, single];
+    var segments = 1, used = 0;
+    for (i = 0; i < sizes.length; i++) {
+      if (used + sizes[i] > multi) { segments += 1; used = 0; }
+      used += sizes[i];
     }
-    return { encoding: gsm ? "GSM-7" : "UCS-2", characters: chars.length, units: units,
-             segments: segments, per_segment: perSegment };
+    return [segments, multi];
   }
 
-  function render(output, info) {
-    var label = output.dataset;
-    var segWord = info.segments === 1 ? (label.segment || "segment") : (label.segments || "segments");
-    var charWord = label.characters || "characters";
-    output.textContent = info.characters + " " + charWord + " · " + info.encoding + " · " +
-      info.segments + " " + segWord;
-    output.classList.toggle("segments-ucs2", info.encoding === "UCS-2");
+  function countSegments(text) {
+    var chars = Array.from(text), gsm = true, sizes = [], i, ch;
+    for (i = 0; i < chars.length; i++) {
+      ch = chars[i];
+      if (GSM_BASIC.indexOf(ch) === -1 && GSM_EXTENDED.indexOf(ch) === -1) { gsm = false; break; }
+    }
+    for (i = 0; i < chars.length; i++) {
+      ch = chars[i];
+      if (gsm) sizes.push(GSM_EXTENDED.indexOf(ch) === -1 ? 1 : 2);
+      else sizes.push(ch.codePointAt(0) > 0xffff ? 2 : 1);
+    }
+    var packed = gsm ? pack(sizes, 160, 153) : pack(sizes, 70, 67);
+    var units = sizes.reduce(function (a, b) { return a + b; }, 0);
+    return { encoding: gsm ? "GSM-7" : "UCS-2", characters: chars.length, segments: packed[0], per_segment: packed[1], units: units };
   }
 
-  function wire() {
-    document.querySelectorAll("output[data-segments-for]").forEach(function (output) {
-      var input = document.getElementById(output.dataset.segmentsFor);
-      if (!input || input.dataset.segmentsWired) { return; }
-      input.dataset.segmentsWired = "1";
-      var update = function () { render(output, count(input.value)); };
-      input.addEventListener("input", update);
-      update();
-    });
-  }
+  root.countSegments = countSegments;
+  if (typeof module !== "undefined" && module.exports) { module.exports = { countSegments: countSegments }; return; }
 
-  root.TourniquetSegments = { count: count };
-  if (typeof module !== "undefined" && module.exports) { module.exports = { count: count }; }
-  if (typeof document !== "undefined") {
-    if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", wire); } else { wire(); }
-    document.addEventListener("htmx:afterSettle", wire);
+  function bind(output) {
+    var input = document.getElementById(output.dataset.segmentsFor);
+    if (!input || output.dataset.segmentsBound) return;
+    output.dataset.segmentsBound = "1";
+    var fmt = window.Intl && Intl.NumberFormat ? new Intl.NumberFormat(document.documentElement.lang || undefined) : null;
+    function n(x) { return fmt ? fmt.format(x) : String(x); }
+    function update() {
+      var info = countSegments(input.value || "");
+      var segLabel = info.segments === 1 ? (output.dataset.labelSegment || "segment") : (output.dataset.labelSegments || "segments");
+      output.textContent = n(info.characters) + " " + (output.dataset.labelCharacters || "characters") +
+        " · " + info.encoding + " · " + n(info.segments) + " " + segLabel;
+    }
+    input.addEventListener("input", update);
+    update();
   }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("output[data-segments-for]").forEach(bind);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("output[data-segments-for]").forEach(bind);
+  });
 })(typeof window !== "undefined" ? window : globalThis);
