@@ -20,6 +20,13 @@ def _per_language(form: forms.Form, prefix: str, keys: list[str]) -> dict:
     return out
 
 
+def _dir_auto(form: forms.Form) -> None:
+    """Typed text follows its own script's direction (Persian right-to-left) in any page language."""
+    for field in form.fields.values():
+        if isinstance(field, forms.CharField):
+            field.widget.attrs.setdefault("dir", "auto")
+
+
 class CrisisForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     severity = forms.IntegerField(label=_("Severity (1–5)"), min_value=1, max_value=5, initial=3)
@@ -38,6 +45,7 @@ class CrisisForm(forms.Form):
                 required=False,
                 widget=forms.Textarea({"rows": 2}),
             )
+        _dir_auto(self)
 
     def texts(self) -> dict:
         return _per_language(self, "", ["summary", "what_to_do"])
@@ -61,6 +69,7 @@ class BannerForm(forms.Form):
             self.fields[f"link_{lang}"] = forms.CharField(
                 label=_("Link (%(lang)s)") % {"lang": name}, required=False, max_length=300
             )
+        _dir_auto(self)
 
     def texts(self) -> dict:
         return _per_language(self, "", ["title", "message", "link"])
@@ -78,6 +87,7 @@ class DirectoryEntryForm(forms.Form):
             self.fields[f"need_{lang}"] = forms.CharField(
                 label=_("Need (%(lang)s)") % {"lang": name}, required=False, max_length=120
             )
+        _dir_auto(self)
 
     def need(self) -> dict:
         return {lang: self.cleaned_data.get(f"need_{lang}", "") for lang, _n in LANGUAGE_NAMES}
@@ -112,6 +122,7 @@ class BroadcastForm(forms.Form):
                 required=False,
                 widget=forms.Textarea({"rows": 3}),
             )
+        _dir_auto(self)
 
     def clean_queues(self) -> list[int]:
         raw = [p.strip() for p in self.cleaned_data["queues"].split(",") if p.strip()]

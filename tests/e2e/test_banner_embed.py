@@ -9,7 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from helpdesk.crisis import services
-from tests.e2e.conftest import login  # noqa: F401 - shared helpers live there
+from tests.e2e.conftest import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -109,3 +109,18 @@ def test_app_public_crisis_page_shows_the_banner_in_the_visitors_language(
     assert page.locator("html").get_attribute("dir") == "rtl" and banner.get_attribute("dir") == "rtl"
     assert "اضطراری" in page.locator(".directory").inner_text()
     screenshot(page, "crisis_page_fa")
+
+
+def test_manager_previews_the_banner_in_each_language(page, live_server, published_banner, screenshot):
+    from helpdesk.accounts.models import Role
+    from tests.factories import UserFactory
+
+    UserFactory(username="boss", role=Role.MANAGER)
+    login(page, live_server, "boss")
+    page.goto(f"{live_server.url}/manage/crisis/{published_banner.crisis_id}/")
+    preview = page.locator("#banner-preview [data-banner-id]")
+    preview.wait_for()
+    assert preview.get_attribute("dir") == "ltr"
+    page.select_option("#banner-preview-lang", "fa")
+    page.locator("#banner-preview [data-banner-id][dir=rtl]").wait_for()
+    screenshot(page, "crisis_manage_preview")
