@@ -6,7 +6,9 @@ import base64
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
+from helpdesk.tickets.models import TimelineEvent
 from tests.api.conftest import error_shape
 from tests.factories import CustomerFactory, TicketFactory, TimelineEventFactory
 
@@ -52,3 +54,37 @@ def test_cursor_links_walk_every_row_once(api):
 def test_page_size_that_is_not_a_number_falls_back_to_the_default(api):
     CustomerFactory()
     assert api.get("/api/v1/customers/", {"page_size": "abc"}).status_code == 200
+
+
+def test_timeline_pages_through_events_sharing_one_timestamp_without_loss(api):
+    ticket = TimelineEventFactory().ticket
+    same = timezone.now()
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                customer=ticket.customer, ticket=ticket, channel="sms", direction="in", created_at=same
+            )
+            for _ in range(8)
+        ]
+    )
+    expected = list(
+        TimelineEvent.objects.filter(ticket=ticket).order_by("created_at", "id").values_list("id", flat=True)
+    )
+    seen, url, params = [], f"/api/v1/tickets/{ticket.pk}/timeline/", {"page_size": 3}
+    while url:
+        body = api.get(url, params).json()
+        seen += [e["id"] for e in body["results"]]
+        url, params = body["next"], None
+    assert seen == expected and len(seen) == 9
+
+
+@pytest.mark.parametrize(
+    "cursor", ["", "!!", forged({"p": "1"}), "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwWiIsICIxIl0"]
+)
+def test_broken_timeline_cursor_is_400_or_the_first_page(api, cursor):
+    event = TimelineEventFactory()
+    response = api.get(f"/api/v1/tickets/{event.ticket_id}/timeline/", {"cursor": cursor})
+    if cursor:
+        assert response.status_code == 400 and "cursor" in error_shape(response)["fields"]
+    else:
+        assert [e["id"] for e in response.json()["results"]] == [event.pk]
