@@ -243,6 +243,8 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="demo-auth-token")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="+15005550006")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# The phone simulator at /demo/phone/ posts signed webhooks as any number: demo machines only.
+DEMO_PHONE_ENABLED = env.bool("DEMO_PHONE_ENABLED", default=DEBUG)
 
 # --- Email
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
