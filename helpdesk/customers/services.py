@@ -121,6 +121,12 @@ def merge_customers(*, source: Customer, target: Customer, actor=None) -> Custom
     source, target = locked[source.pk], locked[target.pk]
     if source.merged_into_id is not None:
         raise ApplicationError("This customer was already merged.", code="merge_already")
+    if target.merged_into_id is not None:
+        # Moving history onto a retired customer would hide it from every list.
+        raise ApplicationError(
+            "That customer was merged into another one; merge into that one instead.",
+            code="merge_into_retired",
+        )
     moved: dict = {"contact_point_ids": list(source.contact_points.values_list("id", flat=True))}
     moved["contact_points"] = ContactPoint.objects.filter(customer=source).update(customer=target)
     moved["tickets"] = Ticket.objects.filter(customer=source).update(customer=target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpdesk.crisis.models import Crisis
 from helpdesk.customers.services import opt_out
 from helpdesk.tickets.models import EventKind, QueueCounter, Ticket, TimelineEvent
 from tests.api.conftest import error_shape
@@ -55,6 +56,8 @@ def test_list_filters(api, agent):
     b = TicketFactory(queue=q2, status="solved", priority=3, assignee=other_agent, channel="email")
     c = TicketFactory(queue=q2, status="new", priority=3, channel="chat")
     a.tags.create(name="flood")
+    crisis = Crisis.objects.create(title="River flood")
+    Ticket.objects.filter(pk=b.pk).update(crisis=crisis)
 
     def ids(**params):
         response = api.get("/api/v1/tickets/", params)
@@ -73,6 +76,7 @@ def test_list_filters(api, agent):
     assert ids(language="km") == [a.pk]
     assert ids(tag="Flood") == [a.pk]
     assert ids(customer=c.customer_id) == [c.pk]
+    assert ids(crisis=crisis.pk) == [b.pk]
 
 
 @pytest.mark.parametrize(

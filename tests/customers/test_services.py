@@ -102,3 +102,14 @@ def test_update_customer_changes_only_profile_fields():
     assert customer.name == "New" and customer.tags == ["x"]
     with pytest.raises(ApplicationError):
         update_customer(customer=customer, merged_into=None)
+
+
+def test_merging_into_a_retired_customer_is_refused():
+    kept, retired = CustomerFactory(), CustomerFactory()
+    merge_customers(source=retired, target=kept)
+    newcomer = customer_with_history(points=1, tickets=1, events_per_ticket=1)
+    before = history(newcomer)
+    with pytest.raises(ApplicationError) as err:
+        merge_customers(source=newcomer, target=retired)
+    assert err.value.code == "merge_into_retired"
+    assert history(newcomer) == before
