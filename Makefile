@@ -24,6 +24,12 @@ DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0
 DEMO_SIDECARS :=
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
+# SMS: the real Twilio SDK talks to the local fake Twilio, whose signed status callbacks come
+# back to the demo server; play the customer at /demo/phone/ next to the agent's ticket page.
+DEMO_TWILIO_PORT ?= 8020
+DEMO_ENV += PUBLIC_BASE_URL=http://$(DEMO_HOST):$(DEMO_PORT) TWILIO_API_BASE=http://127.0.0.1:$(DEMO_TWILIO_PORT) \
+	CHANNEL_GATEWAYS=web=channels_app.console.gateway.ConsoleGateway,sms=channels_app.sms.gateway.TwilioGateway,email=channels_app.console.gateway.ConsoleGateway
+DEMO_SIDECARS += $(DEMO_ENV) $(PY) manage.py fake_twilio --port $(DEMO_TWILIO_PORT) --callback-delay 0.5 &
 
 CELERY_QUEUES := inbound,outbound,broadcast,triage,default
 RUN_BIND ?= 127.0.0.1:8000
