@@ -31,7 +31,8 @@ def add_step(
     page.wait_for_load_state("networkidle")
 
 
-def test_manager_builds_previews_publishes_and_customer_completes(page, live_server, screenshot):
+def test_manager_builds_previews_publishes_and_customer_completes(page, live_server, screenshot, settings):
+    settings.DEMO_PHONE_ENABLED = True
     UserFactory(username="maria", role=Role.MANAGER)
     login(page, live_server, "maria")
     page.goto(f"{live_server.url}/triage/flows/")
@@ -72,25 +73,28 @@ def test_manager_builds_previews_publishes_and_customer_completes(page, live_ser
     run = Run.objects.get(flow_version__flow=flow)
     assert run.status == RunStatus.ACTIVE
 
-    response = page.goto(f"{live_server.url}/demo/phone/")
+    response = page.goto(f"{live_server.url}/demo/phone/?number={PHONE.replace('+', '%2B')}")
     if response is None or response.status != 200:
-        pytest.fail("the phone simulator /demo/phone/ is not there yet (the SMS work provides it)")
-    complete_on_phone(page, ["1", "120", "no"])
+        pytest.fail("the phone simulator /demo/phone/ is not available")
+    page.locator(".bubble-in").first.wait_for()
+    assert "What hurts most right now?" in page.locator(".bubble-in").first.inner_text()
+    for answer in ("1", "120", "no"):
+        before = page.locator(".bubble-in").count()
+        page.fill("#phone-body", answer)
+        page.click("#phone-send")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.bubble-in').length > n", arg=before, timeout=15_000
+        )
+    assert "Thank you." in page.locator(".bubble-in").last.inner_text()
     screenshot(page, "flow_phone")
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
-    assert run.outcome["answers"] == {"q": "cash", "people": 120, "danger": False} or run.severity >= 3
-
-
-def complete_on_phone(page, answers: list[str]) -> None:
-    """Answer from the SMS engineer's phone simulator: pick our number, type, send, wait for the reply."""
-    number = page.locator("input[name=from], input[name=phone], #phone-from").first
-    if number.count():
-        number.fill(PHONE)
-    for answer in answers:
-        box = page.locator("textarea[name=body], input[name=body]").first
-        box.fill(answer)
-        page.locator("button[type=submit]").last.click()
+    assert run.outcome["answers"] == {
+        "what_hurts_most_right_now": "cash",
+        "how_many_people_are_affected": 120,
+        "is_anyone_in_danger": False,
+    }
+    assert run.severity == 3  # 4 (cash) + 4 (50 or more people) = 8 on the default bands
 
 
 def test_agent_guided_run_on_the_ticket_page(page, live_server, screenshot):
