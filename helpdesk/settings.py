@@ -107,6 +107,12 @@ LANGUAGES = [
     ("kn", _("Kannada")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django's LANG_INFO names Khmer and Kannada in English; the language menu shows name_local,
+# and a reader looks for their language in their own script.
+from django.conf.locale import LANG_INFO  # noqa: E402
+
+LANG_INFO["km"]["name_local"] = "ខ្មែរ"
+LANG_INFO["kn"]["name_local"] = "ಕನ್ನಡ"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

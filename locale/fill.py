@@ -19,6 +19,29 @@ PLURAL_FORMS = {
     "kn": "nplurals=2; plural=(n > 1);",
 }
 TEAMS = {"fa": "Persian", "km": "Khmer", "kn": "Kannada"}
+# Strings Django itself shows on our pages (SLA "overdue 2 hours, 5 minutes" is `timesince`;
+# form errors) that its own km/kn catalogues leave in English. makemessages never sees them
+# (they are not in our sources), so they are added here; a msgstr in LOCALE_PATHS wins over
+# Django's catalogue.
+DJANGO_MSGIDS = [
+    ("%(num)d year", "%(num)d years"),
+    ("%(num)d month", "%(num)d months"),
+    ("%(num)d week", "%(num)d weeks"),
+    ("%(num)d day", "%(num)d days"),
+    ("%(num)d hour", "%(num)d hours"),
+    ("%(num)d minute", "%(num)d minutes"),
+    (", ", None),
+    ("Enter a valid email address.", None),
+    ("Enter a valid URL.", None),
+    ("Enter a whole number.", None),
+    ("Enter a number.", None),
+    ("Enter a valid date/time.", None),
+    ("Select a valid choice. %(value)s is not one of the available choices.", None),
+    (
+        "Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
+    ),
+]
 
 
 def load() -> dict[str, dict[str, str]]:
@@ -51,12 +74,20 @@ def fill(lang: str, table: dict[str, dict[str, str]]) -> list[str]:
     po.header = f"Tourniquet UI strings in {TEAMS[lang]}.\nFilled from translations.txt by fill.py."
     for entry in po.obsolete_entries():
         po.remove(entry)
+    present = {entry.msgid for entry in po}
+    for msgid, plural in DJANGO_MSGIDS:
+        if msgid not in present:
+            extra = polib.POEntry(msgid=msgid, msgid_plural=plural or "", occurrences=[("django", "")])
+            if "%(" in msgid:
+                extra.flags.append("python-format")
+            po.append(extra)
     missing = []
     for entry in po:
         key = entry.msgid + (" || " + entry.msgid_plural if entry.msgid_plural else "")
         row = table.get(key)
         if row is None:
-            if not (entry.msgstr or any(entry.msgstr_plural.values())):
+            # msgmerge fills a new msgid with a fuzzy guess from a similar one: not a translation.
+            if "fuzzy" in entry.flags or not (entry.msgstr or any(entry.msgstr_plural.values())):
                 missing.append(key)
             continue
         text = row[lang]

@@ -8,6 +8,7 @@ not a stale .mo left on disk.
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from pathlib import Path
 
 import polib
@@ -167,3 +168,26 @@ def test_persian_plural_forms(compiled_catalogues):
     assert one == "1 تیکت" and many == "3 تیکت"
     with translation.override("kn"):
         assert translation.ngettext("%(n)s ticket", "%(n)s tickets", 3) % {"n": 3} == "3 ಟಿಕೆಟ್‌ಗಳು"
+
+
+@pytest.mark.django_db
+def test_language_menu_names_each_language_in_its_own_script(client):
+    html = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for code, name in (("en", "English"), ("fa", "فارسی"), ("km", "ខ្មែរ"), ("kn", "ಕನ್ನಡ")):
+        assert re.search(rf'<option value="{code}"[^>]*>{name}</option>', html), code
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("fa", "2 ساعت، 5 دقیقه"), ("km", "2 ម៉ោង 5 នាទី"), ("kn", "2 ಗಂಟೆಗಳು, 5 ನಿಮಿಷಗಳು")],
+)
+def test_time_spans_are_translated(compiled_catalogues, lang, expected):
+    # SLA badges say "overdue <timesince>"; Django's own km/kn catalogues leave these English.
+    from datetime import datetime, timedelta
+
+    from django.utils.timesince import timesince
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with translation.override(lang):
+        span = timesince(now - timedelta(hours=2, minutes=5), now)
+    assert span.replace("\xa0", " ") == expected
