@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from rest_framework import serializers
 
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
@@ -40,12 +42,25 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 class CustomerUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    language = serializers.CharField(max_length=8, required=False)
+    language = serializers.RegexField(
+        r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$",
+        max_length=8,
+        required=False,
+        help_text='A language code: "en", "km".',
+    )
     tags = serializers.ListField(
         child=serializers.CharField(max_length=64, allow_blank=False), max_length=50, required=False
     )
     notes = serializers.CharField(max_length=10000, required=False, allow_blank=True)
-    time_zone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    time_zone = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text='An IANA zone, e.g. "Asia/Phnom_Penh".'
+    )
+
+    def validate_time_zone(self, value: str) -> str:
+        # Quiet hours are computed in this zone later; an unknown name would fail there, not here.
+        if value and value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Unknown time zone.")
+        return value
 
 
 class CustomerCreateSerializer(CustomerUpdateSerializer):

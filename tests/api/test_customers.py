@@ -163,3 +163,12 @@ def test_unknown_and_huge_ids_are_404_in_the_error_shape(api):
         response = api.get(url)
         assert response.status_code == 404, url
         assert error_shape(response)["code"] == "not_found"
+
+
+def test_unknown_time_zone_and_malformed_language_are_400(api):
+    customer = CustomerFactory()
+    for payload in ({"time_zone": "Mars/Olympus"}, {"language": "english!"}):
+        response = api.patch(f"/api/v1/customers/{customer.pk}/", payload, format="json")
+        assert response.status_code == 400 and set(payload) <= set(error_shape(response)["fields"])
+    ok = api.patch(f"/api/v1/customers/{customer.pk}/", {"time_zone": "Asia/Phnom_Penh"}, format="json")
+    assert ok.status_code == 200 and ok.json()["time_zone"] == "Asia/Phnom_Penh"
