@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -131,7 +132,13 @@ def start_workers(count: int, env: dict, tag: str, log_dir: Path):
     ]
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # `timeout` and CI send SIGTERM: unwind through `finally` so the workers we started are stopped.
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=200)
