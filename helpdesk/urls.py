@@ -1,14 +1,14 @@
 """Top-level routes: each app owns its own urls module."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from helpdesk import health
 from helpdesk.accounts.api import ObtainTokenApi
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
     path("", include("helpdesk.customers.api_urls")),
     path("", include("helpdesk.tickets.api_urls")),
