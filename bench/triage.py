@@ -198,7 +198,7 @@ def signed_posts(senders: list[str], body: str, tag: str) -> list[tuple[dict, di
     out = []
     for i, sender in enumerate(senders):
         params = {
-            "MessageSid": f"SM{tag}{i:028d}"[:34],
+            "MessageSid": f"SM{tag}{i:031x}",  # SM + 32 hex, as Twilio's
             "AccountSid": ACCOUNT_SID,
             "From": sender,
             "To": OUR_NUMBER,
@@ -242,7 +242,7 @@ def record_directly(senders: list[str], body: str, tag: str) -> float:
         record_inbound(
             message=InboundMessage(
                 channel="sms", sender_kind="phone", sender=sender, body=body, provider="twilio",
-                provider_id=f"SM{tag}{i:028d}"[:34], recipient=OUR_NUMBER,
+                provider_id=f"SM{tag}{i:031x}", recipient=OUR_NUMBER,
             )
         )  # fmt: skip
     return time.monotonic() - started
@@ -295,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"setup: {args.runs} active runs in {time.monotonic() - t:.1f}s")
 
     procs = start_processes(db_url)
+    # A SIGTERM (timeout, Ctrl-C in make) must still stop the server and worker we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         wait_for_server()
         direct = args.direct or not webhook_available()
@@ -303,9 +305,11 @@ def main(argv: list[str] | None = None) -> None:
         # Baseline: numbers with no run; the web tier's own rate for the same signed webhook.
         strangers = [f"+{PHONE_BASE + 5_000_000 + i}" for i in range(args.baseline)]
         if direct:
-            elapsed, failures = record_directly(strangers, "hello", "B"), 0
+            elapsed, failures = record_directly(strangers, "hello", "b"), 0
         else:
-            elapsed, failures = asyncio.run(post_all(signed_posts(strangers, "hello", "B"), args.concurrency))
+            elapsed, failures = asyncio.run(post_all(signed_posts(strangers, "hello", "b"), args.concurrency))
+        if failures:
+            raise SystemExit(f"{failures} baseline webhooks were refused; see the server log")
         baseline = args.baseline / elapsed
         print(
             f"baseline: {args.baseline} webhooks accepted in {elapsed:.1f}s = {baseline:.0f}/s "
@@ -315,9 +319,9 @@ def main(argv: list[str] | None = None) -> None:
         replies_before = count_replies_queued()
         started = time.monotonic()
         if direct:
-            elapsed_post, failures = record_directly(phones[:answers], "۲۵", "T"), 0
+            elapsed_post, failures = record_directly(phones[:answers], "۲۵", "a"), 0
         else:
-            requests = signed_posts(phones[:answers], "۲۵", "T")
+            requests = signed_posts(phones[:answers], "۲۵", "a")
             started = time.monotonic()
             elapsed_post, failures = asyncio.run(post_all(requests, args.concurrency))
         done = count_answers()
