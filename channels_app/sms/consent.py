@@ -65,13 +65,10 @@ def language_of(point: ContactPoint | None, fallback: str = "en") -> str:
 
 def help_text(language: str) -> str:
     """The HELP answer in the language, with the crisis channel directory when there is one."""
+    from helpdesk.crisis.selectors import channel_directory_lines
+
     lines = [HELP_TEXTS.get(language, HELP_TEXTS["en"])]
-    try:
-        from helpdesk.crisis.selectors import channel_directory_lines
-    except ImportError:  # the crisis app is optional for the SMS channel
-        channel_directory_lines = None
-    if channel_directory_lines is not None:
-        lines.extend(channel_directory_lines(language)[:4])
+    lines.extend(channel_directory_lines(language)[:4])
     return "\n".join(lines)
 
 
@@ -106,7 +103,7 @@ def handle(event: TimelineEvent) -> bool:
             return False  # "yes" to a question (triage, broadcast) — not about consent
         customer_services.opt_in(contact_point=point)
         _consent_event(event, f"{point.value} opted back in by SMS ({word.upper()}).", "opt_in")
-        if event.ticket_id:
+        if event.ticket is not None:
             send_message(
                 ticket=event.ticket,
                 channel=Channel.SMS,
@@ -115,7 +112,7 @@ def handle(event: TimelineEvent) -> bool:
             )
         return True
     if word in HELP_WORDS:
-        if event.ticket_id and point.can_receive:
+        if event.ticket is not None and point.can_receive:
             send_message(
                 ticket=event.ticket,
                 channel=Channel.SMS,
