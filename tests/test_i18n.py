@@ -7,6 +7,7 @@ not a stale .mo left on disk.
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import UTC
 from pathlib import Path
@@ -18,6 +19,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import trans_real
+from django.utils.translation.template import templatize
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGS = ("fa", "km", "kn")
@@ -98,6 +100,56 @@ def test_translations_are_in_their_own_script(lang):
     entries = list(_catalogue(lang))
     native = [e for e in entries if any(re.search(script, form) for form in _forms(e))]
     assert len(native) >= 0.95 * len(entries), [e.msgid for e in entries if e not in native]
+
+
+# What makemessages scans (the Makefile's i18n target ignores the same directories).
+SKIP_DIRS = {".venv", "tests", "bench", "staticfiles", "artifacts", "locale", "node_modules", ".git"}
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
+TEMPLATE_CALL = re.compile(
+    r"\b(n?gettext)\(u?('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+    r"(?:,\s*u?('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?"
+)
+
+
+def _sources(pattern: str):
+    base = Path(settings.BASE_DIR)
+    for path in sorted(base.rglob(pattern)):
+        if not SKIP_DIRS.intersection(path.relative_to(base).parts):
+            yield path
+
+
+def _marked_msgids() -> set[str]:
+    """Every msgid marked in our templates and Python code, found the way makemessages finds them."""
+    found: set[str] = set()
+    for path in _sources("*.html"):
+        code = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+        for _name, single, plural in TEMPLATE_CALL.findall(code):
+            found.add(ast.literal_eval(single))
+            if plural:
+                found.add(ast.literal_eval(plural))
+    for path in _sources("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in GETTEXT_NAMES:
+                continue
+            for arg in node.args[: 2 if name.startswith("n") else 1]:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.add(arg.value)
+    return found
+
+
+def test_every_marked_string_is_in_the_catalogues():
+    marked = _marked_msgids()
+    assert "Sign in to the help desk" in marked and "%(n)s tickets" in marked  # the scan works
+    for lang in LANGS:
+        known = set()
+        for entry in _catalogue(lang):
+            if not entry.obsolete:
+                known.update({entry.msgid, entry.msgid_plural} - {""})
+        missing = sorted(marked - known)
+        assert missing == [], f"{lang}: run makemessages and translate {missing}"
 
 
 @pytest.fixture
