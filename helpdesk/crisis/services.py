@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, CharField, F, IntegerField, Max, Min, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from channels_app.base import ChannelError, OutboundMessage, SendResult, get_gateway, send_many
 from helpdesk.crisis.models import (
@@ -64,9 +65,9 @@ def create_crisis(
 ) -> Crisis:
     """Create a draft crisis."""
     if not title.strip():
-        raise ApplicationError("A crisis needs a title.", code="title_required")
+        raise ApplicationError(gettext("A crisis needs a title."), code="title_required")
     if not 1 <= int(severity) <= 5:
-        raise ApplicationError("Severity goes from 1 to 5.", code="invalid_severity")
+        raise ApplicationError(gettext("Severity goes from 1 to 5."), code="invalid_severity")
     return Crisis.objects.create(
         title=title.strip(),
         severity=int(severity),
@@ -85,7 +86,7 @@ def update_crisis(*, crisis: Crisis, **fields) -> Crisis:
     if "texts" in fields:
         crisis.texts = _clean_texts(fields["texts"])
     if not 1 <= int(crisis.severity) <= 5:
-        raise ApplicationError("Severity goes from 1 to 5.", code="invalid_severity")
+        raise ApplicationError(gettext("Severity goes from 1 to 5."), code="invalid_severity")
     crisis.save()
     return crisis
 
@@ -139,16 +140,17 @@ def save_banner(
     texts = _clean_texts(texts)
     if not any(v.get("title") or v.get("message") for v in texts.values()):
         raise ApplicationError(
-            "A banner needs a title or message in at least one language.", code="empty_banner"
+            gettext("A banner needs a title or message in at least one language."), code="empty_banner"
         )
     for values in texts.values():
         link = values.get("link", "")
         if link and not link.startswith(("https://", "http://", "/", "tel:", "sms:")):
             raise ApplicationError(
-                f"Links must be web, tel: or sms: addresses: {link!r}", code="invalid_link"
+                gettext("Links must be web, tel: or sms: addresses: %(link)s") % {"link": repr(link)},
+                code="invalid_link",
             )
     if starts_at and ends_at and ends_at <= starts_at:
-        raise ApplicationError("The banner must end after it starts.", code="invalid_window")
+        raise ApplicationError(gettext("The banner must end after it starts."), code="invalid_window")
     banner = banner or Banner(crisis=crisis)
     banner.texts, banner.severity, banner.placement = texts, severity, placement
     banner.starts_at, banner.ends_at = starts_at, ends_at
@@ -188,9 +190,9 @@ def save_directory_entry(
         k: v.strip() for k, v in (need or {}).items() if k in LANGUAGES and isinstance(v, str) and v.strip()
     }
     if not need:
-        raise ApplicationError("Describe the need in at least one language.", code="need_required")
+        raise ApplicationError(gettext("Describe the need in at least one language."), code="need_required")
     if not target.strip():
-        raise ApplicationError("Give the number or address to reach.", code="target_required")
+        raise ApplicationError(gettext("Give the number or address to reach."), code="target_required")
     entry = entry or DirectoryEntry()
     entry.need, entry.channel, entry.target, entry.hours = need, channel, target.strip(), hours
     entry.languages = [lang for lang in (languages or []) if lang in LANGUAGES]
@@ -231,20 +233,24 @@ class CsvReport:
 def _read_csv_numbers(data: bytes) -> list[str]:
     """Return the raw values of the phone column; raise ApplicationError when the file is not a CSV."""
     if b"\x00" in data[:4096]:
-        raise ApplicationError("The file is not a CSV text file.", code="csv_unparsable")
+        raise ApplicationError(gettext("The file is not a CSV text file."), code="csv_unparsable")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApplicationError("The CSV must be UTF-8 text.", code="csv_unparsable") from exc
+        raise ApplicationError(gettext("The CSV must be UTF-8 text."), code="csv_unparsable") from exc
     try:
         rows = list(csv.reader(io.StringIO(text), strict=True))
     except csv.Error as exc:
-        raise ApplicationError(f"The CSV could not be read: {exc}.", code="csv_unparsable") from exc
+        raise ApplicationError(
+            gettext("The CSV could not be read: %(error)s.") % {"error": exc}, code="csv_unparsable"
+        ) from exc
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        raise ApplicationError("The CSV is empty.", code="csv_empty")
+        raise ApplicationError(gettext("The CSV is empty."), code="csv_empty")
     if len(rows) > CSV_MAX_ROWS + 1:
-        raise ApplicationError(f"The CSV has more than {CSV_MAX_ROWS} rows.", code="csv_too_large")
+        raise ApplicationError(
+            gettext("The CSV has more than %(n)s rows.") % {"n": CSV_MAX_ROWS}, code="csv_too_large"
+        )
     header = [cell.strip().lower() for cell in rows[0]]
     for name in ("phone", "phone_number", "number", "mobile", "to"):
         if name in header:
@@ -253,7 +259,8 @@ def _read_csv_numbers(data: bytes) -> list[str]:
     if len(header) == 1 and any(ch.isdigit() for ch in header[0]):
         return [r[0].strip() for r in rows]  # one column of numbers, no header
     raise ApplicationError(
-        "The CSV needs a column named 'phone' (or a single column of numbers).", code="csv_no_phone_column"
+        gettext("The CSV needs a column named 'phone' (or a single column of numbers)."),
+        code="csv_no_phone_column",
     )
 
 
@@ -278,7 +285,7 @@ def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
         seen.add(number)
         numbers.append(number)
     if not numbers:
-        raise ApplicationError("The CSV has no valid phone numbers.", code="csv_no_valid_numbers")
+        raise ApplicationError(gettext("The CSV has no valid phone numbers."), code="csv_no_valid_numbers")
     existing = dict(
         ContactPoint.objects.filter(kind=ContactKind.PHONE, value__in=numbers).values_list("value", "id")
     )
@@ -372,15 +379,23 @@ def validate_bodies(*, bodies: dict, max_segments: int) -> dict[str, int]:
     """Return segments per language; raise when a body is missing or over the manager's limit."""
     bodies = {k: v for k, v in (bodies or {}).items() if k in LANGUAGES and isinstance(v, str) and v.strip()}
     if not bodies:
-        raise ApplicationError("Write the message in at least one language.", code="body_required")
+        raise ApplicationError(gettext("Write the message in at least one language."), code="body_required")
     segments: dict[str, int] = {}
     for lang, body in bodies.items():
         counted = count_segments(body)
         segments[lang] = counted.segments
         if counted.segments > max_segments:
             raise ApplicationError(
-                f"The {lang} message is {counted.segments} SMS segments ({counted.encoding}); "
-                f"the limit is {max_segments}.",
+                gettext(
+                    "The %(lang)s message is %(segments)s SMS segments (%(encoding)s); "
+                    "the limit is %(limit)s."
+                )
+                % {
+                    "lang": lang,
+                    "segments": counted.segments,
+                    "encoding": counted.encoding,
+                    "limit": max_segments,
+                },
                 code="body_too_long",
                 fields={f"body_{lang}": [f"{counted.segments} segments > {max_segments}"]},
             )
@@ -410,10 +425,10 @@ def create_broadcast(
         audience["contact_point_ids"] = report.contact_point_ids
     if not audience_is_set(audience):
         raise ApplicationError(
-            "Choose an audience (tags, languages, queues, crisis, or a CSV).", code="no_audience"
+            gettext("Choose an audience (tags, languages, queues, crisis, or a CSV)."), code="no_audience"
         )
     if not audience_queryset(audience).filter(opted_out_at__isnull=True, invalid_at__isnull=True).exists():
-        raise ApplicationError("Nobody reachable matches this audience.", code="no_audience")
+        raise ApplicationError(gettext("Nobody reachable matches this audience."), code="no_audience")
     return Broadcast.objects.create(
         name=name.strip() or "Broadcast",
         crisis=crisis,
@@ -441,7 +456,8 @@ def start_broadcast(*, broadcast: Broadcast, actor=None, now: datetime | None = 
     broadcast = _locked(broadcast)
     if broadcast.status not in (BroadcastStatus.DRAFT, BroadcastStatus.PENDING_APPROVAL):
         raise ApplicationError(
-            f"The broadcast is already {broadcast.get_status_display()}.", code="invalid_state"
+            gettext("The broadcast is already %(status)s.") % {"status": broadcast.get_status_display()},
+            code="invalid_state",
         )
     if broadcast.requires_approval and broadcast.approved_by_id is None:
         broadcast.status = BroadcastStatus.PENDING_APPROVAL
@@ -457,11 +473,11 @@ def approve_broadcast(*, broadcast: Broadcast, approver, now: datetime | None = 
 
     broadcast = _locked(broadcast)
     if broadcast.status != BroadcastStatus.PENDING_APPROVAL:
-        raise ApplicationError("The broadcast is not waiting for approval.", code="invalid_state")
+        raise ApplicationError(gettext("The broadcast is not waiting for approval."), code="invalid_state")
     if not is_manager(approver):
-        raise ApplicationError("Only a manager can approve a broadcast.", code="forbidden")
+        raise ApplicationError(gettext("Only a manager can approve a broadcast."), code="forbidden")
     if approver.pk == broadcast.created_by_id:
-        raise ApplicationError("A second manager must approve this broadcast.", code="same_approver")
+        raise ApplicationError(gettext("A second manager must approve this broadcast."), code="same_approver")
     broadcast.approved_by = approver
     broadcast.save(update_fields=["approved_by"])
     return _begin(broadcast, now=now)
@@ -488,7 +504,7 @@ def pause_broadcast(*, broadcast: Broadcast) -> Broadcast:
     """Stop sending; dispatchers see it before their next batch."""
     broadcast = _locked(broadcast)
     if broadcast.status not in (BroadcastStatus.SENDING, BroadcastStatus.PLANNING):
-        raise ApplicationError("Only a sending broadcast can be paused.", code="invalid_state")
+        raise ApplicationError(gettext("Only a sending broadcast can be paused."), code="invalid_state")
     broadcast.status = BroadcastStatus.PAUSED
     broadcast.save(update_fields=["status"])
     return broadcast
@@ -499,7 +515,7 @@ def resume_broadcast(*, broadcast: Broadcast) -> Broadcast:
     """Carry on sending what is still planned."""
     broadcast = _locked(broadcast)
     if broadcast.status != BroadcastStatus.PAUSED:
-        raise ApplicationError("Only a paused broadcast can be resumed.", code="invalid_state")
+        raise ApplicationError(gettext("Only a paused broadcast can be resumed."), code="invalid_state")
     planned = broadcast.planned_count > 0 or broadcast.deliveries.exists()
     broadcast.status = BroadcastStatus.SENDING if planned else BroadcastStatus.PLANNING
     broadcast.save(update_fields=["status"])
@@ -512,7 +528,7 @@ def cancel_broadcast(*, broadcast: Broadcast, now: datetime | None = None) -> Br
     """Stop for good; what is not yet sent never will be."""
     broadcast = _locked(broadcast)
     if broadcast.status in (BroadcastStatus.COMPLETED, BroadcastStatus.CANCELLED, BroadcastStatus.FAILED):
-        raise ApplicationError("The broadcast has already finished.", code="invalid_state")
+        raise ApplicationError(gettext("The broadcast has already finished."), code="invalid_state")
     broadcast.status = BroadcastStatus.CANCELLED
     broadcast.completed_at = now or timezone.now()
     broadcast.save(update_fields=["status", "completed_at"])
