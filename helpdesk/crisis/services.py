@@ -771,8 +771,9 @@ def _finish_if_done(broadcast_id: int) -> bool:
 def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelta = SENDING_TIMEOUT) -> dict:
     """Settle 'sending' rows a dead worker left: adopt the provider's message, or send again.
 
-    Only when the gateway can look messages up (`find_sent(to=, since=, body=)`) is a row sent
-    again; otherwise its outcome is unknown and it is failed rather than risk a second message.
+    Only when the gateway can look messages up (`find_sent(to=, since=)` returning
+    `[{provider_id, body}]`) is a row sent again; otherwise its outcome is unknown and it is
+    failed rather than risk a second message.
     """
     now = now or timezone.now()
     stuck = list(
@@ -795,11 +796,11 @@ def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelt
             )
             unknown += 1
             continue
-        provider_id = find(
-            to=delivery.to,
-            since=(delivery.attempt_at or now) - timedelta(seconds=5),
-            body=delivery.broadcast.body_for(delivery.language),
-        )
+        # The gateway lists what the provider sent to this number since just before the attempt;
+        # the message with our body is ours (channels_app.sms.gateway.TwilioGateway.find_sent).
+        body = delivery.broadcast.body_for(delivery.language)
+        found = find(to=delivery.to, since=(delivery.attempt_at or now) - timedelta(seconds=5))
+        provider_id = next((m["provider_id"] for m in found if m.get("body") == body), None)
         if provider_id:
             rows.append((delivery.pk, DeliveryState.SENT, provider_id, "", 0.0))
             adopted += 1

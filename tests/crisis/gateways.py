@@ -24,7 +24,7 @@ def key(name: str) -> str:
     return f"tests:crisis:{connection.settings_dict['NAME']}:{name}"
 
 
-# sent: list of JSON records; sid: hash number -> last provider id (for lookups);
+# sent: list of JSON records; sid: hash number -> last record (for lookups);
 # fail: hash number -> "transient:<n>" | "permanent"; latency: seconds per batch at the "provider".
 
 
@@ -89,6 +89,7 @@ class RecordingGateway:
                 continue
             provider_id = f"SM{uuid.uuid4().hex}"
             record = {
+                "provider_id": provider_id,
                 "to": message.to,
                 "body": message.body,
                 "language": message.language,
@@ -97,7 +98,7 @@ class RecordingGateway:
                 "delivery": message.metadata.get("broadcast_delivery_id"),
             }
             pipe.rpush(key("sent"), json.dumps(record))
-            pipe.hset(key("sid"), message.to, provider_id)
+            pipe.hset(key("sid"), message.to, json.dumps(record))
             results.append(SendResult(provider=self.provider, provider_id=provider_id, status="sent"))
         pipe.execute()
         if latency:
@@ -108,5 +109,7 @@ class RecordingGateway:
 class LookupRecordingGateway(RecordingGateway):
     """Also answers "did you send this?", as the Twilio gateway does by listing Messages."""
 
-    def find_sent(self, *, to: str, since, body: str) -> str | None:
-        return client().hget(key("sid"), to)
+    def find_sent(self, *, to: str, since) -> list[dict]:
+        raw = client().hget(key("sid"), to)  # the last message to this number
+        record = json.loads(raw) if raw else None
+        return [record] if record and record["at"] >= since.timestamp() else []

@@ -1,0 +1,61 @@
+"""A broadcast through the real Twilio SDK to the project's fake Twilio: counted at the fake."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from helpdesk.crisis import services
+from helpdesk.crisis.models import BroadcastDelivery, BroadcastStatus, DeliveryState
+from helpdesk.customers.models import ContactPoint
+from tests.factories import ContactPointFactory, CustomerFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def test_broadcast_through_the_sdk_reaches_the_fake_once_and_skips_opted_out_and_invalid(fake_twilio):
+    points = [ContactPointFactory(customer=CustomerFactory(tags=["north"])) for _ in range(12)]
+    ContactPoint.objects.filter(pk=points[0].pk).update(opted_out_at=timezone.now())
+    ContactPoint.objects.filter(pk=points[1].pk).update(invalid_at=timezone.now())
+    broadcast = services.create_broadcast(
+        name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=0
+    )
+    broadcast.status = BroadcastStatus.PLANNING
+    broadcast.save(update_fields=["status"])
+    services.plan_broadcast(broadcast_id=broadcast.pk)
+    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+
+    at_fake = Counter(m["to"] for m in fake_twilio.messages())
+    assert set(at_fake) == {p.value for p in points[2:]}
+    assert set(at_fake.values()) == {1}
+    sids = set(
+        BroadcastDelivery.objects.filter(broadcast=broadcast, status=DeliveryState.SENT).values_list(
+            "provider_id", flat=True
+        )
+    )
+    assert len(sids) == 10 and all(sid.startswith("SM") for sid in sids)
+
+
+def test_reconciler_adopts_a_message_the_fake_already_has(fake_twilio):
+    point = ContactPointFactory(customer=CustomerFactory(tags=["north"]))
+    broadcast = services.create_broadcast(
+        name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=0
+    )
+    broadcast.status = BroadcastStatus.PLANNING
+    broadcast.save(update_fields=["status"])
+    services.plan_broadcast(broadcast_id=broadcast.pk)
+    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
+    sid = delivery.provider_id
+    # As if the worker died after Twilio accepted the message but before we recorded it.
+    BroadcastDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryState.SENDING,
+        provider_id="",
+        attempt_at=timezone.now() - timezone.timedelta(minutes=1),
+    )
+    assert services.reconcile_stuck_deliveries() == {"adopted": 1, "resent": 0, "unknown": 0}
+    delivery.refresh_from_db()
+    assert delivery.provider_id == sid and delivery.status == DeliveryState.SENT
+    assert len(fake_twilio.messages(point.value)) == 1
