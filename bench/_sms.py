@@ -46,6 +46,7 @@ def child_env(db_url: str, *, public_url: str, sms_gateway: str, api_base: str =
         CHANNEL_LAYER_REDIS="false",
         LOG_LEVEL="WARNING",
         # Under ASGI each request runs in its own thread: persistent connections would pile up.
+        # (bench.sms_inbound --wsgi sets it back: sync workers keep one connection each.)
         DATABASE_CONN_MAX_AGE="0",
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",

@@ -9,6 +9,8 @@ post signed Twilio webhooks (signatures computed before timing) from 200 custome
 warm-up opened, so each timed webhook verifies, records one event in the open ticket and enqueues its
 after-commit task to Redis. Reports requests/s,
 the ratio webhook/bare (target ≥ 0.5) and webhook p50/p95/p99 latency (target p99 < 100 ms).
+--wsgi runs gunicorn's sync workers instead (one persistent DB connection per worker): under ASGI every
+sync request runs in its own thread, so each webhook opens a DB connection that the bare view never needs.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--wsgi", action="store_true", help="gunicorn sync workers (persistent DB connections)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
 
