@@ -59,3 +59,23 @@ def test_reconciler_adopts_a_message_the_fake_already_has(fake_twilio):
     delivery.refresh_from_db()
     assert delivery.provider_id == sid and delivery.status == DeliveryState.SENT
     assert len(fake_twilio.messages(point.value)) == 1
+
+
+def test_fake_twilio_status_callback_marks_the_broadcast_delivery_delivered(fake_twilio, client, settings):
+    """The fake's signed status callback reaches our webhook; the broadcast delivery moves on."""
+    from twilio.request_validator import RequestValidator
+
+    ContactPointFactory(customer=CustomerFactory(tags=["north"]))
+    broadcast = services.create_broadcast(name="b", bodies={"en": "Hi"}, audience={"tags": ["north"]})
+    broadcast.status = BroadcastStatus.PLANNING
+    broadcast.save(update_fields=["status"])
+    services.plan_broadcast(broadcast_id=broadcast.pk)
+    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    sid = BroadcastDelivery.objects.get(broadcast=broadcast).provider_id
+    url = "http://testserver/webhooks/twilio/sms/status/"
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    params = {"MessageSid": sid, "MessageStatus": "delivered"}
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    response = client.post("/webhooks/twilio/sms/status/", params, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 204
+    assert BroadcastDelivery.objects.get(broadcast=broadcast).status == DeliveryState.DELIVERED
