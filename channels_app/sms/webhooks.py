@@ -118,5 +118,10 @@ def status(request: HttpRequest) -> HttpResponse:
     if error_code:
         consent.apply_delivery_error(provider_id=sid, error_code=error_code)
     if not moved:
+        # Not an outbox message: maybe a crisis broadcast delivery (those skip the outbox).
+        from helpdesk.crisis.services import record_delivery_status
+
+        moved = bool(record_delivery_status(provider_id=sid, status=STATUS_MAP[twilio_status]))
+    if not moved:
         logger.debug("status %s for %s ignored (unknown or not newer)", twilio_status, sid)
     return HttpResponse(status=204)
