@@ -307,7 +307,8 @@ def validate_definition(definition: Any) -> list[str]:
                     errors.append(f"Step {n}: a choice question needs at least two choices.")
                     break
                 values = [c.get("value") for c in choices if isinstance(c, Mapping)]
-                if len(values) != len(choices) or len(set(values)) != len(values) or not all(values):
+                # Values are what runs store and rules compare: short strings, unique within the step.
+                if not all(isinstance(v, str) and v for v in values) or len(set(values)) != len(values):
                     errors.append(f"Step {n}: every choice needs its own value.")
                     break
     for name in ("rules", "severity_bands"):
