@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import TIME_STRINGS
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from helpdesk.tickets.models import OPEN_STATUSES
 
@@ -28,3 +35,196 @@ def sla_state(ticket) -> str:
 @register.simple_tag
 def status_count(counts: dict, status: str) -> int:
     return counts.get(status, 0)
+
+
+# --- Hot-path renderers ----------------------------------------------------------------------
+# The queue (50 rows) and the timeline (every event of a ticket) are the pages agents load most.
+# Rendered node by node by the template engine they cost ~1 ms a row, mostly in lazy-label
+# translation and variable lookups; these tags build the same escaped HTML in Python, with the
+# labels translated once per language.
+
+OVERDUE = gettext_noop("overdue %(span)s")
+DUE_IN = gettext_noop("in %(span)s")
+UNASSIGNED = gettext_noop("Unassigned")
+FROM_CUSTOMER = gettext_noop("from customer")
+TO_CUSTOMER = gettext_noop("to customer")
+INTERNAL_NOTE = gettext_noop("internal note")
+
+_UNITS = (
+    ("year", 365 * 24 * 3600),
+    ("month", 30 * 24 * 3600),
+    ("week", 7 * 24 * 3600),
+    ("day", 24 * 3600),
+    ("hour", 3600),
+    ("minute", 60),
+)
+
+
+@lru_cache(maxsize=4096)
+def _label(language: str, kind: str, value) -> str:
+    from helpdesk.tickets.models import Channel, DeliveryStatus, EventKind, Priority, TicketStatus
+
+    choices = {
+        "priority": Priority,
+        "status": TicketStatus,
+        "channel": Channel,
+        "delivery": DeliveryStatus,
+        "kind": EventKind,
+    }[kind]
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+@lru_cache(maxsize=4096)
+def _span(language: str, unit: str, count: int) -> str:
+    return str(TIME_STRINGS[unit] % {"num": count})
+
+
+@lru_cache(maxsize=64)
+def _text(language: str, msgid: str) -> str:
+    return gettext(msgid)
+
+
+def label(kind: str, value) -> str:
+    return _label(get_language() or "en", kind, value)
+
+
+def span(seconds: float) -> str:
+    """The largest whole unit of a duration, translated: '3 hours', '2 days', '0 minutes'."""
+    seconds = abs(seconds)
+    for unit, size in _UNITS:
+        if seconds >= size:
+            return _span(get_language() or "en", unit, int(seconds // size))
+    return _span(get_language() or "en", "minute", 0)
+
+
+def text(msgid: str) -> str:
+    return _text(get_language() or "en", msgid)
+
+
+def _when(dt) -> tuple[str, str]:
+    local = timezone.localtime(dt)
+    return local.isoformat(), date_format(local, "DATETIME_FORMAT")
+
+
+@register.simple_tag
+def queue_row(t) -> str:
+    """One row of the queue."""
+    state = sla_state(t)
+    iso, full = _when(t.sla_due_at)
+    if state == "overdue":
+        sla = text(OVERDUE) % {"span": span((timezone.now() - t.sla_due_at).total_seconds())}
+    elif state:
+        sla = text(DUE_IN) % {"span": span((t.sla_due_at - timezone.now()).total_seconds())}
+    else:
+        sla = "—"
+    tags = format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in t.tags.all()))
+    if t.assignee_id:
+        assignee = format_html("{}", t.assignee.get_full_name() or t.assignee.get_username())
+    else:
+        assignee = format_html('<span class="muted">{}</span>', text(UNASSIGNED))
+    crisis = (
+        format_html('<span class="crisis-tag" dir="auto">{}</span>', t.crisis.title) if t.crisis_id else ""
+    )
+    return format_html(
+        '<tr class="ticket-row row-prio-{prio}" data-ticket-id="{pk}">'
+        '<td><span class="prio prio-{prio}">{prio_label}</span></td>'
+        '<td class="subject"><a href="{url}" dir="auto">{subject}</a> '
+        '<span class="ticket-id">#{pk}</span>{tags}</td>'
+        '<td><a href="{customer_url}" dir="auto">{customer}</a></td>'
+        '<td><span class="chan chan-{channel}">{channel_label}</span></td>'
+        '<td><span class="status status-{status}">{status_label}</span></td>'
+        "<td>{assignee}</td>"
+        '<td class="sla sla-{state}"><time datetime="{iso}" title="{full}">{sla}</time></td>'
+        '<td><span class="lang">{language}</span></td>'
+        "<td>{crisis}</td></tr>",
+        prio=t.priority,
+        pk=t.pk,
+        prio_label=label("priority", t.priority),
+        url=reverse("tickets:detail", args=[t.pk]),
+        subject=t.subject,
+        tags=tags,
+        customer_url=reverse("customers:detail", args=[t.customer_id]),
+        customer=str(t.customer),
+        channel=t.channel,
+        channel_label=label("channel", t.channel),
+        status=t.status,
+        status_label=label("status", t.status),
+        assignee=assignee,
+        state=state or "none",
+        iso=iso,
+        full=full,
+        sla=sla,
+        language=t.language,
+        crisis=crisis,
+    )
+
+
+PROBLEM_DELIVERY = {"blocked", "failed", "undelivered"}
+
+
+@register.simple_tag
+def timeline_event(e) -> str:
+    """One event of the timeline: channel, direction, author, time, delivery, body."""
+    if e.direction == "in":
+        direction = text(FROM_CUSTOMER)
+    elif e.direction == "out":
+        direction = text(TO_CUSTOMER)
+    elif e.kind == "note":
+        direction = text(INTERNAL_NOTE)
+    else:
+        direction = label("kind", e.kind)
+    author = ""
+    if e.author_id:
+        author = format_html(
+            '<span class="author">{}</span>', e.author.get_full_name() or e.author.get_username()
+        )
+    contact = ""
+    if e.contact_point_id and e.contact_point is not None:
+        contact = format_html('<span class="muted contact" dir="ltr">{}</span>', e.contact_point.value)
+    iso, full = _when(e.created_at)
+    delivery = ""
+    if e.direction == "out" and e.delivery_status:
+        delivery = format_html(
+            '<span class="delivery delivery-{}">{}</span>',
+            e.delivery_status,
+            label("delivery", e.delivery_status),
+        )
+    subject = ""
+    if e.channel == "email" and isinstance(e.payload, dict) and e.payload.get("subject"):
+        subject = format_html('<p class="event-subject" dir="auto">{}</p>', e.payload["subject"])
+    body = (
+        format_html('<div class="event-body" dir="auto">{}</div>', linebreaksbr(e.body, autoescape=True))
+        if e.body
+        else ""
+    )
+    error = (
+        format_html('<p class="delivery-error" role="note">{}</p>', e.delivery_error)
+        if e.delivery_error
+        else ""
+    )
+    problem = " event-problem" if e.delivery_status in PROBLEM_DELIVERY else ""
+    return format_html(
+        '<article class="event dir-{direction_cls} kind-{kind}{problem}" id="event-{pk}">'
+        '<header class="event-meta"><span class="chan chan-{channel}">{channel_label}</span> '
+        '<span class="direction">{direction}</span> {author} {contact} '
+        '<time datetime="{iso}">{full}</time> {delivery}</header>'
+        "{subject}{body}{error}</article>",
+        direction_cls=e.direction,
+        kind=e.kind,
+        problem=problem,
+        pk=e.pk,
+        channel=e.channel,
+        channel_label=label("channel", e.channel),
+        direction=direction,
+        author=author,
+        contact=contact,
+        iso=iso,
+        full=full,
+        delivery=delivery,
+        subject=subject,
+        body=body,
+        error=error,
+    )
