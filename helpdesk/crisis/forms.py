@@ -112,10 +112,18 @@ class BroadcastForm(forms.Form):
         label=_("Messages per second (0 = no limit)"), min_value=0, initial=50
     )
     requires_approval = forms.BooleanField(label=_("Require a second manager's approval"), required=False)
+    triage_flow = forms.ModelChoiceField(
+        label=_("Start this triage flow for customers who reply YES"),
+        queryset=None,
+        required=False,
+    )
     scheduled_at = forms.DateTimeField(label=_("Send at (empty = now)"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from triage.models import Flow
+
+        self.fields["triage_flow"].queryset = Flow.objects.order_by("name")
         for lang, name in LANGUAGE_NAMES:
             self.fields[f"body_{lang}"] = forms.CharField(
                 label=_("Message (%(lang)s)") % {"lang": name},

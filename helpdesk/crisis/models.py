@@ -142,6 +142,10 @@ class Broadcast(models.Model):
         help_text=_("tags, languages, queues, crisis, has_open_tickets, contact_point_ids (CSV), all"),
     )
     bodies = models.JSONField(_("bodies per language"), default=dict)
+    # "Reply YES for help": a customer who answers YES to this broadcast starts this triage flow.
+    triage_flow = models.ForeignKey(
+        "triage.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="broadcasts"
+    )
     max_segments = models.PositiveSmallIntegerField(_("max segments per message"), default=2)
     # Messages per second across all workers; 0 means no limit.
     rate_per_second = models.PositiveIntegerField(_("messages per second"), default=50)

@@ -415,6 +415,7 @@ def create_broadcast(
     requires_approval: bool = False,
     scheduled_at: datetime | None = None,
     csv_data: bytes | None = None,
+    triage_flow=None,
 ) -> Broadcast:
     """Create a draft broadcast after checking its bodies and audience; nothing is sent yet."""
     validate_bodies(bodies=bodies, max_segments=max_segments)
@@ -440,6 +441,7 @@ def create_broadcast(
         scheduled_at=scheduled_at,
         created_by=created_by,
         csv_report=report.as_dict() if report else {},
+        triage_flow=triage_flow,
     )
 
 

@@ -228,6 +228,7 @@ def new_broadcast(request: HttpRequest) -> HttpResponse:
                 scheduled_at=form.cleaned_data["scheduled_at"],
                 csv_data=upload.read() if upload else None,
                 created_by=request.user,
+                triage_flow=form.cleaned_data["triage_flow"],
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
