@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from helpdesk.tickets import realtime
 from helpdesk.tickets.models import TimelineEvent
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ def process_inbound_event(event_id: int) -> None:
     )
     if event is None:
         return
+    if event.ticket_id:
+        realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
     for path in settings.INBOUND_HANDLERS:
         handler = import_string(path)
         if handler(event):

@@ -121,6 +121,7 @@ def create_ticket(
     assignee=None,
     tags: list[str] | None = None,
     now: datetime | None = None,
+    notify: bool = True,
 ) -> Ticket:
     """Open a ticket for the customer with its SLA due time from the queue's policy."""
     now = now or timezone.now()
@@ -150,7 +151,8 @@ def create_ticket(
     _bump_counter(queue.pk, ticket.status, +1)
     if tags:
         set_tags(ticket=ticket, names=tags)
-    realtime.ticket_changed(ticket)
+    if notify:
+        realtime.ticket_changed(ticket)
     return ticket
 
 
@@ -329,6 +331,7 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
             queue=queue_for_address(message.recipient),
             language=message.language or customer.language,
             now=now,
+            notify=False,  # the inbound worker announces it (see tickets.inbound)
         )
     payload = dict(message.payload)
     if message.media:
@@ -353,7 +356,8 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
     Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
     if reopen and ticket.status == TicketStatus.PENDING:
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)
-    realtime.ticket_changed(ticket, event=event)
+    # No realtime notice here: the webhook must answer fast; the inbound worker announces the
+    # event to agents' browsers (helpdesk.tickets.inbound.process_inbound_event).
     return event
 
 
