@@ -46,3 +46,36 @@ class Outbox(models.Model):
 
     def __str__(self) -> str:
         return f"outbox #{self.pk} {self.channel}->{self.to} {self.status}"
+
+
+class InboxMessage(models.Model):
+    """A provider's inbound message as it arrived, stored once before anything else happens.
+
+    Webhooks insert here (ON CONFLICT DO NOTHING on the provider's id) and answer at once; a
+    worker turns the row into a customer, a ticket and a timeline event. A row whose task was
+    lost is picked up again by the sweep, so a message the provider handed us is never lost.
+    """
+
+    provider = models.CharField(max_length=32)
+    provider_id = models.CharField(max_length=128)
+    channel = models.CharField(max_length=16)
+    message = models.JSONField()
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_id"], name="inbox_provider_id_uniq"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="inbox_unprocessed_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_id}"

@@ -22,3 +22,22 @@ def relay_outbox() -> int:
     for outbox_id in ids:
         relay_outbox_message.delay(outbox_id)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def process_inbox_message(inbox_id: int) -> None:
+    """Turn one stored inbound message into a customer, ticket and timeline event."""
+    from channels_app import inbox
+
+    inbox.process(inbox_id)
+
+
+@shared_task(acks_late=True)
+def sweep_inbox() -> int:
+    """Process inbound messages whose task was lost (broker outage, killed worker)."""
+    from channels_app import inbox
+
+    ids = inbox.stale_ids()
+    for inbox_id in ids:
+        inbox.process(inbox_id)
+    return len(ids)

@@ -191,11 +191,14 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "channels_app.*": {"queue": "outbound"},
     "helpdesk.tickets.tasks.process_inbound_event": {"queue": "inbound"},
+    "channels_app.tasks.process_inbox_message": {"queue": "inbound"},
+    "channels_app.tasks.sweep_inbox": {"queue": "inbound"},
     "helpdesk.crisis.*": {"queue": "broadcast"},
     "triage.*": {"queue": "triage"},
 }
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox-sweep": {"task": "channels_app.tasks.relay_outbox", "schedule": 30.0},
+    "inbox-sweep": {"task": "channels_app.tasks.sweep_inbox", "schedule": 30.0},
     "triage-reminders": {"task": "triage.tasks.remind_and_expire_runs", "schedule": 60.0},
     "broadcast-sweep": {"task": "helpdesk.crisis.tasks.sweep_broadcasts", "schedule": 15.0},
 }

@@ -11,10 +11,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from channels_app import inbox
 from channels_app.base import InboundMessage
 from channels_app.sms import consent
+from helpdesk.customers.services import normalize_phone
 from helpdesk.errors import ApplicationError
-from helpdesk.tickets.services import record_inbound, update_delivery_status
+from helpdesk.tickets.services import update_delivery_status
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +90,11 @@ def inbound(request: HttpRequest) -> HttpResponse:
         },
     )
     try:
-        record_inbound(message=message)
+        normalize_phone(message.sender)
     except ApplicationError as exc:
         return HttpResponseBadRequest(exc.message)
+    # One INSERT and one publish; a worker resolves the customer, threads and runs handlers.
+    inbox.accept(message)
     return twiml()
 
 

@@ -112,7 +112,7 @@ class BroadcastForm(forms.Form):
         label=_("Messages per second (0 = no limit)"), min_value=0, initial=50
     )
     requires_approval = forms.BooleanField(label=_("Require a second manager's approval"), required=False)
-    triage_flow = forms.ModelChoiceField(
+    triage_flow: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Start this triage flow for customers who reply YES"),
         queryset=None,
         required=False,
