@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--wsgi", action="store_true", help="gunicorn sync workers (persistent DB connections)"
+        "--wsgi", action="store_true", help="gunicorn gthread WSGI workers (persistent DB connections)"
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
@@ -92,15 +92,16 @@ def main() -> None:
         }
         webhooks.append((data, {"X-Twilio-Signature": validator.compute_signature(base + path, data)}))
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "helpdesk.asgi:application",
-        "-k",
-        "uvicorn.workers.UvicornWorker",
-    ]
+    if args.wsgi:
+        # Threads are reused, so each keeps its database connection across requests.
+        cmd = [sys.executable, "-m", "gunicorn", "helpdesk.wsgi:application"]
+        cmd += ["-k", "gthread", "--threads", "8"]
+        env["DATABASE_CONN_MAX_AGE"] = "60"
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", "helpdesk.asgi:application"]
+        cmd += ["-k", "uvicorn.workers.UvicornWorker"]
     cmd += ["-w", "2", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"]
+    print("server:", " ".join(cmd[2:]))
     server = _sms.start(cmd, env)
     try:
         _sms.wait_http(base + "/healthz")

@@ -7,7 +7,7 @@ import pytest
 from helpdesk.accounts.models import Role
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.fixtures.processes"]
+pytest_plugins = ["tests.fixtures.processes", "tests.fixtures.browser"]
 
 
 @pytest.fixture(autouse=True)

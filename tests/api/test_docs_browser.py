@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import browser, page, screenshot  # noqa: F401  (fixtures)
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_swagger_docs_render_every_api_group_without_outside_requests(page, live_server, screenshot):  # noqa: F811
+def test_swagger_docs_render_every_api_group_without_outside_requests(page, live_server, screenshot):
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None)
     page.goto(f"{live_server.url}/api/docs/")

@@ -10,8 +10,8 @@ from helpdesk.accounts.models import Role
 from helpdesk.crisis import services
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from tests.crisis import gateways, workers
-from tests.e2e.conftest import login
 from tests.factories import UserFactory
+from tests.fixtures.browser import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.accounts.models import Role
-from tests.e2e.conftest import login
 from tests.factories import UserFactory
+from tests.fixtures.browser import login
 from triage.models import Flow, Run, RunStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

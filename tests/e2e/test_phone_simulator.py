@@ -10,7 +10,7 @@ import base64
 import pytest
 
 from helpdesk.tickets.models import Ticket
-from tests.e2e.conftest import SCREENSHOTS, login
+from tests.fixtures.browser import SCREENSHOTS, login
 from tests.fixtures.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

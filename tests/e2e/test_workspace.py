@@ -12,8 +12,8 @@ from django.utils import timezone
 from helpdesk.customers.models import ContactKind
 from helpdesk.tickets import services
 from helpdesk.tickets.models import Channel, DeliveryStatus, Direction, Priority, TimelineEvent
-from tests.e2e.conftest import login
 from tests.factories import ContactPointFactory, CustomerFactory, QueueFactory, UserFactory
+from tests.fixtures.browser import login
 
 ASGI_PORT = 8111
 

@@ -5,39 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.tickets.models import TimelineEvent
-from tests.e2e.conftest import (
-    CHROMIUM_ARGS,
-    chromium_path,
-    screenshot,  # noqa: F401 - shared fixture
-)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def module_browser():
-    """A browser for this module only, closed before tests/e2e starts its session browser.
-
-    Two sync Playwright instances cannot be open in one process at the same time.
-    """
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    if executable is None:
-        pytest.fail("Debian chromium is not installed (make test installs it: apt-get install chromium)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(module_browser):
-    context = module_browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture(autouse=True)
