@@ -33,6 +33,10 @@ DEMO_SIDECARS += $(DEMO_ENV) $(PY) manage.py fake_twilio --port $(DEMO_TWILIO_PO
 
 CELERY_QUEUES := inbound,outbound,broadcast,triage,default
 RUN_BIND ?= 127.0.0.1:8000
+RUN_WS_BIND ?= 127.0.0.1:8001
+# HTTP: gunicorn gthread (WSGI) workers keep one database connection per thread. Under ASGI every
+# request runs in a fresh thread with a fresh connection: measured 2x slower pages (bench/README.md).
+GUNICORN_HTTP := helpdesk.wsgi:application -k gthread -w 2 --threads 4
 
 .PHONY: help install demo test lint run bench services chromium translations
 
@@ -82,16 +86,20 @@ lint: install
 test: install services chromium lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
 
-# Production-like on this machine: migrate, then worker + beat + ASGI server; Ctrl-C stops all three.
+# Production-like on this machine: migrate, then worker, beat, the HTTP server (WSGI) and the
+# websocket server (ASGI); Ctrl-C stops all four.
 run: install services
 	DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput -v 0
 	@export DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	  WEBSOCKET_BASE_URL=$${WEBSOCKET_BASE_URL:-ws://$(RUN_WS_BIND)} \
 	  STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage; \
 	trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A helpdesk worker -Q $(CELERY_QUEUES) -l info & \
 	$(VENV)/bin/celery -A helpdesk beat -l info --schedule /tmp/tourniquet-celerybeat & \
-	$(VENV)/bin/gunicorn helpdesk.asgi:application -k uvicorn.workers.UvicornWorker -w 2 -b $(RUN_BIND) & \
+	$(VENV)/bin/gunicorn $(GUNICORN_HTTP) -b $(RUN_BIND) & \
+	$(VENV)/bin/uvicorn helpdesk.asgi:application \
+	  --host $(word 1,$(subst :, ,$(RUN_WS_BIND))) --port $(word 2,$(subst :, ,$(RUN_WS_BIND))) & \
 	wait
 
 # Seeds BENCH_DATABASE_URL once (skipped when already that size), then runs every bench with a main.

@@ -126,7 +126,11 @@ class FakeTwilio:
     """The project's fake Twilio server as a process: the hand-off is counted where it lands."""
 
     def __init__(self, port: int) -> None:
+        import logging
+
         import httpx
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
 
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(

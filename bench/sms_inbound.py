@@ -2,15 +2,15 @@
 
     python -m bench.sms_inbound [--requests 3000] [--concurrency 16] [--strict]
 
-Starts `gunicorn -k uvicorn.workers.UvicornWorker -w 2 helpdesk.asgi:application` with DJANGO_DEBUG=0
+Starts the production HTTP server (`gunicorn helpdesk.wsgi:application -k gthread`) with DJANGO_DEBUG=0
 on a fresh PostgreSQL database (SMS_BENCH_DATABASE_URL, default <DATABASE_URL server>/tourniquet_sms_bench),
 port SMS_BENCH_PORT (8141). 16 concurrent clients first hit /healthz (the bare view: the baseline), then
 post signed Twilio webhooks (signatures computed before timing) from 200 customers whose tickets the
 warm-up opened, so each timed webhook verifies, records one event in the open ticket and enqueues its
 after-commit task to Redis. Reports requests/s,
 the ratio webhook/bare (target ≥ 0.5) and webhook p50/p95/p99 latency (target p99 < 100 ms).
---wsgi runs gunicorn's sync workers instead (one persistent DB connection per worker): under ASGI every
-sync request runs in its own thread, so each webhook opens a DB connection that the bare view never needs.
+--asgi runs uvicorn workers instead, for comparison: under ASGI every sync request runs in its own thread,
+so each webhook opens a DB connection that the bare view never needs (why production serves HTTP by WSGI).
 """
 
 from __future__ import annotations
@@ -66,8 +66,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--wsgi", action="store_true", help="gunicorn gthread WSGI workers (persistent DB connections)"
+        "--asgi", action="store_true", help="uvicorn workers (ASGI) instead of the production gthread WSGI"
     )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per WSGI worker")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
 
@@ -92,15 +94,15 @@ def main() -> None:
         }
         webhooks.append((data, {"X-Twilio-Signature": validator.compute_signature(base + path, data)}))
 
-    if args.wsgi:
+    if not args.asgi:
         # Threads are reused, so each keeps its database connection across requests.
         cmd = [sys.executable, "-m", "gunicorn", "helpdesk.wsgi:application"]
-        cmd += ["-k", "gthread", "--threads", "8"]
+        cmd += ["-k", "gthread", "--threads", str(args.threads)]
         env["DATABASE_CONN_MAX_AGE"] = "60"
     else:
         cmd = [sys.executable, "-m", "gunicorn", "helpdesk.asgi:application"]
         cmd += ["-k", "uvicorn.workers.UvicornWorker"]
-    cmd += ["-w", "2", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"]
+    cmd += ["-w", str(args.workers), "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"]
     print("server:", " ".join(cmd[2:]))
     server = _sms.start(cmd, env)
     try:

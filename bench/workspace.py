@@ -81,9 +81,9 @@ def prepare() -> int:
 
 
 def server_command(wsgi: bool) -> list[str]:
-    """Production ASGI (what `make run` and compose start), or plain WSGI for comparison."""
+    """The production HTTP server (gthread WSGI, what `make run` and compose start), or ASGI to compare."""
     app = (
-        ["helpdesk.wsgi:application"]
+        ["helpdesk.wsgi:application", "-k", "gthread", "--threads", "4"]
         if wsgi
         else ["helpdesk.asgi:application", "-k", "uvicorn.workers.UvicornWorker"]
     )
@@ -160,7 +160,9 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--wsgi", action="store_true", help="gunicorn sync WSGI workers instead of uvicorn")
+    parser.add_argument(
+        "--asgi", action="store_true", help="serve HTTP with uvicorn workers (ASGI) instead of gthread WSGI"
+    )
     args = parser.parse_args()
 
     setup_django()
@@ -187,7 +189,7 @@ def main() -> int:
         "search fa": f"/tickets/search/?q={SEARCH_TERMS['fa']}",
         "search km": f"/tickets/search/?q={SEARCH_TERMS['km']}",
     }
-    server = start_server(wsgi=args.wsgi)
+    server = start_server(wsgi=not args.asgi)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
             login(client)
@@ -197,7 +199,7 @@ def main() -> int:
 
     base = statistics.median(results["baseline /healthz"])
     print(f"\nworkspace bench: {tickets:,} tickets, ~{events:,} events, {args.requests} requests each")
-    print(f"server: {' '.join(server_command(args.wsgi)[1:])} -w 2, DEBUG=0\n")
+    print(f"server: {' '.join(server_command(not args.asgi)[1:])} -w 2, DEBUG=0\n")
     print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x base':>9}{'target':>10}  result")
     failed = False
     for name, timings in results.items():

@@ -19,6 +19,9 @@ SECRET_KEY = env.str(
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# HTTP is served by WSGI workers (persistent database connections); websockets by a separate
+# ASGI process. Where a proxy routes /ws/ to it, leave this empty (same origin).
+WEBSOCKET_BASE_URL = env.str("WEBSOCKET_BASE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

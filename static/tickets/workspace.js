@@ -47,7 +47,9 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var ws;
     try {
-      ws = new WebSocket(scheme + window.location.host + "/ws/workspace/");
+      // Production serves websockets from a separate ASGI process (WEBSOCKET_BASE_URL); default: same origin.
+      var base = document.body.dataset.wsBase || (scheme + window.location.host);
+      ws = new WebSocket(base + "/ws/workspace/");
     } catch (e) {
       startPolling();
       return;
