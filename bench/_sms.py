@@ -54,7 +54,8 @@ def child_env(db_url: str, *, public_url: str, sms_gateway: str, api_base: str =
     return env
 
 
-def fresh_database(db_url: str) -> None:
+def recreate_database(db_url: str) -> None:
+    """Drop (even with sessions open) and create the bench's own database."""
     import psycopg2
 
     server, name = db_url.rsplit("/", 1)
@@ -64,6 +65,10 @@ def fresh_database(db_url: str) -> None:
         cur.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
         cur.execute("CREATE DATABASE " + name)
     conn.close()
+
+
+def fresh_database(db_url: str) -> None:
+    recreate_database(db_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,

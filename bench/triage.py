@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench import _sms
+
 ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("TRIAGE_BENCH_PORT", "8183"))
 AUTH_TOKEN = "bench-token-0000000000000000000000"
@@ -60,18 +62,6 @@ def child_env(db_url: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def ensure_database(db_url: str) -> None:
-    import psycopg2
-
-    server, name = db_url.rsplit("/", 1)
-    conn = psycopg2.connect(server + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-        cur.execute("CREATE DATABASE " + name)
-    conn.close()
 
 
 def setup_django(db_url: str) -> None:
@@ -282,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     answers = args.answers or args.runs
 
     db_url = bench_database_url()
-    ensure_database(db_url)
+    _sms.recreate_database(db_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
