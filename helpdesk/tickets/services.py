@@ -352,9 +352,8 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         delivery_status=DeliveryStatus.RECEIVED,
         created_at=now,
     )
-    reopen = ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED)
     Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
-    if reopen and ticket.status == TicketStatus.PENDING:
+    if ticket.status == TicketStatus.PENDING:  # the customer answered: the ball is ours again
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)
     # No realtime notice here: the webhook must answer fast; the inbound worker announces the
     # event to agents' browsers (helpdesk.tickets.inbound.process_inbound_event).

@@ -48,3 +48,13 @@ def test_reply_goes_through_outbox_on_customers_last_channel(agent, django_captu
     assert event.outbox.to == "+14155550100"
     assert event.delivery_status == "delivered"  # console gateway, eager relay
     assert event.provider == "console"
+
+
+def test_a_customer_answer_reopens_a_pending_ticket(agent):
+    from helpdesk.tickets.services import update_ticket
+
+    first = record_inbound(message=sms("Is the road open?", "SMp1"))
+    update_ticket(ticket=first.event.ticket, actor=agent, status="pending")
+    second = record_inbound(message=sms("Still waiting", "SMp2"))
+    assert second.event.ticket_id == first.event.ticket_id
+    assert Ticket.objects.get(pk=first.event.ticket_id).status == "open"
