@@ -61,7 +61,10 @@ def accept(message: InboundMessage) -> bool:
     from channels_app import tasks
 
     # The INSERT is committed already (autocommit), so the worker will find the row.
-    tasks.process_inbox_message.delay(row[0])
+    try:
+        tasks.process_inbox_message.delay(row[0])
+    except Exception:  # noqa: BLE001 - the broker is down: the row is stored, the sweep records it
+        logger.warning("inbox %s stored but not queued; the sweep will record it", row[0], exc_info=True)
     return True
 
 

@@ -51,3 +51,12 @@ def test_a_row_whose_task_was_lost_is_swept(monkeypatch):
     assert tasks.sweep_inbox() == 1
     assert TimelineEvent.objects.filter(provider_id="SM" + "b" * 32).count() == 1
     assert tasks.sweep_inbox() == 0
+
+
+def test_a_broker_outage_still_stores_the_message_and_answers(monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.process_inbox_message, "delay", broker_down)
+    assert inbox.accept(message(sid="SM" + "c" * 32)) is True
+    assert InboxMessage.objects.filter(provider_id="SM" + "c" * 32, processed_at__isnull=True).exists()
