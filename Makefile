@@ -89,6 +89,7 @@ test: install services chromium lint
 # Production-like on this machine: migrate, then worker, beat, the HTTP server (WSGI) and the
 # websocket server (ASGI); Ctrl-C stops all four.
 run: install services
+	DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) manage.py ensure_database
 	DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput -v 0
 	@export DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
