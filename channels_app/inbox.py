@@ -1,9 +1,15 @@
 """The inbound inbox: the fast half of every webhook.
 
 `accept()` stores the parsed message with one INSERT … ON CONFLICT DO NOTHING (a provider's
-retry inserts nothing) and hands new ones to a worker; `process()` runs in the worker and takes
-the one inbound path, `tickets.services.record_inbound`. A webhook therefore costs one statement
-and one publish, whatever routing, threading and triage cost later.
+retry inserts nothing) and wakes the drain; `drain()` runs in a worker, claims what arrived a batch
+at a time and takes each message through the one inbound path, `tickets.services.record_inbound`.
+
+The wake-up is coalesced: a webhook sets one Redis flag (SET NX) and publishes a drain task only
+when no drain is pending already. A drain clears the flag before it claims, so a message committed
+before the flag was seen set is always claimed by that pending drain. In a surge a webhook
+therefore costs one INSERT and one SET, and the broker sees one task per batch instead of one per
+message, whatever routing, threading and triage cost later. Rows whose wake-up or worker was lost
+are picked up by the sweep.
 """
 
 from __future__ import annotations
@@ -13,17 +19,24 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.base import InboundMessage
 from channels_app.models import InboxMessage
+from helpdesk import redis_client
 
 logger = logging.getLogger(__name__)
 
 # A row still unprocessed after this long lost its task (broker down, worker killed): sweep it.
 SWEEP_AFTER = timedelta(seconds=30)
 SWEEP_BATCH = 500
+# Rows one drain task claims; a full claim hands the next batch to another worker first.
+DRAIN_BATCH = 50
+WAKE_KEY = "tourniquet:inbox:wake"
+# A flag whose drain task was lost stops coalescing after this long (the sweep covers the rows).
+WAKE_TTL_SECONDS = 10
 
 _INSERT = (
     "INSERT INTO channels_app_inboxmessage (provider, provider_id, channel, message, received_at, error) "
@@ -31,8 +44,12 @@ _INSERT = (
 )
 
 
+_FIELDS = dataclasses.fields(InboundMessage)
+
+
 def _to_json(message: InboundMessage) -> str:
-    data = dataclasses.asdict(message)
+    # Shallow: the fields are strings, a list of strings and a flat dict (asdict deep-copies them).
+    data = {f.name: getattr(message, f.name) for f in _FIELDS}
     data["received_at"] = message.received_at.isoformat() if message.received_at else None
     return json.dumps(data, ensure_ascii=False)
 
@@ -45,27 +62,83 @@ def _from_json(data: dict) -> InboundMessage:
     return InboundMessage(**values)
 
 
+def _insert(values: list) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, values)
+        return cursor.fetchone()
+
+
 def accept(message: InboundMessage) -> bool:
     """Store the message once and queue it for a worker; False when it was already here."""
     if not (message.provider and message.provider_id):
         raise ValueError("the inbox needs the provider's message id")
     message = dataclasses.replace(message, received_at=message.received_at or timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            [message.provider, message.provider_id, message.channel, _to_json(message), message.received_at],
-        )
-        row = cursor.fetchone()
+    values = [message.provider, message.provider_id, message.channel, _to_json(message), message.received_at]
+    try:
+        row = _insert(values)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        # A persistent connection the server dropped (restart, idle timeout): one fresh try.
+        # ON CONFLICT makes the retry safe even if the first INSERT did commit.
+        logger.warning("inbox INSERT failed on a reused connection; reconnecting once", exc_info=True)
+        connection.close()
+        row = _insert(values)
     if row is None:
         return False
+    if _eager():
+        wake()  # the drain runs here, on this connection: it sees the row before any commit
+    else:
+        # A worker must find the row: wake it after the commit (at once under autocommit).
+        transaction.on_commit(wake)
+    return True
+
+
+def _eager() -> bool:
     from channels_app import tasks
 
-    # The INSERT is committed already (autocommit), so the worker will find the row.
+    return bool(tasks.drain_inbox.app.conf.task_always_eager)
+
+
+def wake() -> None:
+    """Make sure a drain runs after what was just committed: publish one unless one is pending."""
+    from channels_app import tasks
+
     try:
-        tasks.process_inbox_message.delay(row[0])
-    except Exception:  # noqa: BLE001 - the broker is down: the row is stored, the sweep records it
-        logger.warning("inbox %s stored but not queued; the sweep will record it", row[0], exc_info=True)
-    return True
+        if _eager() or redis_client.get().set(WAKE_KEY, "1", nx=True, ex=WAKE_TTL_SECONDS):
+            tasks.drain_inbox.delay()
+    except Exception:  # noqa: BLE001 - Redis or the broker is down: the row is stored, the sweep records it
+        logger.warning("inbox row stored but no drain queued; the sweep will record it", exc_info=True)
+
+
+_CLAIM = (
+    "UPDATE channels_app_inboxmessage SET queued_at = %s WHERE id IN ("
+    " SELECT id FROM channels_app_inboxmessage WHERE processed_at IS NULL AND queued_at IS NULL"
+    " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+
+
+def claim(limit: int = DRAIN_BATCH) -> list[int]:
+    """Mark up to `limit` waiting rows as taken by this worker; oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [timezone.now(), limit])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def drain() -> int:
+    """Worker side of `wake()`: clear the flag, then record a batch of waiting messages."""
+    from channels_app import tasks
+
+    if not _eager():
+        # Before claiming: a webhook that finds the flag gone publishes a new drain.
+        redis_client.get().delete(WAKE_KEY)
+    ids = claim()
+    if len(ids) == DRAIN_BATCH:
+        # More may be waiting: another worker takes the next batch while this one works.
+        tasks.drain_inbox.delay()
+    for inbox_id in ids:
+        process(inbox_id)
+    return len(ids)
 
 
 def process(inbox_id: int) -> None:
@@ -87,9 +160,11 @@ def process(inbox_id: int) -> None:
 
 
 def stale_ids(limit: int = SWEEP_BATCH) -> list[int]:
-    """Ids of rows whose task was lost."""
+    """Ids of rows whose wake-up was lost, or whose worker died before recording them."""
+    cutoff = timezone.now() - SWEEP_AFTER
+    unclaimed = Q(queued_at__isnull=True, received_at__lt=cutoff)
     return list(
-        InboxMessage.objects.filter(processed_at__isnull=True, received_at__lt=timezone.now() - SWEEP_AFTER)
+        InboxMessage.objects.filter(Q(processed_at__isnull=True) & (unclaimed | Q(queued_at__lt=cutoff)))
         .order_by("received_at")
         .values_list("id", flat=True)[:limit]
     )

@@ -61,6 +61,8 @@ class InboxMessage(models.Model):
     channel = models.CharField(max_length=16)
     message = models.JSONField()
     received_at = models.DateTimeField()
+    # When a drain claimed the row (null: waiting); processed_at says when it was recorded.
+    queued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     event_id = models.BigIntegerField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)

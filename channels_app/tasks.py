@@ -25,6 +25,14 @@ def relay_outbox() -> int:
 
 
 @shared_task(acks_late=True)
+def drain_inbox() -> int:
+    """Record a batch of stored inbound messages (published by `inbox.wake`, coalesced)."""
+    from channels_app import inbox
+
+    return inbox.drain()
+
+
+@shared_task(acks_late=True)
 def process_inbox_message(inbox_id: int) -> None:
     """Turn one stored inbound message into a customer, ticket and timeline event."""
     from channels_app import inbox

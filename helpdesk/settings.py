@@ -195,6 +195,7 @@ CELERY_TASK_ROUTES = {
     "channels_app.*": {"queue": "outbound"},
     "helpdesk.tickets.tasks.process_inbound_event": {"queue": "inbound"},
     "channels_app.tasks.process_inbox_message": {"queue": "inbound"},
+    "channels_app.tasks.drain_inbox": {"queue": "inbound"},
     "channels_app.tasks.sweep_inbox": {"queue": "inbound"},
     "helpdesk.crisis.*": {"queue": "broadcast"},
     "triage.*": {"queue": "triage"},

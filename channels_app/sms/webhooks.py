@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -38,13 +40,12 @@ STATUS_MAP = {
 }
 
 
-def signature_is_valid(request: HttpRequest) -> bool:
+def signature_matches(path: str, params: dict[str, str], signature: str) -> bool:
     """Check X-Twilio-Signature against the public URL Twilio called (works behind a proxy)."""
-    signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    url = settings.PUBLIC_BASE_URL + request.get_full_path()
-    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST.dict(), signature)
+    url = settings.PUBLIC_BASE_URL + path
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
 def _clean(value: str, limit: int) -> str:
@@ -52,27 +53,34 @@ def _clean(value: str, limit: int) -> str:
     return value.replace("\x00", "")[:limit]
 
 
-def twiml(status: int = 200) -> HttpResponse:
-    return HttpResponse(EMPTY_TWIML, content_type="text/xml", status=status)
+@dataclass(frozen=True)
+class Answer:
+    """What a webhook answers, whichever server adapter (Django view or `channels_app.lean`) asked."""
+
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
 
 
-@csrf_exempt
-@require_POST
-def inbound(request: HttpRequest) -> HttpResponse:
-    """A customer's SMS/MMS: record it once and answer empty TwiML."""
-    if not signature_is_valid(request):
-        return HttpResponseForbidden("Invalid Twilio signature.")
-    data = request.POST
-    sid = data.get("MessageSid") or data.get("SmsSid") or ""
-    sender = data.get("From", "")
+TWIML_OK = Answer(200, EMPTY_TWIML, "text/xml")
+FORBIDDEN = Answer(403, "Invalid Twilio signature.")
+UNAVAILABLE = Answer(503, "Temporarily unavailable; retry later.")
+
+
+def handle_inbound(path: str, params: dict[str, str], signature: str) -> Answer:
+    """A customer's SMS/MMS: record it once (one INSERT, one wake-up) and answer empty TwiML."""
+    if not signature_matches(path, params, signature):
+        return FORBIDDEN
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    sender = params.get("From", "")
     if not SID_RE.match(sid) or not sender:
-        return HttpResponseBadRequest("MessageSid and From are required.")
+        return Answer(400, "MessageSid and From are required.")
     try:
-        num_media = min(int(data.get("NumMedia") or 0), MAX_MEDIA)
+        num_media = min(int(params.get("NumMedia") or 0), MAX_MEDIA)
     except ValueError:
-        return HttpResponseBadRequest("NumMedia must be a number.")
-    media = [_clean(data[f"MediaUrl{i}"], 1000) for i in range(num_media) if data.get(f"MediaUrl{i}")]
-    body = _clean(data.get("Body", ""), 10_000)
+        return Answer(400, "NumMedia must be a number.")
+    media = [_clean(params[f"MediaUrl{i}"], 1000) for i in range(num_media) if params.get(f"MediaUrl{i}")]
+    body = _clean(params.get("Body", ""), 10_000)
     message = InboundMessage(
         channel="sms",
         sender_kind="phone",
@@ -80,52 +88,84 @@ def inbound(request: HttpRequest) -> HttpResponse:
         body=body,
         provider="twilio",
         provider_id=sid,
-        recipient=_clean(data.get("To", ""), 64),
+        recipient=_clean(params.get("To", ""), 64),
         media=media,
         language=consent.guess_language(body),
         payload={
-            k: _clean(data[k], 200)
+            k: _clean(params[k], 200)
             for k in ("FromCity", "FromState", "FromCountry", "NumSegments", "MessagingServiceSid")
-            if data.get(k)
+            if params.get(k)
         },
     )
     try:
         normalize_phone(message.sender)
     except ApplicationError as exc:
-        return HttpResponseBadRequest(exc.message)
-    # One INSERT and one publish; a worker resolves the customer, threads and runs handlers.
-    inbox.accept(message)
-    return twiml()
+        return Answer(400, exc.message)
+    try:
+        # A worker later resolves the customer, threads and runs the handlers.
+        inbox.accept(message)
+    except DatabaseError:
+        # Nothing was stored: a 5xx makes Twilio try again (or its fallback URL).
+        logger.exception("inbound SMS %s not stored: database unavailable", sid)
+        return UNAVAILABLE
+    return TWIML_OK
+
+
+def handle_status(path: str, params: dict[str, str], signature: str) -> Answer:
+    """A delivery status callback: move the event forward, never backwards."""
+    if not signature_matches(path, params, signature):
+        return FORBIDDEN
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    twilio_status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not SID_RE.match(sid) or twilio_status not in STATUS_MAP:
+        return Answer(400, "MessageSid and a known MessageStatus are required.")
+    error_code = _clean(params.get("ErrorCode", ""), 10)
+    from channels_app.sms.gateway import DELIVERY_ERRORS
+
+    try:
+        moved = update_delivery_status(
+            provider="twilio",
+            provider_id=sid,
+            status=STATUS_MAP[twilio_status],
+            error_code=error_code,
+            error_message=DELIVERY_ERRORS.get(error_code, "") if error_code else "",
+        )
+        if error_code:
+            consent.apply_delivery_error(provider_id=sid, error_code=error_code)
+        if not moved:
+            # Not an outbox message: maybe a crisis broadcast delivery (those skip the outbox).
+            from helpdesk.crisis.services import record_delivery_status
+
+            moved = bool(record_delivery_status(provider_id=sid, status=STATUS_MAP[twilio_status]))
+    except DatabaseError:
+        logger.exception("status %s for %s not stored: database unavailable", twilio_status, sid)
+        return UNAVAILABLE
+    if not moved:
+        logger.debug("status %s for %s ignored (unknown or not newer)", twilio_status, sid)
+    return Answer(204, "")
+
+
+def _respond(answer: Answer) -> HttpResponse:
+    return HttpResponse(answer.body, content_type=answer.content_type, status=answer.status)
+
+
+@csrf_exempt
+@require_POST
+def inbound(request: HttpRequest) -> HttpResponse:
+    """Django's door to `handle_inbound` (production serves the path by `channels_app.lean`)."""
+    return _respond(
+        handle_inbound(
+            request.get_full_path(), request.POST.dict(), request.headers.get("X-Twilio-Signature", "")
+        )
+    )
 
 
 @csrf_exempt
 @require_POST
 def status(request: HttpRequest) -> HttpResponse:
-    """A delivery status callback: move the event forward, never backwards."""
-    if not signature_is_valid(request):
-        return HttpResponseForbidden("Invalid Twilio signature.")
-    data = request.POST
-    sid = data.get("MessageSid") or data.get("SmsSid") or ""
-    twilio_status = (data.get("MessageStatus") or data.get("SmsStatus") or "").lower()
-    if not SID_RE.match(sid) or twilio_status not in STATUS_MAP:
-        return HttpResponseBadRequest("MessageSid and a known MessageStatus are required.")
-    error_code = _clean(data.get("ErrorCode", ""), 10)
-    from channels_app.sms.gateway import DELIVERY_ERRORS
-
-    moved = update_delivery_status(
-        provider="twilio",
-        provider_id=sid,
-        status=STATUS_MAP[twilio_status],
-        error_code=error_code,
-        error_message=DELIVERY_ERRORS.get(error_code, "") if error_code else "",
+    """Django's door to `handle_status`."""
+    return _respond(
+        handle_status(
+            request.get_full_path(), request.POST.dict(), request.headers.get("X-Twilio-Signature", "")
+        )
     )
-    if error_code:
-        consent.apply_delivery_error(provider_id=sid, error_code=error_code)
-    if not moved:
-        # Not an outbox message: maybe a crisis broadcast delivery (those skip the outbox).
-        from helpdesk.crisis.services import record_delivery_status
-
-        moved = bool(record_delivery_status(provider_id=sid, status=STATUS_MAP[twilio_status]))
-    if not moved:
-        logger.debug("status %s for %s ignored (unknown or not newer)", twilio_status, sid)
-    return HttpResponse(status=204)

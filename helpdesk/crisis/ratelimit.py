@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-import redis
 from django.conf import settings
+
+from helpdesk import redis_client
 
 # KEYS[1] bucket; ARGV: rate per second, capacity, tokens wanted. Returns {granted, wait_ms}.
 # TIME comes from Redis so workers on different machines share one clock.
@@ -30,11 +29,6 @@ return {granted, wait_ms}
 """
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
 class TokenBucket:
     """`take(n)` grants up to n tokens now and says how long to wait for the next one."""
 
@@ -43,7 +37,7 @@ class TokenBucket:
         self.rate = rate
         # A short burst keeps the long-run rate exact while letting a batch go out together.
         self.capacity = max(1.0, rate * burst_seconds)
-        self._client = _client(settings.REDIS_URL)
+        self._client = redis_client.get(settings.REDIS_URL)
         self._script = self._client.register_script(_TAKE)
 
     def take(self, wanted: int) -> tuple[int, float]:

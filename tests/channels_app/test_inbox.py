@@ -10,6 +10,7 @@ from django.utils import timezone
 from channels_app import inbox, tasks
 from channels_app.base import InboundMessage
 from channels_app.models import InboxMessage
+from helpdesk import redis_client
 from helpdesk.tickets.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def test_the_event_keeps_the_time_the_webhook_received_it():
 
 def test_a_row_whose_task_was_lost_is_swept(monkeypatch):
     # The publish is lost, as if Redis had been down when the webhook answered.
-    monkeypatch.setattr(tasks.process_inbox_message, "delay", lambda *a, **k: None)
+    monkeypatch.setattr(tasks.drain_inbox, "delay", lambda *a, **k: None)
     inbox.accept(message(sid="SM" + "b" * 32))
     monkeypatch.undo()
     assert not TimelineEvent.objects.exists()
@@ -57,6 +58,74 @@ def test_a_broker_outage_still_stores_the_message_and_answers(monkeypatch):
     def broker_down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(tasks.process_inbox_message, "delay", broker_down)
+    monkeypatch.setattr(tasks.drain_inbox, "delay", broker_down)
     assert inbox.accept(message(sid="SM" + "c" * 32)) is True
     assert InboxMessage.objects.filter(provider_id="SM" + "c" * 32, processed_at__isnull=True).exists()
+
+
+@pytest.fixture
+def queued_drains(monkeypatch, django_capture_on_commit_callbacks):
+    """A real deployment: Celery not eager, the wake flag in Redis, drain tasks counted not run.
+    Each `accept` commits (its on-commit wake-up runs), as the autocommit webhook does."""
+    published = []
+    accept = inbox.accept
+
+    def accept_and_commit(msg):
+        with django_capture_on_commit_callbacks(execute=True):
+            return accept(msg)
+
+    monkeypatch.setattr(inbox, "accept", accept_and_commit)
+    tasks.drain_inbox.app.conf.task_always_eager = False  # tests/conftest.py restores it
+    monkeypatch.setattr(tasks.drain_inbox, "delay", lambda *a, **k: published.append(1))
+    redis_client.get().delete(inbox.WAKE_KEY)
+    yield published
+    redis_client.get().delete(inbox.WAKE_KEY)
+
+
+def test_a_surge_publishes_one_drain_until_a_worker_takes_it(queued_drains):
+    for i in range(5):
+        assert inbox.accept(message(sid=f"SM{i:032x}"))
+    assert len(queued_drains) == 1
+    assert inbox.drain() == 5  # the worker clears the flag first, then claims all five
+    assert TimelineEvent.objects.count() == 5
+    assert InboxMessage.objects.filter(processed_at__isnull=True).count() == 0
+    inbox.accept(message(sid="SM" + "d" * 32))
+    assert len(queued_drains) == 2  # the flag was cleared: the next message wakes a new drain
+    assert inbox.drain() == 1
+
+
+def test_a_full_batch_hands_the_rest_to_another_worker(queued_drains):
+    for i in range(inbox.DRAIN_BATCH + 7):
+        inbox.accept(message(sid=f"SM{i:032x}"))
+    assert len(queued_drains) == 1
+    assert inbox.drain() == inbox.DRAIN_BATCH
+    assert len(queued_drains) == 2  # published before this worker started recording its batch
+    assert inbox.drain() == 7
+    assert len(queued_drains) == 2
+    assert inbox.drain() == 0
+
+
+def test_rows_a_drain_claimed_are_not_claimed_twice(queued_drains):
+    for i in range(3):
+        inbox.accept(message(sid=f"SM{i:032x}"))
+    first = inbox.claim()
+    assert len(first) == 3 and inbox.claim() == []
+
+
+def test_a_row_claimed_by_a_worker_that_died_is_swept(queued_drains):
+    inbox.accept(message(sid="SM" + "e" * 32))
+    assert len(inbox.claim()) == 1  # claimed, then the worker is killed before recording it
+    assert tasks.sweep_inbox() == 0  # not yet: it may still be working
+    InboxMessage.objects.update(queued_at=timezone.now() - inbox.SWEEP_AFTER - timedelta(seconds=1))
+    assert tasks.sweep_inbox() == 1
+    assert TimelineEvent.objects.filter(provider_id="SM" + "e" * 32).count() == 1
+
+
+def test_redis_down_still_stores_the_message(queued_drains, monkeypatch):
+    def redis_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(redis_client.get(), "set", redis_down)
+    assert inbox.accept(message(sid="SM" + "f" * 32)) is True
+    assert queued_drains == []
+    assert InboxMessage.objects.filter(provider_id="SM" + "f" * 32, processed_at__isnull=True).exists()

@@ -17,10 +17,8 @@ def recording_gateway(settings):
 @pytest.fixture(autouse=True)
 def _fresh_buckets():
     """Token buckets live in Redis; a test never inherits another test's tokens."""
-    from django.conf import settings
+    from helpdesk import redis_client
 
-    from helpdesk.crisis.ratelimit import _client
-
-    client = _client(settings.REDIS_URL)
+    client = redis_client.get()
     for key in client.scan_iter("tourniquet:bucket:*"):
         client.delete(key)

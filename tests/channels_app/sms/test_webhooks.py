@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import psycopg2
 import pytest
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from channels_app.models import InboxMessage
 from helpdesk.customers.models import ContactPoint
 from helpdesk.tickets.models import DeliveryStatus, Direction, TimelineEvent
-from tests.channels_app.sms.conftest import INBOUND, STATUS, Twilio, new_sid
+from tests.channels_app.sms.conftest import INBOUND, STATUS, LeanClient, Twilio, new_sid
 from tests.factories import ContactPointFactory, TicketFactory, TimelineEventFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,15 +144,84 @@ VALUES = st.one_of(
 )
 
 
+@pytest.mark.parametrize("door", ["django", "lean"])
 @hsettings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     params=st.dictionaries(FIELDS, VALUES, max_size=8),
     signed=st.booleans(),
     path=st.sampled_from([INBOUND, STATUS]),
 )
-def test_random_form_bodies_never_5xx(params, signed, path):
-    twilio = Twilio(Client(raise_request_exception=False))
+def test_random_form_bodies_never_5xx(door, params, signed, path):
+    twilio = Twilio(Client(raise_request_exception=False) if door == "django" else LeanClient())
     response = twilio.post(path, params, signature=None if signed else "")
     assert response.status_code < 500, (path, params, response.status_code)
     if not signed:
         assert response.status_code == 403
+
+
+def test_database_down_is_503_so_twilio_retries(twilio, monkeypatch):
+    from django.db import OperationalError
+
+    from channels_app import inbox
+
+    def down(values):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(inbox, "_insert", down)
+    response = twilio.sms(body="still here?")
+    assert response.status_code == 503
+    assert not InboxMessage.objects.exists()
+
+
+# --- the lean door only (channels_app.lean, production's WSGI entry point)
+
+
+def test_lean_door_leaves_other_requests_to_django():
+    lean = LeanClient()
+    assert lean.get(INBOUND).status_code == 405  # GET on a webhook path: Django's view refuses it
+    assert lean.get("/healthz").status_code == 200
+    assert lean.post("/contact/", {}).status_code != 404  # a POST elsewhere reaches Django's views
+
+
+def test_lean_door_refuses_oversized_and_broken_bodies(settings):
+    lean = LeanClient()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    big = {"MessageSid": new_sid(), "From": "+14155550100", "Body": "x" * 2000}
+    assert lean.post(INBOUND, big).status_code == 413
+    assert (
+        lean.request(
+            "POST", INBOUND, b"a=1", "application/x-www-form-urlencoded", CONTENT_LENGTH="lots"
+        ).status_code
+        == 400
+    )
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    many = {f"f{i}": "1" for i in range(10)}
+    assert lean.post(INBOUND, many).status_code == 400
+    assert not InboxMessage.objects.exists()
+
+
+def test_lean_door_answers_a_signed_query_string_url(settings):
+    # Twilio signs the URL exactly as configured, query string included.
+    twilio = Twilio(LeanClient())
+    params = {"MessageSid": new_sid(), "From": "+14155550100", "Body": "hi"}
+    path = INBOUND + "?region=north"
+    assert twilio.post(path, params).status_code == 200
+    assert twilio.post(path, params, signature=twilio.sign(INBOUND, params)).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lean_door_survives_a_connection_the_server_dropped():
+    """No health-check round trip on this path: a dropped connection is retried once instead."""
+    from django.db import connection
+
+    twilio = Twilio(LeanClient())
+    assert twilio.sms(body="first").status_code == 200
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with psycopg2.connect(**connection.get_connection_params()) as other, other.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+    other.close()
+    sid = new_sid()
+    response = twilio.sms(sid=sid, body="after a PostgreSQL restart")
+    assert response.status_code == 200
+    assert InboxMessage.objects.filter(provider_id=sid).count() == 1
