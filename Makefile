@@ -36,7 +36,7 @@ RUN_BIND ?= 127.0.0.1:8000
 RUN_WS_BIND ?= 127.0.0.1:8001
 # HTTP: gunicorn gthread (WSGI) workers keep one database connection per thread. Under ASGI every
 # request runs in a fresh thread with a fresh connection: measured 2x slower pages (bench/README.md).
-GUNICORN_HTTP := helpdesk.wsgi:application -k gthread -w 2 --threads 4
+GUNICORN_HTTP := -c python:helpdesk.gunicorn
 
 .PHONY: help install demo test lint run bench services chromium translations
 

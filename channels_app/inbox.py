@@ -17,13 +17,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.base import InboundMessage
+from channels_app.groupcommit import GroupCommit
 from channels_app.models import InboxMessage
 from helpdesk import redis_client
 
@@ -47,6 +50,13 @@ _INSERT = (
 _FIELDS = dataclasses.fields(InboundMessage)
 
 
+_INSERT_MANY = (
+    "INSERT INTO channels_app_inboxmessage (provider, provider_id, channel, message, received_at, error) "
+    "VALUES %s ON CONFLICT (provider, provider_id) DO NOTHING RETURNING provider, provider_id"
+)
+_ROW = "(%s, %s, %s, %s, %s, '')"
+
+
 def _to_json(message: InboundMessage) -> str:
     # Shallow: the fields are strings, a list of strings and a flat dict (asdict deep-copies them).
     data = {f.name: getattr(message, f.name) for f in _FIELDS}
@@ -68,28 +78,58 @@ def _insert(values: list) -> tuple | None:
         return cursor.fetchone()
 
 
+def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
+    """Run `write` in autocommit; on a connection the server dropped (restart, idle timeout),
+    reconnect and try once more. ON CONFLICT makes the retry safe even if the first one committed."""
+    try:
+        return write()
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        logger.warning("inbox INSERT failed on a reused connection; reconnecting once", exc_info=True)
+        connection.close()
+        return write()
+
+
+def _insert_many(rows: list[list]) -> set[Hashable]:
+    """One statement and one commit for a batch of rows (the group-commit leader's write)."""
+    from psycopg2.extras import execute_values
+
+    def write() -> set[Hashable]:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            # psycopg2's own cursor: execute_values expands VALUES %s into one multi-row statement
+            # (its errors wrapped into Django's, as the cursor wrapper would).
+            found = execute_values(
+                cursor.cursor, _INSERT_MANY, rows, template=_ROW, page_size=len(rows), fetch=True
+            )
+            return {(provider, provider_id) for provider, provider_id in found}
+
+    inserted = _retrying_dropped_connection(write)
+    if inserted:
+        wake()  # once per batch: committed already (autocommit)
+    return inserted
+
+
+# Concurrent webhooks of this process share statements and commits (channels_app/groupcommit.py).
+_group = GroupCommit(_insert_many)
+
+
 def accept(message: InboundMessage) -> bool:
-    """Store the message once and queue it for a worker; False when it was already here."""
+    """Store the message once and wake a worker; False when it was already here."""
     if not (message.provider and message.provider_id):
         raise ValueError("the inbox needs the provider's message id")
     message = dataclasses.replace(message, received_at=message.received_at or timezone.now())
     values = [message.provider, message.provider_id, message.channel, _to_json(message), message.received_at]
-    try:
-        row = _insert(values)
-    except (InterfaceError, OperationalError):
-        if connection.in_atomic_block:
-            raise
-        # A persistent connection the server dropped (restart, idle timeout): one fresh try.
-        # ON CONFLICT makes the retry safe even if the first INSERT did commit.
-        logger.warning("inbox INSERT failed on a reused connection; reconnecting once", exc_info=True)
-        connection.close()
-        row = _insert(values)
-    if row is None:
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Autocommit, as in a webhook: join the process's group commit (wakes the drain itself).
+        return _group.store(values, (message.provider, message.provider_id))
+    # Inside a transaction (or SQLite): this connection's own INSERT, committed with the caller's work.
+    if _retrying_dropped_connection(lambda: _insert(values)) is None:
         return False
     if _eager():
         wake()  # the drain runs here, on this connection: it sees the row before any commit
     else:
-        # A worker must find the row: wake it after the commit (at once under autocommit).
+        # A worker must find the row: wake it after the commit.
         transaction.on_commit(wake)
     return True
 

@@ -82,7 +82,7 @@ def test_compose_file_has_every_service_with_healthchecks():
         assert services[name]["build"] == "."
         assert services[name]["env_file"] == ".env"
     # HTTP on WSGI threads (persistent DB connections), websockets on the ASGI app.
-    assert "helpdesk.wsgi:application -k gthread" in services["web"]["command"]
+    assert "gunicorn -c python:helpdesk.gunicorn" in services["web"]["command"]
     assert "helpdesk.asgi:application" in services["ws"]["command"]
     assert "inbound,outbound,broadcast,triage,default" in services["worker"]["command"]
     assert services["postgres"]["image"].startswith("postgres:16")
@@ -109,3 +109,25 @@ def test_compose_config_accepts_the_file_when_a_compose_client_is_installed(tmp_
         if created:
             env_file.unlink()
     assert result.returncode == 0, result.stderr
+
+
+def test_production_http_server_is_gthread_wsgi_through_the_lean_webhook_door(monkeypatch):
+    """helpdesk/gunicorn.py (make run, compose, benches): WSGI threads, one worker per core plus one."""
+    import importlib
+
+    from channels_app.lean import LeanWebhooks
+    from helpdesk import gunicorn as conf
+    from helpdesk import wsgi
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    conf = importlib.reload(conf)
+    assert (conf.wsgi_app, conf.worker_class, conf.workers, conf.threads) == (
+        "helpdesk.wsgi:application",
+        "gthread",
+        3,
+        4,
+    )
+    monkeypatch.setenv("WEB_CONCURRENCY", "8")
+    assert importlib.reload(conf).workers == 8
+    assert isinstance(wsgi.application, LeanWebhooks)

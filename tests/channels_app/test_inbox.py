@@ -129,3 +129,29 @@ def test_redis_down_still_stores_the_message(queued_drains, monkeypatch):
     assert inbox.accept(message(sid="SM" + "f" * 32)) is True
     assert queued_drains == []
     assert InboxMessage.objects.filter(provider_id="SM" + "f" * 32, processed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_webhooks_share_commits_and_store_each_message_once():
+    """Real PostgreSQL, autocommit, 12 threads as in a gthread worker: every message stored once,
+    retries answered as duplicates, each caller told the truth about its own message."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    sids = [f"SM{i:032x}" for i in range(60)]
+    calls = sids + sids[:20]  # 20 provider retries racing their originals
+
+    def post(sid: str) -> tuple[str, bool]:
+        try:
+            return sid, inbox.accept(message(sid=sid))
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(post, calls))
+    assert InboxMessage.objects.count() == 60
+    for sid in sids:
+        assert [new for s, new in results if s == sid].count(True) == 1
+    # Each batch woke the (eager) drain once: every stored message became one timeline event.
+    assert TimelineEvent.objects.filter(provider_id__in=sids).count() == 60

@@ -1,0 +1,100 @@
+"""Group commit: callers that arrive while a write is in flight share the next statement."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from channels_app.groupcommit import GroupCommit
+
+
+class GatedWriter:
+    """Records each batch; the first write waits at a gate so that others queue behind it."""
+
+    def __init__(self, existing=()) -> None:
+        self.batches: list[list] = []
+        self.existing = set(existing)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.fail_next = False
+
+    def __call__(self, rows: list) -> set:
+        self.batches.append(list(rows))
+        if len(self.batches) == 1:
+            self.entered.set()
+            assert self.gate.wait(5)
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("database went away")
+        new = {r for r in rows if r not in self.existing}
+        self.existing |= new
+        return new
+
+
+def wait_for_queue(group: GroupCommit, n: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(group._pending) < n:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+def test_rows_that_arrive_during_a_write_share_the_next_batch():
+    writer = GatedWriter(existing={"dup"})
+    group = GroupCommit(writer)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(group.store, "a", "a")
+        assert writer.entered.wait(5)
+        rest = {key: pool.submit(group.store, key, key) for key in ("b", "c", "dup", "d")}
+        wait_for_queue(group, 4)
+        writer.gate.set()
+        assert first.result(5) is True
+        results = {key: f.result(5) for key, f in rest.items()}
+    assert writer.batches == [["a"], ["b", "c", "dup", "d"]]
+    assert results == {"b": True, "c": True, "dup": False, "d": True}
+    assert group.batch_sizes == [1, 4]
+    assert not group._leading and not group._pending
+
+
+def test_one_key_twice_in_a_batch_is_inserted_once():
+    writer = GatedWriter()
+    group = GroupCommit(writer)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.store, "x", "x")
+        assert writer.entered.wait(5)
+        twins = [pool.submit(group.store, "y", "y") for _ in range(2)]
+        wait_for_queue(group, 2)
+        writer.gate.set()
+        assert first.result(5)
+        assert sorted(f.result(5) for f in twins) == [False, True]
+
+
+def test_a_failed_write_fails_its_batch_only():
+    writer = GatedWriter()
+    group = GroupCommit(writer)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.store, "a", "a")
+        assert writer.entered.wait(5)
+        writer.fail_next = True  # the gated write itself fails
+        doomed = pool.submit(group.store, "b", "b")
+        wait_for_queue(group, 1)
+        writer.gate.set()
+        with pytest.raises(ConnectionError):
+            first.result(5)
+        assert doomed.result(5) is True  # the next batch, written after the failure
+    assert group.store("c", "c") is True  # and the group is still usable
+
+
+def test_batches_never_exceed_the_cap():
+    writer = GatedWriter()
+    group = GroupCommit(writer, max_batch=3)
+    with ThreadPoolExecutor(10) as pool:
+        first = pool.submit(group.store, 0, 0)
+        assert writer.entered.wait(5)
+        others = [pool.submit(group.store, i, i) for i in range(1, 8)]
+        wait_for_queue(group, 7)
+        writer.gate.set()
+        assert first.result(5) and all(f.result(5) for f in others)
+    assert [len(b) for b in writer.batches] == [1, 3, 3, 1]
