@@ -31,8 +31,13 @@ class _Slot:
 
 
 class GroupCommit:
-    def __init__(self, write_many: WriteMany, *, max_batch: int = 200) -> None:
+    def __init__(
+        self, write_many: WriteMany, *, after_write: Callable[[], None] | None = None, max_batch: int = 200
+    ) -> None:
         self._write_many = write_many
+        # Run by the leader once its batch's callers are released, if the batch inserted anything
+        # (a slow wake-up, e.g. a broker reconnect, then delays no one but the leader).
+        self._after_write = after_write
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._pending: list[_Slot] = []
@@ -57,6 +62,7 @@ class GroupCommit:
     def _lead(self) -> None:
         with self._lock:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+        inserted: set[Hashable] = set()
         try:
             inserted = self._write_many([s.row for s in batch])
         except BaseException as exc:  # noqa: BLE001 - each caller re-raises it in its own thread
@@ -76,6 +82,8 @@ class GroupCommit:
             s.event.set()
         if promoted is not None:
             promoted.event.set()
+        if inserted and self._after_write is not None:
+            self._after_write()
 
     @staticmethod
     def _settle(batch: Sequence[_Slot], inserted: set[Hashable]) -> None:

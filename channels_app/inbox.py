@@ -104,14 +104,12 @@ def _insert_many(rows: list[list]) -> set[Hashable]:
             )
             return {(provider, provider_id) for provider, provider_id in found}
 
-    inserted = _retrying_dropped_connection(write)
-    if inserted:
-        wake()  # once per batch: committed already (autocommit)
-    return inserted
+    return _retrying_dropped_connection(write)
 
 
 # Concurrent webhooks of this process share statements and commits (channels_app/groupcommit.py).
-_group = GroupCommit(_insert_many)
+# The leader wakes the drain once per batch, after releasing its callers (rows committed already).
+_group = GroupCommit(_insert_many, after_write=lambda: wake())
 
 
 def accept(message: InboundMessage) -> bool:

@@ -98,3 +98,18 @@ def test_batches_never_exceed_the_cap():
         writer.gate.set()
         assert first.result(5) and all(f.result(5) for f in others)
     assert [len(b) for b in writer.batches] == [1, 3, 3, 1]
+
+
+def test_the_leader_wakes_once_per_inserting_batch_after_releasing_its_callers():
+    writer = GatedWriter(existing={"old"})
+    woken = []
+    group = GroupCommit(writer, after_write=lambda: woken.append(1))
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.store, "a", "a")
+        assert writer.entered.wait(5)
+        rest = [pool.submit(group.store, k, k) for k in ("b", "c")]
+        wait_for_queue(group, 2)
+        writer.gate.set()
+        assert first.result(5) and all(f.result(5) for f in rest)
+    assert group.store("old", "old") is False
+    assert len(woken) == 2  # one per batch that inserted; none for the duplicate's batch
