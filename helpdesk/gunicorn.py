@@ -12,3 +12,18 @@ wsgi_app = "helpdesk.wsgi:application"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 threads = int(os.environ.get("WEB_THREADS") or 4)
+
+
+def post_worker_init(worker) -> None:
+    """Wake the inbox drain once as each worker starts. It picks up rows a previous deployment left
+    waiting, and it loads Celery's publishing path (broker connection, transport, task messages)
+    now: done lazily by the first webhook, that cost 0.1 s with the GIL held, and under a surge
+    stalled every thread of the process for up to a second (bench.sms_inbound)."""
+    import logging
+
+    from channels_app import tasks
+
+    try:
+        tasks.drain_inbox.delay()
+    except Exception:  # noqa: BLE001 - the broker is down: serve anyway; the beat sweep recovers
+        logging.getLogger(__name__).warning("inbox drain not woken at worker start", exc_info=True)

@@ -131,3 +131,19 @@ def test_production_http_server_is_gthread_wsgi_through_the_lean_webhook_door(mo
     monkeypatch.setenv("WEB_CONCURRENCY", "8")
     assert importlib.reload(conf).workers == 8
     assert isinstance(wsgi.application, LeanWebhooks)
+
+
+def test_each_web_worker_wakes_the_inbox_drain_at_start(monkeypatch):
+    from channels_app import tasks
+    from helpdesk import gunicorn as conf
+
+    published = []
+    monkeypatch.setattr(tasks.drain_inbox, "delay", lambda: published.append(1))
+    conf.post_worker_init(worker=None)
+    assert published == [1]
+
+    def broker_down():
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.drain_inbox, "delay", broker_down)
+    conf.post_worker_init(worker=None)  # logs, does not stop the worker
