@@ -152,14 +152,16 @@ def wake() -> None:
 _CLAIM = (
     "UPDATE channels_app_inboxmessage SET queued_at = %s WHERE id IN ("
     " SELECT id FROM channels_app_inboxmessage WHERE processed_at IS NULL AND queued_at IS NULL"
-    " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+    " ORDER BY id LIMIT %s{lock}) RETURNING id"
 )
 
 
 def claim(limit: int = DRAIN_BATCH) -> list[int]:
     """Mark up to `limit` waiting rows as taken by this worker; oldest first."""
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, [timezone.now(), limit])
+        # SQLite (the demo) has no row locks and serializes writers anyway.
+        lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        cursor.execute(_CLAIM.format(lock=lock), [timezone.now(), limit])
         return sorted(row[0] for row in cursor.fetchall())
 
 
