@@ -48,6 +48,7 @@ _INSERT = (
 
 
 _FIELDS = dataclasses.fields(InboundMessage)
+_FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 _INSERT_MANY = (
@@ -65,8 +66,7 @@ def _to_json(message: InboundMessage) -> str:
 
 
 def _from_json(data: dict) -> InboundMessage:
-    fields = {f.name for f in dataclasses.fields(InboundMessage)}
-    values = {k: v for k, v in data.items() if k in fields}
+    values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
     if values.get("received_at"):
         values["received_at"] = datetime.fromisoformat(values["received_at"])
     return InboundMessage(**values)

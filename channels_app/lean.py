@@ -100,10 +100,10 @@ class LeanWebhooks:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return Answer(400, "Content-Length must be a number.")
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            length = -1
         if length < 0:
             return Answer(400, "Content-Length must be a number.")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             return Answer(413, "Request body too large.")
         raw = environ["wsgi.input"].read(length) if length else b""

@@ -34,7 +34,10 @@ def drain_inbox() -> int:
 
 @shared_task(acks_late=True)
 def process_inbox_message(inbox_id: int) -> None:
-    """Turn one stored inbound message into a customer, ticket and timeline event."""
+    """Turn one stored inbound message into a customer, ticket and timeline event.
+
+    No longer published (webhooks wake `drain_inbox`); kept so tasks queued by the previous
+    release are still consumed during a deploy."""
     from channels_app import inbox
 
     inbox.process(inbox_id)

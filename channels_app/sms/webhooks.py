@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -151,27 +152,20 @@ def handle_status(path: str, params: dict[str, str], signature: str) -> Answer:
     return Answer(204, "")
 
 
-def _respond(answer: Answer) -> HttpResponse:
-    return HttpResponse(answer.body, content_type=answer.content_type, status=answer.status)
+def _django_door(handler: Callable[[str, dict[str, str], str], Answer], doc: str) -> Callable:
+    """A Django view for a webhook handler (production serves these paths by `channels_app.lean`)."""
 
-
-@csrf_exempt
-@require_POST
-def inbound(request: HttpRequest) -> HttpResponse:
-    """Django's door to `handle_inbound` (production serves the path by `channels_app.lean`)."""
-    return _respond(
-        handle_inbound(
+    @csrf_exempt
+    @require_POST
+    def view(request: HttpRequest) -> HttpResponse:
+        answer = handler(
             request.get_full_path(), request.POST.dict(), request.headers.get("X-Twilio-Signature", "")
         )
-    )
+        return HttpResponse(answer.body, content_type=answer.content_type, status=answer.status)
+
+    view.__doc__ = doc
+    return view
 
 
-@csrf_exempt
-@require_POST
-def status(request: HttpRequest) -> HttpResponse:
-    """Django's door to `handle_status`."""
-    return _respond(
-        handle_status(
-            request.get_full_path(), request.POST.dict(), request.headers.get("X-Twilio-Signature", "")
-        )
-    )
+inbound = _django_door(handle_inbound, "Django's door to `handle_inbound`.")
+status = _django_door(handle_status, "Django's door to `handle_status`.")

@@ -41,17 +41,25 @@ def wait_for_queue(group: GroupCommit, n: int) -> None:
         time.sleep(0.001)
 
 
+def queue_behind_first_write(pool, group: GroupCommit, writer: GatedWriter, first_key, later_keys):
+    """Store `first_key` (its write held at the gate), queue `later_keys` behind it, then open the
+    gate. Returns the futures: the first write's and the later ones'."""
+    first = pool.submit(group.store, first_key, first_key)
+    assert writer.entered.wait(5)
+    later = [pool.submit(group.store, key, key) for key in later_keys]
+    wait_for_queue(group, len(later_keys))
+    writer.gate.set()
+    return first, later
+
+
 def test_rows_that_arrive_during_a_write_share_the_next_batch():
     writer = GatedWriter(existing={"dup"})
     group = GroupCommit(writer)
+    keys = ("b", "c", "dup", "d")
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(group.store, "a", "a")
-        assert writer.entered.wait(5)
-        rest = {key: pool.submit(group.store, key, key) for key in ("b", "c", "dup", "d")}
-        wait_for_queue(group, 4)
-        writer.gate.set()
+        first, rest = queue_behind_first_write(pool, group, writer, "a", keys)
         assert first.result(5) is True
-        results = {key: f.result(5) for key, f in rest.items()}
+        results = {key: f.result(5) for key, f in zip(keys, rest, strict=True)}
     assert writer.batches == [["a"], ["b", "c", "dup", "d"]]
     assert results == {"b": True, "c": True, "dup": False, "d": True}
     assert group.batch_sizes == [1, 4]
@@ -62,11 +70,7 @@ def test_one_key_twice_in_a_batch_is_inserted_once():
     writer = GatedWriter()
     group = GroupCommit(writer)
     with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(group.store, "x", "x")
-        assert writer.entered.wait(5)
-        twins = [pool.submit(group.store, "y", "y") for _ in range(2)]
-        wait_for_queue(group, 2)
-        writer.gate.set()
+        first, twins = queue_behind_first_write(pool, group, writer, "x", ["y", "y"])
         assert first.result(5)
         assert sorted(f.result(5) for f in twins) == [False, True]
 
@@ -74,16 +78,12 @@ def test_one_key_twice_in_a_batch_is_inserted_once():
 def test_a_failed_write_fails_its_batch_only():
     writer = GatedWriter()
     group = GroupCommit(writer)
+    writer.fail_next = True  # the gated first write fails
     with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(group.store, "a", "a")
-        assert writer.entered.wait(5)
-        writer.fail_next = True  # the gated write itself fails
-        doomed = pool.submit(group.store, "b", "b")
-        wait_for_queue(group, 1)
-        writer.gate.set()
+        first, (after,) = queue_behind_first_write(pool, group, writer, "a", ["b"])
         with pytest.raises(ConnectionError):
             first.result(5)
-        assert doomed.result(5) is True  # the next batch, written after the failure
+        assert after.result(5) is True  # the next batch, written after the failure
     assert group.store("c", "c") is True  # and the group is still usable
 
 
@@ -91,11 +91,7 @@ def test_batches_never_exceed_the_cap():
     writer = GatedWriter()
     group = GroupCommit(writer, max_batch=3)
     with ThreadPoolExecutor(10) as pool:
-        first = pool.submit(group.store, 0, 0)
-        assert writer.entered.wait(5)
-        others = [pool.submit(group.store, i, i) for i in range(1, 8)]
-        wait_for_queue(group, 7)
-        writer.gate.set()
+        first, others = queue_behind_first_write(pool, group, writer, 0, range(1, 8))
         assert first.result(5) and all(f.result(5) for f in others)
     assert [len(b) for b in writer.batches] == [1, 3, 3, 1]
 
@@ -105,11 +101,7 @@ def test_the_leader_wakes_once_per_inserting_batch_after_releasing_its_callers()
     woken = []
     group = GroupCommit(writer, after_write=lambda: woken.append(1))
     with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(group.store, "a", "a")
-        assert writer.entered.wait(5)
-        rest = [pool.submit(group.store, k, k) for k in ("b", "c")]
-        wait_for_queue(group, 2)
-        writer.gate.set()
+        first, rest = queue_behind_first_write(pool, group, writer, "a", ["b", "c"])
         assert first.result(5) and all(f.result(5) for f in rest)
     assert group.store("old", "old") is False
     assert len(woken) == 2  # one per batch that inserted; none for the duplicate's batch
