@@ -79,14 +79,15 @@ def _insert(values: list) -> tuple | None:
 
 
 def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
-    """Run `write` in autocommit; on a connection the server dropped (restart, idle timeout),
-    reconnect and try once more. ON CONFLICT makes the retry safe even if the first one committed."""
+    """Run `write` in autocommit; on a connection the server dropped (restart, idle timeout), or a
+    statement the server rolled back, reconnect and try once more. ON CONFLICT makes the retry safe
+    even if the first one committed."""
     try:
         return write()
     except (InterfaceError, OperationalError):
         if connection.in_atomic_block:
             raise
-        logger.warning("inbox INSERT failed on a reused connection; reconnecting once", exc_info=True)
+        logger.warning("inbox INSERT failed; reconnecting and trying once more", exc_info=True)
         connection.close()
         return write()
 
@@ -94,6 +95,10 @@ def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
 def _insert_many(rows: list[list]) -> set[Hashable]:
     """One statement and one commit for a batch of rows (the group-commit leader's write)."""
     from psycopg2.extras import execute_values
+
+    # In key order: two processes' batches holding one MessageSid each (a provider's retry racing its
+    # original) then wait on each other in the same order, never in a cycle (a deadlock costs 1 s).
+    rows = sorted(rows, key=lambda row: (row[0], row[1]))
 
     def write() -> set[Hashable]:
         with connection.cursor() as cursor, connection.wrap_database_errors:

@@ -155,3 +155,58 @@ def test_concurrent_webhooks_share_commits_and_store_each_message_once():
         assert [new for s, new in results if s == sid].count(True) == 1
     # Each batch woke the (eager) drain once: every stored message became one timeline event.
     assert TimelineEvent.objects.filter(provider_id__in=sids).count() == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_sharing_message_ids_wait_in_key_order_never_deadlock(caplog):
+    """Two web processes' batches can hold the same MessageSids (a provider's retry racing its
+    original). Another transaction holds SM…1 and has not committed; a batch [SM…2, SM…1] arrives.
+    The batch must wait for SM…1 before it takes SM…2, so when the other transaction then takes
+    SM…2 nobody waits in a cycle. In arrival order the batch would hold SM…2, PostgreSQL would
+    detect a deadlock after deadlock_timeout (1 s) and abort one of them: the other side (an error
+    here) or the batch (retried, which the warning shows)."""
+    import threading
+    import time
+
+    import psycopg2
+    from django.db import connection
+
+    first, second = "SM" + "0" * 31 + "1", "SM" + "0" * 31 + "2"
+
+    def row(sid: str) -> list:
+        return ["twilio", sid, "sms", inbox._to_json(message(sid=sid)), timezone.now()]
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    other = psycopg2.connect(**params)
+    found: dict = {}
+
+    def batch() -> None:
+        try:
+            found["inserted"] = inbox._insert_many([row(second), row(first)])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            found["error"] = exc
+        finally:
+            connection.close()
+
+    try:
+        with other.cursor() as cur:
+            cur.execute(inbox._INSERT, row(first))
+            worker = threading.Thread(target=batch)
+            worker.start()
+            deadline = time.monotonic() + 5
+            with connection.cursor() as watch:  # wait until the batch is blocked on SM…1's lock
+                while time.monotonic() < deadline:
+                    watch.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    if watch.fetchone()[0]:
+                        break
+                    time.sleep(0.02)
+            cur.execute(inbox._INSERT, row(second))  # raises on a deadlock if this side is aborted
+        other.commit()
+        worker.join(10)
+    finally:
+        other.close()
+    assert "error" not in found, found.get("error")
+    assert not [r for r in caplog.records if "INSERT failed" in r.getMessage()]
+    assert found["inserted"] == set()  # the other transaction stored both first
+    assert InboxMessage.objects.filter(provider_id__in=[first, second]).count() == 2
