@@ -143,8 +143,8 @@ def start_processes(db_url: str) -> list[subprocess.Popen]:
     env = child_env(db_url)
     venv_bin = Path(sys.executable).parent
     web = subprocess.Popen(
-        [str(venv_bin / "gunicorn"), "helpdesk.wsgi:application", "-b", f"127.0.0.1:{PORT}",
-         "-w", "2", "--threads", "4", "--log-level", "warning"],
+        [str(venv_bin / "gunicorn"), "-c", "python:helpdesk.gunicorn", "-b", f"127.0.0.1:{PORT}",
+         "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     worker = subprocess.Popen(

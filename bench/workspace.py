@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://.../tourniquet_bench python -m bench.workspace [--requests 200]
 
 Assumes `manage.py seed_bulk` already filled DATABASE_URL. Starts the production server
-(gunicorn with 2 uvicorn workers on helpdesk.asgi:application, DJANGO_DEBUG=0), logs in as an
+(`gunicorn -c python:helpdesk.gunicorn`: gthread WSGI, DJANGO_DEBUG=0), logs in as an
 agent, and times N sequential requests per page with httpx. The baseline is /healthz in the
 same run, so the ratios hold on a faster or slower machine; the absolute targets are the
 product's promise (queue and ticket p95 < 50 ms, search p95 < 200 ms).
@@ -82,20 +82,14 @@ def prepare() -> int:
 
 def server_command(wsgi: bool) -> list[str]:
     """The production HTTP server (gthread WSGI, what `make run` and compose start), or ASGI to compare."""
-    app = (
-        ["helpdesk.wsgi:application", "-k", "gthread", "--threads", "4"]
-        if wsgi
-        else ["helpdesk.asgi:application", "-k", "uvicorn.workers.UvicornWorker"]
-    )
-    return [str(Path(sys.executable).parent / "gunicorn"), *app]
+    app = [] if wsgi else ["-k", "uvicorn.workers.UvicornWorker", "helpdesk.asgi:application"]
+    return [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:helpdesk.gunicorn", *app]
 
 
 def start_server(wsgi: bool = False) -> subprocess.Popen:
     env = dict(os.environ, DJANGO_DEBUG="0", CELERY_TASK_ALWAYS_EAGER="1", CHANNEL_LAYER_REDIS="0")
     command = [
         *server_command(wsgi),
-        "-w",
-        "2",
         "-b",
         f"127.0.0.1:{PORT}",
         "--log-level",
@@ -199,7 +193,7 @@ def main() -> int:
 
     base = statistics.median(results["baseline /healthz"])
     print(f"\nworkspace bench: {tickets:,} tickets, ~{events:,} events, {args.requests} requests each")
-    print(f"server: {' '.join(server_command(not args.asgi)[1:])} -w 2, DEBUG=0\n")
+    print(f"server: gunicorn {' '.join(server_command(not args.asgi)[1:])}, DEBUG=0\n")
     print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x base':>9}{'target':>10}  result")
     failed = False
     for name, timings in results.items():

@@ -17,10 +17,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -51,17 +53,11 @@ _FIELDS = dataclasses.fields(InboundMessage)
 _FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 
-_INSERT_MANY = (
-    "INSERT INTO channels_app_inboxmessage (provider, provider_id, channel, message, received_at, error) "
-    "VALUES %s ON CONFLICT (provider, provider_id) DO NOTHING RETURNING provider, provider_id"
-)
-_ROW = "(%s, %s, %s, %s, %s, '')"
-
-
-def _to_json(message: InboundMessage) -> str:
+def _to_json(message: InboundMessage, received_at: datetime | None = None) -> str:
     # Shallow: the fields are strings, a list of strings and a flat dict (asdict deep-copies them).
     data = {f.name: getattr(message, f.name) for f in _FIELDS}
-    data["received_at"] = message.received_at.isoformat() if message.received_at else None
+    received_at = received_at or message.received_at
+    data["received_at"] = received_at.isoformat() if received_at else None
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -92,22 +88,43 @@ def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
         return write()
 
 
+# A batch is five arrays, so one statement text serves every batch size, and each connection
+# prepares it once: parsing and planning the INSERT for each batch cost PostgreSQL more CPU than
+# storing its rows (bench/README.md). Behind a transaction-pooling PgBouncer, where a session's
+# prepared statements may not be there for its next transaction, DATABASE_PREPARED_STATEMENTS=0
+# sends the plain statement.
+_INSERT_BATCH = (
+    "INSERT INTO channels_app_inboxmessage (provider, provider_id, channel, message, received_at, error) "
+    "SELECT p, i, c, m::jsonb, r, '' FROM unnest({args}) AS batch(p, i, c, m, r) "
+    "ON CONFLICT (provider, provider_id) DO NOTHING RETURNING provider, provider_id"
+)
+_PREPARED = "tourniquet_inbox_insert"
+_PREPARE = f"PREPARE {_PREPARED} (text[], text[], text[], text[], timestamptz[]) AS " + _INSERT_BATCH.format(
+    args="$1, $2, $3, $4, $5"
+)
+_EXECUTE = f"EXECUTE {_PREPARED} (%s, %s, %s, %s, %s)"
+_INSERT_PLAIN = _INSERT_BATCH.format(args="%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[]")
+
+
 def _insert_many(rows: list[list]) -> set[Hashable]:
     """One statement and one commit for a batch of rows (the group-commit leader's write)."""
-    from psycopg2.extras import execute_values
-
     # In key order: two processes' batches holding one MessageSid each (a provider's retry racing its
     # original) then wait on each other in the same order, never in a cycle (a deadlock costs 1 s).
     rows = sorted(rows, key=lambda row: (row[0], row[1]))
+    columns = [list(column) for column in zip(*rows, strict=True)]
 
     def write() -> set[Hashable]:
         with connection.cursor() as cursor, connection.wrap_database_errors:
-            # psycopg2's own cursor: execute_values expands VALUES %s into one multi-row statement
-            # (its errors wrapped into Django's, as the cursor wrapper would).
-            found = execute_values(
-                cursor.cursor, _INSERT_MANY, rows, template=_ROW, page_size=len(rows), fetch=True
-            )
-            return {(provider, provider_id) for provider, provider_id in found}
+            raw = cursor.cursor  # psycopg2's own (errors wrapped into Django's as the wrapper would)
+            if not settings.DATABASE_PREPARED_STATEMENTS:
+                raw.execute(_INSERT_PLAIN, columns)
+            else:
+                # Prepared once per server session: a reconnect is a new raw connection.
+                if getattr(connection, "_inbox_prepared_on", None) is not connection.connection:
+                    raw.execute(_PREPARE)
+                    connection._inbox_prepared_on = connection.connection  # type: ignore[attr-defined]
+                raw.execute(_EXECUTE, columns)
+            return {(provider, provider_id) for provider, provider_id in raw.fetchall()}
 
     return _retrying_dropped_connection(write)
 
@@ -121,8 +138,14 @@ def accept(message: InboundMessage) -> bool:
     """Store the message once and wake a worker; False when it was already here."""
     if not (message.provider and message.provider_id):
         raise ValueError("the inbox needs the provider's message id")
-    message = dataclasses.replace(message, received_at=message.received_at or timezone.now())
-    values = [message.provider, message.provider_id, message.channel, _to_json(message), message.received_at]
+    received_at = message.received_at or timezone.now()
+    values: list[Any] = [
+        message.provider,
+        message.provider_id,
+        message.channel,
+        _to_json(message, received_at),
+        received_at,
+    ]
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Autocommit, as in a webhook: join the process's group commit (wakes the drain itself).
         return _group.store(values, (message.provider, message.provider_id))
@@ -143,13 +166,37 @@ def _eager() -> bool:
     return bool(tasks.drain_inbox.app.conf.task_always_eager)
 
 
+# The skip window: once a process has seen the wake flag set, its webhooks skip Redis for this
+# long. Safe because every drain, after clearing the flag, keeps claiming until DRAIN_LINGER has
+# passed: the flag a webhook saw belongs to a drain that clears it later, so that drain's last
+# claim starts after the window of every webhook that saw its flag (DRAIN_LINGER > WAKE_SKIP).
+# In a surge this saves one Redis round trip per batch (bench/README.md); a quiet desk pays a
+# drain that polls a few cheap claims before it exits.
+WAKE_SKIP = 0.05
+DRAIN_LINGER = 0.1
+DRAIN_POLL = 0.02
+_wake_skip_until = 0.0
+# Seams for the tests' clock.
+_monotonic = time.monotonic
+_sleep = time.sleep
+
+
 def wake() -> None:
     """Make sure a drain runs after what was just committed: publish one unless one is pending."""
+    global _wake_skip_until
     from channels_app import tasks
 
+    asked_at = _monotonic()
+    if asked_at < _wake_skip_until:  # never set in eager mode
+        return
     try:
-        if _eager() or redis_client.get().set(WAKE_KEY, "1", nx=True, ex=WAKE_TTL_SECONDS):
+        if _eager():
+            tasks.drain_inbox.delay()  # runs here and now
+            return
+        if redis_client.get().set(WAKE_KEY, "1", nx=True, ex=WAKE_TTL_SECONDS):
             tasks.drain_inbox.delay()
+        # Measured from before the SET: the drain that owns the flag clears it after this instant.
+        _wake_skip_until = asked_at + WAKE_SKIP
     except Exception:  # noqa: BLE001 - Redis or the broker is down: the row is stored, the sweep records it
         logger.warning("inbox row stored but no drain queued; the sweep will record it", exc_info=True)
 
@@ -171,19 +218,30 @@ def claim(limit: int = DRAIN_BATCH) -> list[int]:
 
 
 def drain() -> int:
-    """Worker side of `wake()`: clear the flag, then record a batch of waiting messages."""
+    """Worker side of `wake()`: clear the flag, then record waiting messages until DRAIN_LINGER has
+    passed since (a full batch hands the rest to another drain instead)."""
     from channels_app import tasks
 
-    if not _eager():
+    eager = _eager()
+    if not eager:
         # Before claiming: a webhook that finds the flag gone publishes a new drain.
         redis_client.get().delete(WAKE_KEY)
-    ids = claim()
-    if len(ids) == DRAIN_BATCH:
-        # More may be waiting: another worker takes the next batch while this one works.
-        tasks.drain_inbox.delay()
-    for inbox_id in ids:
-        process(inbox_id)
-    return len(ids)
+    linger_until = _monotonic() + DRAIN_LINGER
+    recorded = 0
+    while True:
+        claimed_at = _monotonic()
+        ids = claim()
+        if len(ids) == DRAIN_BATCH:
+            # More may be waiting: another drain takes the next batch while this one works (its
+            # own linger, from its later start, covers what this one would have waited for).
+            tasks.drain_inbox.delay()
+        for inbox_id in ids:
+            process(inbox_id)
+        recorded += len(ids)
+        if eager or len(ids) == DRAIN_BATCH or claimed_at >= linger_until:
+            return recorded
+        if not ids:
+            _sleep(min(DRAIN_POLL, max(0.0, linger_until - _monotonic())))
 
 
 def process(inbox_id: int) -> None:

@@ -120,16 +120,18 @@ def test_production_http_server_is_gthread_wsgi_through_the_lean_webhook_door(mo
     from helpdesk import wsgi
 
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("WEB_THREADS", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     conf = importlib.reload(conf)
     assert (conf.wsgi_app, conf.worker_class, conf.workers, conf.threads) == (
         "helpdesk.wsgi:application",
         "gthread",
         3,
-        4,
+        8,
     )
     monkeypatch.setenv("WEB_CONCURRENCY", "8")
-    assert importlib.reload(conf).workers == 8
+    monkeypatch.setenv("WEB_THREADS", "2")
+    assert (importlib.reload(conf).workers, conf.threads) == (8, 2)
     assert isinstance(wsgi.application, LeanWebhooks)
 
 

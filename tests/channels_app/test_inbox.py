@@ -78,8 +78,31 @@ def queued_drains(monkeypatch, django_capture_on_commit_callbacks):
     tasks.drain_inbox.app.conf.task_always_eager = False  # tests/conftest.py restores it
     monkeypatch.setattr(tasks.drain_inbox, "delay", lambda *a, **k: published.append(1))
     redis_client.get().delete(inbox.WAKE_KEY)
+    monkeypatch.setattr(inbox, "_wake_skip_until", 0.0)
     yield published
     redis_client.get().delete(inbox.WAKE_KEY)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The inbox's clock, moved by hand; sleeping moves it too (and runs `during_sleep` once)."""
+
+    class Clock:
+        now = 1000.0
+        slept: list[float] = []
+        during_sleep = None
+
+        def sleep(self, seconds: float) -> None:
+            self.slept.append(seconds)
+            self.now += seconds
+            if self.during_sleep is not None:
+                action, self.during_sleep = self.during_sleep, None
+                action()
+
+    c = Clock()
+    monkeypatch.setattr(inbox, "_monotonic", lambda: c.now)
+    monkeypatch.setattr(inbox, "_sleep", c.sleep)
+    return c
 
 
 def test_a_surge_publishes_one_drain_until_a_worker_takes_it(queued_drains):
@@ -210,3 +233,87 @@ def test_batches_sharing_message_ids_wait_in_key_order_never_deadlock(caplog):
     assert not [r for r in caplog.records if "INSERT failed" in r.getMessage()]
     assert found["inserted"] == set()  # the other transaction stored both first
     assert InboxMessage.objects.filter(provider_id__in=[first, second]).count() == 2
+
+
+def _row(sid: str, body: str = "کمک") -> list:
+    return ["twilio", sid, "sms", inbox._to_json(message(sid=sid, body=body)), timezone.now()]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "plain"])
+def test_a_batch_stores_each_new_row_and_reports_only_those(settings, prepared):
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
+    old = "SM" + "1" * 32
+    assert inbox._insert_many([_row(old)]) == {("twilio", old)}
+    sids = ["SM" + c * 32 for c in "234"]
+    batch = [_row(sids[0], "سلام 👋"), _row(old), _row(sids[1], "ជំនួយ"), _row(sids[2], "ಸಹಾಯ"), _row(sids[0])]
+    assert inbox._insert_many(batch) == {("twilio", sid) for sid in sids}
+    stored = {r.provider_id: r for r in InboxMessage.objects.all()}
+    assert set(stored) == {old, *sids}
+    assert stored[sids[0]].message["body"] == "سلام 👋"  # jsonb, Unicode intact
+    assert stored[sids[2]].message["body"] == "ಸಹಾಯ"
+    assert stored[sids[1]].error == "" and stored[sids[1]].processed_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_prepared_insert_is_prepared_again_on_a_new_connection(settings):
+    """A prepared statement belongs to one server session: after a reconnect it must be prepared
+    again, not assumed (EXECUTE would fail with 'prepared statement does not exist')."""
+    from django.db import connection
+
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    assert inbox._insert_many([_row("SM" + "5" * 32)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [inbox._PREPARED])
+        assert cursor.fetchone()[0] == 1
+    connection.close()
+    assert inbox._insert_many([_row("SM" + "6" * 32)])
+    assert InboxMessage.objects.count() == 2
+
+
+def test_within_the_skip_window_a_webhook_does_not_ask_redis(queued_drains, clock, monkeypatch):
+    sets = []
+    real_set = redis_client.get().set
+    monkeypatch.setattr(redis_client.get(), "set", lambda *a, **k: sets.append(a) or real_set(*a, **k))
+    inbox.accept(message(sid="SM" + "1" * 32))
+    clock.now += inbox.WAKE_SKIP / 2
+    inbox.accept(message(sid="SM" + "2" * 32))
+    assert len(sets) == 1 and len(queued_drains) == 1
+    clock.now += inbox.WAKE_SKIP  # the window is over: ask again (the flag is still set: no publish)
+    inbox.accept(message(sid="SM" + "3" * 32))
+    assert len(sets) == 2 and len(queued_drains) == 1
+    assert inbox.drain() == 3
+
+
+def test_a_drain_lingers_and_records_what_skipped_the_wake(queued_drains, clock):
+    """A message committed after the drain's first claim, by a webhook inside its skip window (no
+    Redis, no publish), is still recorded by that drain: it claims again until DRAIN_LINGER has
+    passed since it cleared the flag, and only exits after a claim that started that late."""
+    inbox.accept(message(sid="SM" + "1" * 32))
+    late = "SM" + "2" * 32
+
+    def webhook_during_the_linger():
+        assert inbox.accept(message(sid=late))
+        assert len(queued_drains) == 1  # skipped the wake: the window was still open
+
+    clock.during_sleep = webhook_during_the_linger
+    assert inbox.drain() == 2
+    assert TimelineEvent.objects.filter(provider_id=late).count() == 1
+    assert sum(clock.slept) >= inbox.DRAIN_LINGER
+    assert inbox.DRAIN_LINGER > inbox.WAKE_SKIP
+
+
+def test_a_drain_handing_off_a_full_batch_does_not_linger(queued_drains, clock):
+    for i in range(inbox.DRAIN_BATCH):
+        inbox.accept(message(sid=f"SM{i:032x}"))
+    assert inbox.drain() == inbox.DRAIN_BATCH
+    assert clock.slept == [] and len(queued_drains) == 2
+
+
+def test_eager_mode_wakes_for_every_batch_and_never_lingers(clock):
+    """Tests and the demo run the drain inline: no skip window, no waiting."""
+    for i in range(3):
+        clock.now += 0.001
+        inbox.accept(message(sid=f"SM{i:032x}"))
+        assert TimelineEvent.objects.filter(provider_id=f"SM{i:032x}").count() == 1
+    assert clock.slept == []
