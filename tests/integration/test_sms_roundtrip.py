@@ -59,3 +59,58 @@ def test_opted_out_number_gets_nothing(fake_twilio, celery_worker_process, app_s
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.BLOCKED
     assert fake_twilio.messages(to=CUSTOMER) == []
+
+
+def test_a_burst_with_retries_records_every_message_once(fake_twilio, celery_worker_process, app_server):
+    """A surge through the production server (2 processes × 8 threads: group commits, the wake skip
+    window) and a real worker (coalesced, lingering drains): 200 messages from 20 customers, each
+    posted twice as Twilio retries do, 16 at a time, in random order. Every message becomes exactly
+    one timeline event, each customer has one ticket, and nothing is left waiting in the inbox."""
+    import random
+    import secrets
+    from concurrent.futures import ThreadPoolExecutor
+
+    from channels_app.models import InboxMessage
+
+    customers = [f"+1415555{1000 + i:04d}" for i in range(20)]
+    messages = [
+        ("SM" + secrets.token_hex(16), customers[i % 20], f"message {i} — پیام {i}") for i in range(200)
+    ]
+    posts = messages * 2
+    random.Random(7).shuffle(posts)
+
+    def post(message: tuple[str, str, str]) -> int:
+        sid, sender, body = message
+        return app_server.post_sms(sender=sender, body=body, sid=sid).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(post, posts))
+    assert statuses == [200] * 400
+    sids = [sid for sid, _, _ in messages]
+    wait_until(lambda: TimelineEvent.objects.filter(provider_id__in=sids).count() >= 200, timeout=60)
+    assert InboxMessage.objects.filter(provider_id__in=sids).count() == 200
+    wait_until(lambda: not InboxMessage.objects.filter(processed_at__isnull=True).exists(), timeout=10)
+    events = TimelineEvent.objects.filter(provider_id__in=sids)
+    assert events.count() == 200
+    assert {e.body for e in events} == {body for _, _, body in messages}
+    assert Ticket.objects.filter(customer__contact_points__value__in=customers).distinct().count() == 20
+
+
+def test_a_message_inside_the_wake_skip_window_is_recorded_without_the_sweep(
+    fake_twilio, celery_worker_process, app_server
+):
+    """A message that arrives while its web process skips the Redis wake (within WAKE_SKIP of the
+    previous one) relies on the drain the previous message woke: that drain must still be claiming.
+    Pairs of messages tens of milliseconds apart, against the real worker; no beat runs here, so a
+    message the drains missed would wait for the sweep forever."""
+    import time
+
+    from channels_app import inbox
+
+    for i in range(12):
+        first = app_server.post_sms(sender=CUSTOMER, body=f"first {i}")
+        time.sleep(inbox.WAKE_SKIP * (0.2 + 0.06 * i))
+        second = app_server.post_sms(sender=CUSTOMER, body=f"second {i}")
+        assert (first.status_code, second.status_code) == (200, 200)
+        wait_until(lambda i=i: TimelineEvent.objects.filter(body=f"second {i}").exists(), timeout=5)
+    assert TimelineEvent.objects.filter(direction=Direction.IN, channel="sms").count() == 24
