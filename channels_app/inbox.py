@@ -6,14 +6,17 @@ at a time and takes each message through the one inbound path, `tickets.services
 
 The wake-up is coalesced: a webhook sets one Redis flag (SET NX) and publishes a drain task only
 when no drain is pending already. A drain clears the flag before it claims, so a message committed
-before the flag was seen set is always claimed by that pending drain. In a surge a webhook
-therefore costs one INSERT and one SET, and the broker sees one task per batch instead of one per
-message, whatever routing, threading and triage cost later. Rows whose wake-up or worker was lost
-are picked up by the sweep.
+before the flag was seen set is always claimed by that pending drain. Concurrent webhooks of one
+process share one INSERT and one commit (the group commit), and a process that has just seen the
+flag set skips Redis for a short window (the drains linger to cover it). In a surge a webhook
+therefore costs a share of one statement and rarely a Redis round trip, and the broker sees one
+task per batch instead of one per message, whatever routing, threading and triage cost later. Rows
+whose wake-up or worker was lost are picked up by the sweep.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -106,6 +109,27 @@ _EXECUTE = f"EXECUTE {_PREPARED} (%s, %s, %s, %s, %s)"
 _INSERT_PLAIN = _INSERT_BATCH.format(args="%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[]")
 
 
+def _execute_prepared(raw: Any, columns: list[list]) -> None:
+    """EXECUTE the batch INSERT, preparing it first on a connection that has not (autocommit: a
+    failed statement leaves the session usable)."""
+    from psycopg2 import errors
+
+    if getattr(connection, "_inbox_prepared_on", None) is not connection.connection:
+        # A pooler may hand this session over with the statement prepared already.
+        with contextlib.suppress(errors.DuplicatePreparedStatement):
+            raw.execute(_PREPARE)
+        # Prepared once per server session: a reconnect is a new raw connection.
+        connection._inbox_prepared_on = connection.connection  # type: ignore[attr-defined]
+    try:
+        raw.execute(_EXECUTE, columns)
+    except errors.InvalidSqlStatementName:
+        # The session lost it (DISCARD ALL, or a pooler switched server sessions): this batch goes
+        # plain, the next one prepares again.
+        logger.warning("prepared inbox INSERT missing on this connection; preparing it again")
+        connection._inbox_prepared_on = None  # type: ignore[attr-defined]
+        raw.execute(_INSERT_PLAIN, columns)
+
+
 def _insert_many(rows: list[list]) -> set[Hashable]:
     """One statement and one commit for a batch of rows (the group-commit leader's write)."""
     # In key order: two processes' batches holding one MessageSid each (a provider's retry racing its
@@ -119,11 +143,7 @@ def _insert_many(rows: list[list]) -> set[Hashable]:
             if not settings.DATABASE_PREPARED_STATEMENTS:
                 raw.execute(_INSERT_PLAIN, columns)
             else:
-                # Prepared once per server session: a reconnect is a new raw connection.
-                if getattr(connection, "_inbox_prepared_on", None) is not connection.connection:
-                    raw.execute(_PREPARE)
-                    connection._inbox_prepared_on = connection.connection  # type: ignore[attr-defined]
-                raw.execute(_EXECUTE, columns)
+                _execute_prepared(raw, columns)
             return {(provider, provider_id) for provider, provider_id in raw.fetchall()}
 
     return _retrying_dropped_connection(write)
@@ -166,19 +186,28 @@ def _eager() -> bool:
     return bool(tasks.drain_inbox.app.conf.task_always_eager)
 
 
-# The skip window: once a process has seen the wake flag set, its webhooks skip Redis for this
-# long. Safe because every drain, after clearing the flag, keeps claiming until DRAIN_LINGER has
-# passed: the flag a webhook saw belongs to a drain that clears it later, so that drain's last
-# claim starts after the window of every webhook that saw its flag (DRAIN_LINGER > WAKE_SKIP).
-# In a surge this saves one Redis round trip per batch (bench/README.md); a quiet desk pays a
-# drain that polls a few cheap claims before it exits.
-WAKE_SKIP = 0.05
-DRAIN_LINGER = 0.1
-DRAIN_POLL = 0.02
+# The skip window: once a process has seen the wake flag set, its webhooks skip Redis for
+# INBOX_WAKE_SKIP_MS. Safe because a drain, after clearing the flag, keeps claiming until twice that
+# has passed (or hands a full batch to a later drain that does): whichever drain clears the flag a
+# webhook saw clears it after that webhook asked, so its last claim starts after the webhook's
+# window closed. Web processes and workers need the same setting; 0 turns both off. In a surge
+# this saves most Redis round trips (bench/README.md); a quiet desk pays a drain that polls a few
+# cheap claims before it exits.
+DRAIN_POLL = 0.01
 _wake_skip_until = 0.0
 # Seams for the tests' clock.
 _monotonic = time.monotonic
 _sleep = time.sleep
+
+
+def wake_skip() -> float:
+    """Seconds a web process skips Redis after seeing the wake flag set."""
+    return settings.INBOX_WAKE_SKIP_MS / 1000
+
+
+def drain_linger() -> float:
+    """Seconds a drain keeps claiming after clearing the flag: twice the skip window."""
+    return 2 * wake_skip()
 
 
 def wake() -> None:
@@ -186,17 +215,17 @@ def wake() -> None:
     global _wake_skip_until
     from channels_app import tasks
 
-    asked_at = _monotonic()
-    if asked_at < _wake_skip_until:  # never set in eager mode
-        return
     try:
         if _eager():
             tasks.drain_inbox.delay()  # runs here and now
             return
+        asked_at = _monotonic()
+        if asked_at < _wake_skip_until:
+            return
         if redis_client.get().set(WAKE_KEY, "1", nx=True, ex=WAKE_TTL_SECONDS):
             tasks.drain_inbox.delay()
-        # Measured from before the SET: the drain that owns the flag clears it after this instant.
-        _wake_skip_until = asked_at + WAKE_SKIP
+        # Measured from before the SET: the drain that clears this flag does so after this instant.
+        _wake_skip_until = asked_at + wake_skip()
     except Exception:  # noqa: BLE001 - Redis or the broker is down: the row is stored, the sweep records it
         logger.warning("inbox row stored but no drain queued; the sweep will record it", exc_info=True)
 
@@ -218,30 +247,41 @@ def claim(limit: int = DRAIN_BATCH) -> list[int]:
 
 
 def drain() -> int:
-    """Worker side of `wake()`: clear the flag, then record waiting messages until DRAIN_LINGER has
+    """Worker side of `wake()`: clear the flag, then record waiting messages until the linger has
     passed since (a full batch hands the rest to another drain instead)."""
     from channels_app import tasks
 
     eager = _eager()
-    if not eager:
-        # Before claiming: a webhook that finds the flag gone publishes a new drain.
-        redis_client.get().delete(WAKE_KEY)
-    linger_until = _monotonic() + DRAIN_LINGER
-    recorded = 0
-    while True:
-        claimed_at = _monotonic()
-        ids = claim()
-        if len(ids) == DRAIN_BATCH:
-            # More may be waiting: another drain takes the next batch while this one works (its
-            # own linger, from its later start, covers what this one would have waited for).
-            tasks.drain_inbox.delay()
-        for inbox_id in ids:
-            process(inbox_id)
-        recorded += len(ids)
-        if eager or len(ids) == DRAIN_BATCH or claimed_at >= linger_until:
-            return recorded
-        if not ids:
-            _sleep(min(DRAIN_POLL, max(0.0, linger_until - _monotonic())))
+    try:
+        if not eager:
+            # Before claiming: a webhook that finds the flag gone publishes a new drain.
+            redis_client.get().delete(WAKE_KEY)
+        linger_until = _monotonic() + drain_linger()
+        recorded = 0
+        while True:
+            claimed_at = _monotonic()
+            ids = claim()
+            if len(ids) == DRAIN_BATCH:
+                # More may be waiting: another drain takes the next batch while this one works
+                # (its own linger, from its later start, covers what this one would have waited for).
+                tasks.drain_inbox.delay()
+            for inbox_id in ids:
+                try:
+                    process(inbox_id)
+                except Exception:  # noqa: BLE001 - one broken message must not stop the others
+                    # Left claimed: the sweep tries it again after SWEEP_AFTER.
+                    logger.exception("inbox %s not recorded; the sweep will retry it", inbox_id)
+            recorded += len(ids)
+            if eager or len(ids) == DRAIN_BATCH or claimed_at >= linger_until:
+                return recorded
+            if not ids:
+                _sleep(min(DRAIN_POLL, max(0.0, linger_until - _monotonic())))
+    except Exception:
+        if not eager:
+            # Webhooks in a skip window counted on this drain to linger: hand over to another.
+            with contextlib.suppress(Exception):
+                tasks.drain_inbox.apply_async(countdown=1)
+        raise
 
 
 def process(inbox_id: int) -> None:

@@ -1,11 +1,11 @@
 """Provider webhooks served outside Django's middleware stack.
 
 In a surge the inbound SMS webhook is the hottest path of the desk: every customer's message is a
-signed form post, and each costs one INSERT and one Redis SET. Sessions, CSRF, authentication,
-locale, messages, htmx and static-file middleware do nothing for such a request, yet together with
-the URL resolver they cost as much as the work itself. Production's WSGI entry point
-(`helpdesk/wsgi.py`) therefore hands POSTs to these exact paths straight to their handlers;
-everything else, GETs to the same paths included, goes to Django.
+signed form post, and each costs a share of one group-committed INSERT (`channels_app/inbox.py`).
+Sessions, CSRF, authentication, locale, messages, htmx and static-file middleware do nothing for
+such a request, yet together with the URL resolver they cost as much as the work itself.
+Production's WSGI entry point (`helpdesk/wsgi.py`) therefore hands POSTs to these exact paths
+straight to their handlers; everything else, GETs to the same paths included, goes to Django.
 
 The handlers are the functions the Django views call (`channels_app.sms.webhooks.handle_*`), so
 both doors behave the same; the webhook tests run every case through both. Host validation is

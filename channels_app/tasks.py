@@ -26,7 +26,7 @@ def relay_outbox() -> int:
 
 @shared_task(acks_late=True)
 def drain_inbox() -> int:
-    """Record a batch of stored inbound messages (published by `inbox.wake`, coalesced)."""
+    """Record stored inbound messages (published by `inbox.wake`, coalesced; lingers briefly)."""
     from channels_app import inbox
 
     return inbox.drain()

@@ -88,6 +88,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Hot statements (the webhook inbox INSERT) are prepared once per connection; 0 behind a
 # transaction-pooling PgBouncer.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# After seeing the inbox wake flag set, a web process skips Redis this long; drains linger twice as
+# long to cover it (channels_app/inbox.py). The same value on web and workers; 0 turns it off.
+INBOX_WAKE_SKIP_MS = env.int("INBOX_WAKE_SKIP_MS", default=20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -77,6 +77,7 @@ def queued_drains(monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(inbox, "accept", accept_and_commit)
     tasks.drain_inbox.app.conf.task_always_eager = False  # tests/conftest.py restores it
     monkeypatch.setattr(tasks.drain_inbox, "delay", lambda *a, **k: published.append(1))
+    monkeypatch.setattr(tasks.drain_inbox, "apply_async", lambda *a, **k: published.append(k))
     redis_client.get().delete(inbox.WAKE_KEY)
     monkeypatch.setattr(inbox, "_wake_skip_until", 0.0)
     yield published
@@ -206,6 +207,9 @@ def test_batches_sharing_message_ids_wait_in_key_order_never_deadlock(caplog):
 
     def batch() -> None:
         try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                found["pid"] = cursor.fetchone()[0]
             found["inserted"] = inbox._insert_many([row(second), row(first)])
         except Exception as exc:  # noqa: BLE001 - reported below
             found["error"] = exc
@@ -218,12 +222,16 @@ def test_batches_sharing_message_ids_wait_in_key_order_never_deadlock(caplog):
             worker = threading.Thread(target=batch)
             worker.start()
             deadline = time.monotonic() + 5
-            with connection.cursor() as watch:  # wait until the batch is blocked on SM…1's lock
-                while time.monotonic() < deadline:
-                    watch.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                    if watch.fetchone()[0]:
-                        break
+            blocked = False
+            with connection.cursor() as watch:  # wait until the batch waits for this transaction
+                while not blocked and time.monotonic() < deadline:
                     time.sleep(0.02)
+                    watch.execute(
+                        "SELECT %s = ANY(pg_blocking_pids(%s))",
+                        [other.get_backend_pid(), found.get("pid", 0)],
+                    )
+                    blocked = bool(watch.fetchone()[0])
+            assert blocked, "the batch never waited for the other transaction"
             cur.execute(inbox._INSERT, row(second))  # raises on a deadlock if this side is aborted
         other.commit()
         worker.join(10)
@@ -276,18 +284,18 @@ def test_within_the_skip_window_a_webhook_does_not_ask_redis(queued_drains, cloc
     real_set = redis_client.get().set
     monkeypatch.setattr(redis_client.get(), "set", lambda *a, **k: sets.append(a) or real_set(*a, **k))
     inbox.accept(message(sid="SM" + "1" * 32))
-    clock.now += inbox.WAKE_SKIP / 2
+    clock.now += inbox.wake_skip() / 2
     inbox.accept(message(sid="SM" + "2" * 32))
     assert len(sets) == 1 and len(queued_drains) == 1
-    clock.now += inbox.WAKE_SKIP  # the window is over: ask again (the flag is still set: no publish)
+    clock.now += inbox.wake_skip()  # the window is over: ask again (the flag is still set: no publish)
     inbox.accept(message(sid="SM" + "3" * 32))
     assert len(sets) == 2 and len(queued_drains) == 1
     assert inbox.drain() == 3
 
 
-def test_a_drain_lingers_and_records_what_skipped_the_wake(queued_drains, clock):
+def test_a_drain_lingers_and_records_what_skipped_the_wake(queued_drains, clock, monkeypatch):
     """A message committed after the drain's first claim, by a webhook inside its skip window (no
-    Redis, no publish), is still recorded by that drain: it claims again until DRAIN_LINGER has
+    Redis, no publish), is still recorded by that drain: it claims again until its linger has
     passed since it cleared the flag, and only exits after a claim that started that late."""
     inbox.accept(message(sid="SM" + "1" * 32))
     late = "SM" + "2" * 32
@@ -297,10 +305,15 @@ def test_a_drain_lingers_and_records_what_skipped_the_wake(queued_drains, clock)
         assert len(queued_drains) == 1  # skipped the wake: the window was still open
 
     clock.during_sleep = webhook_during_the_linger
+    claims = []
+    claim = inbox.claim
+    monkeypatch.setattr(inbox, "claim", lambda: claims.append(clock.now) or claim())
+    started = clock.now
     assert inbox.drain() == 2
     assert TimelineEvent.objects.filter(provider_id=late).count() == 1
-    assert sum(clock.slept) >= inbox.DRAIN_LINGER
-    assert inbox.DRAIN_LINGER > inbox.WAKE_SKIP
+    assert inbox.drain_linger() > inbox.wake_skip() > 0
+    assert claims[-1] >= started + inbox.drain_linger()  # the last claim started after the linger
+    assert all(c < started + inbox.drain_linger() for c in claims[:-1])
 
 
 def test_a_drain_handing_off_a_full_batch_does_not_linger(queued_drains, clock):
@@ -317,3 +330,84 @@ def test_eager_mode_wakes_for_every_batch_and_never_lingers(clock):
         inbox.accept(message(sid=f"SM{i:032x}"))
         assert TimelineEvent.objects.filter(provider_id=f"SM{i:032x}").count() == 1
     assert clock.slept == []
+
+
+def test_a_skip_window_of_zero_asks_redis_every_time_and_drains_do_not_linger(
+    queued_drains, clock, monkeypatch, settings
+):
+    """INBOX_WAKE_SKIP_MS=0 (e.g. while workers of the previous release, which do not linger, still
+    run): every batch asks Redis, and a drain claims once."""
+    settings.INBOX_WAKE_SKIP_MS = 0
+    sets = []
+    real_set = redis_client.get().set
+    monkeypatch.setattr(redis_client.get(), "set", lambda *a, **k: sets.append(a) or real_set(*a, **k))
+    for i in range(3):
+        inbox.accept(message(sid=f"SM{i:032x}"))
+    assert len(sets) == 3 and len(queued_drains) == 1
+    assert inbox.drain() == 3
+    assert clock.slept == []
+
+
+def test_a_broken_message_does_not_stop_the_drain(queued_drains, clock, monkeypatch):
+    for i in range(3):
+        inbox.accept(message(sid=f"SM{i:032x}"))
+    broken = InboxMessage.objects.get(provider_id=f"SM{1:032x}").pk
+    process = inbox.process
+
+    def process_or_fail(inbox_id):
+        if inbox_id == broken:
+            raise RuntimeError("a bug in one handler")
+        process(inbox_id)
+
+    monkeypatch.setattr(inbox, "process", process_or_fail)
+    assert inbox.drain() == 3
+    assert TimelineEvent.objects.filter(provider_id__in=[f"SM{0:032x}", f"SM{2:032x}"]).count() == 2
+    # Left claimed for the sweep, which records it once the handler works again.
+    monkeypatch.setattr(inbox, "process", process)
+    InboxMessage.objects.filter(pk=broken).update(queued_at=timezone.now() - inbox.SWEEP_AFTER * 2)
+    assert tasks.sweep_inbox() == 1
+    assert TimelineEvent.objects.filter(provider_id=f"SM{1:032x}").count() == 1
+
+
+def test_a_drain_that_fails_hands_its_linger_to_another(queued_drains, clock, monkeypatch):
+    """Webhooks in a skip window count on the drain to keep claiming; if it cannot (the database
+    went away), it publishes a successor before it fails."""
+    inbox.accept(message(sid="SM" + "1" * 32))
+
+    def claim_fails(limit=inbox.DRAIN_BATCH):
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr(inbox, "claim", claim_fails)
+    with pytest.raises(ConnectionError):
+        inbox.drain()
+    assert queued_drains[-1] == {"countdown": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_lost_the_prepared_insert_still_stores_the_batch(settings, caplog):
+    """DISCARD ALL from a pooler, or another server session behind it: EXECUTE finds no statement.
+    The batch goes in plain on the same connection (no reconnect, which behind a pooler would not
+    help) and the next one prepares again."""
+    from django.db import connection
+
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    assert inbox._insert_many([_row("SM" + "7" * 32)])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE " + inbox._PREPARED)
+    assert inbox._insert_many([_row("SM" + "8" * 32)]) == {("twilio", "SM" + "8" * 32)}
+    assert inbox._insert_many([_row("SM" + "9" * 32)]) == {("twilio", "SM" + "9" * 32)}
+    assert not [r for r in caplog.records if "INSERT failed" in r.getMessage()]  # no reconnect
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [inbox._PREPARED])
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_already_has_the_prepared_insert_uses_it(settings):
+    """A pooler may hand over a server session on which an earlier client prepared it."""
+    from django.db import connection
+
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    assert inbox._insert_many([_row("SM" + "a" * 32)])
+    connection._inbox_prepared_on = None  # this client forgot; the server session did not
+    assert inbox._insert_many([_row("SM" + "b" * 32)]) == {("twilio", "SM" + "b" * 32)}

@@ -99,18 +99,27 @@ def test_a_burst_with_retries_records_every_message_once(fake_twilio, celery_wor
 def test_a_message_inside_the_wake_skip_window_is_recorded_without_the_sweep(
     fake_twilio, celery_worker_process, app_server
 ):
-    """A message that arrives while its web process skips the Redis wake (within WAKE_SKIP of the
-    previous one) relies on the drain the previous message woke: that drain must still be claiming.
-    Pairs of messages tens of milliseconds apart, against the real worker; no beat runs here, so a
-    message the drains missed would wait for the sweep forever."""
+    """A message that arrives while its web process skips the Redis wake (within the skip window of
+    the previous one) relies on the drain the previous message woke: that drain must still be
+    claiming. The servers here run a 300 ms window; the second message of each pair goes over the
+    same connection (same web process) 100-200 ms after the first, when that message's drain has
+    claimed it already. No beat runs here, so a message the drains missed would wait for the sweep
+    forever."""
     import time
 
-    from channels_app import inbox
+    import httpx
 
-    for i in range(12):
-        first = app_server.post_sms(sender=CUSTOMER, body=f"first {i}")
-        time.sleep(inbox.WAKE_SKIP * (0.2 + 0.06 * i))
-        second = app_server.post_sms(sender=CUSTOMER, body=f"second {i}")
-        assert (first.status_code, second.status_code) == (200, 200)
-        wait_until(lambda i=i: TimelineEvent.objects.filter(body=f"second {i}").exists(), timeout=5)
-    assert TimelineEvent.objects.filter(direction=Direction.IN, channel="sms").count() == 24
+    from tests.fixtures.processes import INTEGRATION_WAKE_SKIP_MS
+
+    with httpx.Client() as client:
+        for i in range(4):
+            first = app_server.post_sms(sender=CUSTOMER, body=f"first {i}", client=client)
+            wait_until(
+                lambda i=i: TimelineEvent.objects.filter(body=f"first {i}").exists(), timeout=5, step=0.01
+            )
+            time.sleep(INTEGRATION_WAKE_SKIP_MS / 1000 / 6)
+            second = app_server.post_sms(sender=CUSTOMER, body=f"second {i}", client=client)
+            assert (first.status_code, second.status_code) == (200, 200)
+            wait_until(lambda i=i: TimelineEvent.objects.filter(body=f"second {i}").exists(), timeout=5)
+            time.sleep(INTEGRATION_WAKE_SKIP_MS / 1000 * 2.5)  # let every window and linger end
+    assert TimelineEvent.objects.filter(direction=Direction.IN, channel="sms").count() == 8
