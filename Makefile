@@ -19,7 +19,7 @@ BENCH_EVENTS_PER_TICKET ?= 5
 # Channels that need a local fake provider (e.g. the fake Twilio server) add their
 # variables to DEMO_ENV and start the provider in DEMO_SIDECARS: background commands, each
 # ending in "&", e.g. `$(DEMO_ENV) $(PY) manage.py fake_twilio --port 8020 &`.
-# They share the server's process group, so Ctrl-C stops them too.
+# When the server stops (Ctrl-C), the recipe's exit trap stops them too.
 DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0
 DEMO_SIDECARS :=
 DEMO_HOST ?= 127.0.0.1
@@ -74,7 +74,7 @@ demo: install
 	@echo "  Log in as agent / tourniquet-demo  (also: manager, admin; same password)"
 	@echo "  Public contact form: http://$(DEMO_HOST):$(DEMO_PORT)/contact/   Ctrl-C stops."
 	@echo
-	@set -m; trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null; exit 0' INT TERM EXIT; \
 	$(DEMO_SIDECARS) \
 	$(DEMO_ENV) $(VENV)/bin/uvicorn helpdesk.asgi:application --host $(DEMO_HOST) --port $(DEMO_PORT)
 

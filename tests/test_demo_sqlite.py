@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -38,3 +39,59 @@ def test_an_inbound_message_is_recorded_on_the_demo_database(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def _accepts(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_ctrl_c_stops_the_demo_and_its_fake_twilio(tmp_path):
+    """`make demo` in a terminal: Ctrl-C must stop the server and the sidecars it started (a fake
+    Twilio left running would hold its port, and the next `make demo` could not start one)."""
+    import pty
+    import select
+    import time
+
+    from tests.fixtures.processes import free_port
+
+    web, twilio = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: make in a terminal of its own, as a newcomer runs it
+        os.chdir(ROOT)
+        os.execvpe("make", ["make", "demo", f"DEMO_PORT={web}", f"DEMO_TWILIO_PORT={twilio}"], env)
+    output = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal output
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    try:
+        deadline = time.monotonic() + 120
+        while not (_accepts(web) and _accepts(twilio)):
+            assert time.monotonic() < deadline, output.decode(errors="replace")[-2000:]
+            read_for(0.5)
+        os.write(fd, b"\x03")  # Ctrl-C
+        deadline = time.monotonic() + 15
+        while _accepts(web) or _accepts(twilio):
+            assert time.monotonic() < deadline, "still serving after Ctrl-C: " + str(
+                (_accepts(web), _accepts(twilio))
+            )
+            read_for(0.2)
+        read_for(0.5)
+        assert b"Error" not in output.split(b"\x03")[-1] and b"Segmentation" not in output
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
