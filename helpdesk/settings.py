@@ -104,6 +104,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Django's model backend, refusing a username or address after too many failed sign-ins.
+AUTHENTICATION_BACKENDS = ["helpdesk.accounts.throttle.ThrottledModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "tickets:queue"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -154,9 +156,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- REST API
 REST_FRAMEWORK = {
+    # Token first: a request without credentials gets 401 with a `WWW-Authenticate: Token` challenge
+    # (DRF takes the challenge from the first class; session auth has none, which meant 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.permissions.IsStaffAgent"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

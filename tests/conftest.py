@@ -24,6 +24,15 @@ def _eager_celery(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The local-memory cache outlives a test: sign-in failure counts and form rate limits must not
+    carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _in_memory_channel_layer(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from helpdesk.accounts import throttle
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -38,7 +40,14 @@ class ObtainTokenApi(APIView):
         summary="Exchange a staff username and password for an API token",
     )
     def post(self, request):
+        # Too many failed sign-ins for this username or from this address (helpdesk.accounts.throttle).
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        wait = throttle.retry_after(username if isinstance(username, str) else "", request)
+        if wait:
+            raise exceptions.Throttled(wait=wait)
         data = TokenRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=data.validated_data["user"])
+        user = data.validated_data["user"]
+        throttle.succeeded(user.get_username())
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import math
+
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import ngettext
+
+from helpdesk.accounts import throttle
 
 
 class LoginForm(AuthenticationForm):
+    retry_after = 0  # seconds, when sign-ins for this username or address are paused
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+    def clean(self):
+        self.retry_after = throttle.retry_after(self.data.get("username") or "", self.request)
+        if self.retry_after:
+            minutes = math.ceil(self.retry_after / 60)
+            raise forms.ValidationError(
+                ngettext(
+                    "Too many failed sign-ins. Try again in %(minutes)d minute.",
+                    "Too many failed sign-ins. Try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+                code="throttled",
+            )
+        return super().clean()

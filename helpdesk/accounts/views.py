@@ -27,6 +27,13 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after:  # paused after too many failures: say so to people and tools alike
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
+
 
 class LogoutView(auth_views.LogoutView):
     pass

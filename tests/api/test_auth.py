@@ -29,10 +29,11 @@ def urls():
     return [u.format(customer=ticket.customer_id, ticket=ticket.pk) for u in READS]
 
 
-def test_anonymous_gets_401_or_403_and_no_data(anonymous_api, urls):
+def test_anonymous_gets_401_with_a_token_challenge_and_no_data(anonymous_api, urls):
     for url in urls:
         response = anonymous_api.get(url)
-        assert response.status_code in (401, 403), url
+        assert response.status_code == 401, url
+        assert response["WWW-Authenticate"] == "Token", url
         assert "secret" not in response.content.decode()
         error_shape(response)
 
@@ -96,8 +97,8 @@ def test_token_auth_alone_works_and_a_bad_token_is_refused(token_api):
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Token nope")
     response = bad.get("/api/v1/customers/")
-    # 403 rather than 401: session auth comes first and sends no WWW-Authenticate challenge.
-    assert response.status_code == 403 and error_shape(response)["code"] == "authentication_failed"
+    assert response.status_code == 401 and error_shape(response)["code"] == "authentication_failed"
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_token_of_a_user_who_lost_staff_no_longer_works(token_api, agent):

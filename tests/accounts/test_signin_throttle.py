@@ -1,0 +1,107 @@
+"""Failed sign-ins pause a username (10 in 15 minutes) or an address (50): on the sign-in page,
+the admin and the API token endpoint alike; a correct password starts the username afresh."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from helpdesk.accounts import throttle
+from tests.api.conftest import error_shape
+
+pytestmark = pytest.mark.django_db
+
+GOOD = "pass-word-123"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def sign_in(client, username: str, password: str):
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def fail(client, username: str = "agent", times: int = throttle.FAILURES_PER_USERNAME) -> None:
+    for _ in range(times):
+        response = sign_in(client, username, "wrong")
+        assert response.status_code == 200  # the form again, "wrong password"
+
+
+def test_after_ten_failures_even_the_right_password_waits(client, agent):
+    fail(client)
+    response = sign_in(client, "agent", GOOD)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= throttle.WINDOW_SECONDS
+    assert "Too many failed sign-ins. Try again in 15 minutes." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_pause_ends_with_the_window(client, agent, monkeypatch):
+    import time
+
+    fail(client)
+    later = time.time() + throttle.WINDOW_SECONDS - 5
+    monkeypatch.setattr(throttle.time, "time", lambda: later)
+    assert 0 < int(sign_in(client, "agent", GOOD)["Retry-After"]) <= 5
+    monkeypatch.setattr(throttle.time, "time", lambda: later + 6)
+    assert sign_in(client, "agent", GOOD).status_code == 302
+
+
+def test_a_correct_password_starts_the_username_afresh(client, agent):
+    fail(client, times=throttle.FAILURES_PER_USERNAME - 1)
+    assert sign_in(client, "agent", GOOD).status_code == 302
+    client.logout()
+    fail(client, times=throttle.FAILURES_PER_USERNAME - 1)
+    assert sign_in(client, "agent", GOOD).status_code == 302
+
+
+def test_the_username_count_ignores_case_and_other_users_are_not_paused(client, agent):
+    from tests.factories import UserFactory
+
+    UserFactory(username="colleague")
+    fail(client, "AGENT")
+    assert sign_in(client, "agent", GOOD).status_code == 429
+    assert sign_in(client, "colleague", GOOD).status_code == 302
+
+
+def test_one_address_trying_many_usernames_is_paused(client, agent):
+    for i in range(throttle.FAILURES_PER_ADDRESS):
+        sign_in(client, f"guess{i}", "wrong")
+    assert sign_in(client, "agent", GOOD).status_code == 429
+    other_address = client.post(
+        "/accounts/login/", {"username": "agent", "password": GOOD}, REMOTE_ADDR="203.0.113.9"
+    )
+    assert other_address.status_code == 302
+
+
+def test_the_token_endpoint_counts_and_pauses_too(agent):
+    api = APIClient()
+    for _ in range(throttle.FAILURES_PER_USERNAME):
+        assert api.post("/api/v1/auth/token/", {"username": "agent", "password": "x"}).status_code == 400
+    response = api.post("/api/v1/auth/token/", {"username": "agent", "password": GOOD}, format="json")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert error_shape(response)["code"] == "throttled"
+    # The sign-in page shares the count.
+    assert sign_in(APIClient(), "agent", GOOD).status_code == 429
+
+
+def test_the_admin_sign_in_is_paused_by_the_backend(client, manager):
+    manager.is_superuser = True
+    manager.save()
+    fail(client, "manager")
+    client.post("/admin/login/", {"username": "manager", "password": GOOD})
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_cache_outage_lets_people_sign_in(client, agent, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "add", down)
+    assert sign_in(client, "agent", "wrong").status_code == 200
+    assert sign_in(client, "agent", GOOD).status_code == 302
