@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from channels_app.webform.forms import ContactForm
 from channels_app.webform.services import submit_contact_form
+from helpdesk.net import client_address
 from helpdesk.tickets.models import Ticket
 
 # Per-IP limit: generous for a family sharing one connection, tight for a script.
@@ -20,7 +21,7 @@ SIGNING_SALT = "webform.thanks"
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return client_address(request)
 
 
 def _over_limit(ip: str) -> bool:

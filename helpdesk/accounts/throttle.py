@@ -1,11 +1,15 @@
-"""Sign-in throttling: too many failed sign-ins for one username, or from one address, and every
-sign-in for it is refused for the rest of a 15-minute window.
+"""Sign-in throttling: too many failed sign-ins for one username from one address, or from one
+address for any usernames, and sign-ins from there are refused for the rest of a 15-minute window.
 
-One mechanism for every door: the authentication backend refuses while a username or address is
-over its limit (the sign-in page, the admin and the API token endpoint all call `authenticate`),
-Django's `user_login_failed` signal counts each failure, and a successful sign-in clears the
-username's count. The sign-in page and the token endpoint ask `retry_after()` first, so a person
-is told to wait (429, with Retry-After) instead of being shown "wrong password".
+Counted per username *and address*, not per username alone: otherwise anyone could lock an agent
+out of the desk in the middle of a crisis by typing wrong passwords for their name. A guesser on
+many addresses is slowed per address; strong passwords (Django's validators) do the rest.
+
+One mechanism for every door: the authentication backend refuses while over a limit (the sign-in
+page, the admin and the API token endpoint all call `authenticate`), Django's `user_login_failed`
+signal counts each failure, and a successful sign-in clears that username's count there. The
+sign-in page and the token endpoint ask `retry_after()` first, so a person is told to wait (429,
+with Retry-After) instead of being shown "wrong password".
 
 Counts live in Django's cache: set `CACHE_URL` to Redis when several processes serve the desk, or
 each process counts on its own. A cache outage lets sign-ins through (logged): agents must be able
@@ -27,9 +31,11 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from helpdesk.net import client_address
+
 logger = logging.getLogger(__name__)
 
-FAILURES_PER_USERNAME = 10
+FAILURES_PER_USERNAME = 10  # from one address
 # Higher: a call centre's agents may share one public address.
 FAILURES_PER_ADDRESS = 50
 WINDOW_SECONDS = 15 * 60
@@ -66,16 +72,13 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def client_address(request: HttpRequest | None) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
-
-
 def _counters(username: str, address: str) -> list[_Counter]:
-    user_key = "tourniquet:signin:user:" + _digest(username.strip().lower())
-    counters = [_Counter(user_key, FAILURES_PER_USERNAME)]
-    if address:
-        counters.append(_Counter("tourniquet:signin:addr:" + _digest(address), FAILURES_PER_ADDRESS))
-    return counters
+    """The (username, address) pair's count first, then the address's."""
+    pair = _digest(username.strip().lower() + "\n" + address)
+    return [
+        _Counter("tourniquet:signin:user:" + pair, FAILURES_PER_USERNAME),
+        _Counter("tourniquet:signin:addr:" + _digest(address), FAILURES_PER_ADDRESS),
+    ]
 
 
 def retry_after(username: str, request: HttpRequest | None) -> int:
@@ -110,14 +113,14 @@ def _count_failure(sender, credentials, request=None, **kwargs) -> None:
         logger.warning("sign-in failure not counted", exc_info=True)
 
 
-def succeeded(username: str) -> None:
-    """A correct password: this username starts afresh (its address count stays)."""
+def succeeded(username: str, request: HttpRequest | None) -> None:
+    """A correct password: this username starts afresh there (the address's count stays)."""
     try:
-        _counters(username, "")[0].clear()
+        _counters(username, client_address(request))[0].clear()
     except Exception:  # noqa: BLE001 - see retry_after
         logger.warning("sign-in throttle not cleared", exc_info=True)
 
 
 @receiver(user_logged_in, dispatch_uid="tourniquet-signin-succeeded")
 def _clear_on_login(sender, request, user, **kwargs) -> None:
-    succeeded(user.get_username())
+    succeeded(user.get_username(), request)

@@ -105,3 +105,38 @@ def test_a_cache_outage_lets_people_sign_in(client, agent, monkeypatch):
     monkeypatch.setattr(cache, "add", down)
     assert sign_in(client, "agent", "wrong").status_code == 200
     assert sign_in(client, "agent", GOOD).status_code == 302
+
+
+def test_the_same_username_from_another_address_is_not_paused(client, agent):
+    """Typing wrong passwords for an agent's name must not lock the agent out from their desk."""
+    fail(client)  # the attacker, at 127.0.0.1
+    assert sign_in(client, "agent", GOOD).status_code == 429
+    from django.test import Client
+
+    at_work = Client(REMOTE_ADDR="198.51.100.20")
+    assert sign_in(at_work, "agent", GOOD).status_code == 302
+
+
+def test_behind_the_proxy_the_address_it_appended_is_the_one_counted(agent, settings):
+    from django.test import Client
+
+    settings.BEHIND_PROXY = True
+    # Same proxy address; the client may forge earlier X-Forwarded-For entries, not the last one.
+    attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.5")
+    fail(attacker)
+    assert sign_in(attacker, "agent", GOOD).status_code == 429
+    forged = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.20, 203.0.113.5")
+    assert sign_in(forged, "agent", GOOD).status_code == 429
+    colleague = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.20")
+    assert sign_in(colleague, "agent", GOOD).status_code == 302
+
+
+def test_without_the_proxy_setting_forwarded_headers_are_ignored(rf, settings):
+    from helpdesk.net import client_address
+
+    request = rf.get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    settings.BEHIND_PROXY = False
+    assert client_address(request) == "203.0.113.5"
+    settings.BEHIND_PROXY = True
+    assert client_address(request) == "192.0.2.1"
+    assert client_address(rf.get("/", REMOTE_ADDR="203.0.113.5")) == "203.0.113.5"
