@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
@@ -200,6 +203,13 @@ _monotonic = time.monotonic
 _sleep = time.sleep
 
 
+_wake_tokens = itertools.count()
+
+
+def _wake_token() -> str:
+    return f"{os.getpid()}:{threading.get_ident()}:{next(_wake_tokens)}"
+
+
 def wake_skip() -> float:
     """Seconds a web process skips Redis after seeing the wake flag set."""
     return settings.INBOX_WAKE_SKIP_MS / 1000
@@ -222,7 +232,11 @@ def wake() -> None:
         asked_at = _monotonic()
         if asked_at < _wake_skip_until:
             return
-        if redis_client.get().set(WAKE_KEY, "1", nx=True, ex=WAKE_TTL_SECONDS):
+        # A token of our own, and GET: if the client retried a SET whose reply was lost, the flag
+        # holds our token and we still publish (a plain NX would answer "already set").
+        token = _wake_token()
+        previous = redis_client.get().set(WAKE_KEY, token, nx=True, ex=WAKE_TTL_SECONDS, get=True)
+        if previous is None or previous == token.encode():
             tasks.drain_inbox.delay()
         # Measured from before the SET: the drain that clears this flag does so after this instant.
         _wake_skip_until = asked_at + wake_skip()

@@ -411,3 +411,18 @@ def test_a_session_that_already_has_the_prepared_insert_uses_it(settings):
     assert inbox._insert_many([_row("SM" + "a" * 32)])
     connection._inbox_prepared_on = None  # this client forgot; the server session did not
     assert inbox._insert_many([_row("SM" + "b" * 32)]) == {("twilio", "SM" + "b" * 32)}
+
+
+def test_a_wake_whose_redis_reply_was_lost_still_publishes(queued_drains, monkeypatch):
+    """redis-py retries a command whose reply timed out. If the first SET had landed, a plain
+    SET NX retry would answer "already set" and nobody would publish the drain."""
+    client = redis_client.get()
+    real_set = client.set
+
+    def applied_then_retried(*args, **kwargs):
+        real_set(*args, **kwargs)  # reached Redis; its reply was lost
+        return real_set(*args, **kwargs)  # the client's retry
+
+    monkeypatch.setattr(client, "set", applied_then_retried)
+    inbox.accept(message(sid="SM" + "1" * 32))
+    assert len(queued_drains) == 1
