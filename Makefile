@@ -74,7 +74,7 @@ demo: install
 	@echo "  Log in as agent / tourniquet-demo  (also: manager, admin; same password)"
 	@echo "  Public contact form: http://$(DEMO_HOST):$(DEMO_PORT)/contact/   Ctrl-C stops."
 	@echo
-	@trap 'kill $$(jobs -p) 2>/dev/null; exit 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; trap 'exit 0' INT TERM; \
 	$(DEMO_SIDECARS) \
 	$(DEMO_ENV) $(VENV)/bin/uvicorn helpdesk.asgi:application --host $(DEMO_HOST) --port $(DEMO_PORT)
 

@@ -236,7 +236,7 @@ def wake() -> None:
         # holds our token and we still publish (a plain NX would answer "already set").
         token = _wake_token()
         previous = redis_client.get().set(WAKE_KEY, token, nx=True, ex=WAKE_TTL_SECONDS, get=True)
-        if previous is None or previous == token.encode():
+        if previous is None or previous in (token, token.encode()):
             tasks.drain_inbox.delay()
         # Measured from before the SET: the drain that clears this flag does so after this instant.
         _wake_skip_until = asked_at + wake_skip()

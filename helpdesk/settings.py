@@ -148,8 +148,13 @@ CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
-# Behind one reverse proxy that sets X-Forwarded-Proto and appends to X-Forwarded-For.
+# Behind one reverse proxy that sets X-Forwarded-Proto and appends to X-Forwarded-For; the
+# forwarded address is believed only from the proxy's own addresses (default: private networks).
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", False)
+TRUSTED_PROXIES = env.list(
+    "DJANGO_TRUSTED_PROXIES",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -26,17 +26,26 @@ def run_task_signals(eager: bool = False) -> None:
 
 @pytest.fixture
 def young_connection():
+    before = connection.settings_dict["CONN_MAX_AGE"]
     connection.close()
     connection.settings_dict["CONN_MAX_AGE"] = 60
     connection.ensure_connection()
     yield connection.connection
-    connection.settings_dict["CONN_MAX_AGE"] = 0
+    connection.settings_dict["CONN_MAX_AGE"] = before
+    connection.close()
 
 
-def test_celerys_fixup_is_told_not_to_close_connections_itself():
+def test_celerys_own_django_fixup_leaves_the_connection_open(young_connection):
+    """What a worker runs around each task besides our handler (celery.fixups.django)."""
+    from celery.fixups.django import DjangoWorkerFixup
+
     from helpdesk.celery import app
 
-    assert app.conf.get("CELERY_DB_REUSE_MAX") >= 100_000
+    fixup = DjangoWorkerFixup(app)
+    task = FakeTask(eager=False)
+    fixup.on_task_prerun(task)
+    fixup.on_task_postrun(task)
+    assert connection.connection is young_connection
 
 
 def test_a_young_connection_survives_tasks(young_connection):

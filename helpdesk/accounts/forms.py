@@ -20,7 +20,8 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
 
     def clean(self):
-        self.retry_after = throttle.retry_after(self.data.get("username") or "", self.request)
+        # The username as authenticate() will see it (normalized by the field).
+        self.retry_after = throttle.retry_after(self.cleaned_data.get("username") or "", self.request)
         if self.retry_after:
             minutes = math.ceil(self.retry_after / 60)
             raise forms.ValidationError(

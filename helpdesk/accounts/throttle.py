@@ -31,7 +31,7 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from helpdesk.net import client_address
+from helpdesk.net import client_address, counting_key
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def _digest(value: str) -> str:
 
 def _counters(username: str, address: str) -> list[_Counter]:
     """The (username, address) pair's count first, then the address's."""
+    address = counting_key(address)
     pair = _digest(username.strip().lower() + "\n" + address)
     return [
         _Counter("tourniquet:signin:user:" + pair, FAILURES_PER_USERNAME),
@@ -100,6 +101,13 @@ class ThrottledModelBackend(ModelBackend):
             # signalled (and counted) as usual.
             raise PermissionDenied("too many failed sign-ins")
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    async def aauthenticate(self, request, username=None, password=None, **kwargs):
+        from asgiref.sync import sync_to_async
+
+        if username is not None and await sync_to_async(retry_after)(username, request):
+            raise PermissionDenied("too many failed sign-ins")
+        return await super().aauthenticate(request, username=username, password=password, **kwargs)
 
 
 @receiver(user_login_failed, dispatch_uid="tourniquet-signin-failed")

@@ -40,13 +40,12 @@ def test_after_ten_failures_even_the_right_password_waits(client, agent):
 
 
 def test_the_pause_ends_with_the_window(client, agent, monkeypatch):
-    import time
-
+    clock = {"now": 1_900_000_000.0}
+    monkeypatch.setattr(throttle.time, "time", lambda: clock["now"])
     fail(client)
-    later = time.time() + throttle.WINDOW_SECONDS - 5
-    monkeypatch.setattr(throttle.time, "time", lambda: later)
-    assert 0 < int(sign_in(client, "agent", GOOD)["Retry-After"]) <= 5
-    monkeypatch.setattr(throttle.time, "time", lambda: later + 6)
+    clock["now"] += throttle.WINDOW_SECONDS - 5
+    assert int(sign_in(client, "agent", GOOD)["Retry-After"]) == 5
+    clock["now"] += 6  # the window is over (whether or not the cache has dropped the keys yet)
     assert sign_in(client, "agent", GOOD).status_code == 302
 
 
@@ -131,12 +130,53 @@ def test_behind_the_proxy_the_address_it_appended_is_the_one_counted(agent, sett
     assert sign_in(colleague, "agent", GOOD).status_code == 302
 
 
-def test_without_the_proxy_setting_forwarded_headers_are_ignored(rf, settings):
+def test_forwarded_headers_are_believed_only_from_the_proxy(rf, settings):
     from helpdesk.net import client_address
 
-    request = rf.get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    via_proxy = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    direct = rf.get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.1")
     settings.BEHIND_PROXY = False
-    assert client_address(request) == "203.0.113.5"
+    assert client_address(via_proxy) == "10.0.0.2"
     settings.BEHIND_PROXY = True
-    assert client_address(request) == "192.0.2.1"
-    assert client_address(rf.get("/", REMOTE_ADDR="203.0.113.5")) == "203.0.113.5"
+    assert client_address(via_proxy) == "192.0.2.1"
+    assert client_address(direct) == "203.0.113.5"
+    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.2")) == "10.0.0.2"
+
+
+def test_a_direct_request_cannot_choose_its_address_with_forwarded_headers(agent, settings):
+    """DJANGO_BEHIND_PROXY believes X-Forwarded-For only from the proxy itself: a client reaching
+    the server directly (a public address) cannot claim a new address for each guess."""
+    from django.test import Client
+
+    settings.BEHIND_PROXY = True
+    for i in range(throttle.FAILURES_PER_USERNAME):
+        direct = Client(REMOTE_ADDR="203.0.113.77", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+        sign_in(direct, "agent", "wrong")
+    assert sign_in(Client(REMOTE_ADDR="203.0.113.77"), "agent", GOOD).status_code == 429
+
+
+def test_an_ipv6_client_is_counted_by_its_64(agent):
+    from django.test import Client
+
+    for i in range(throttle.FAILURES_PER_USERNAME):
+        sign_in(Client(REMOTE_ADDR=f"2001:db8:1:2::{i + 1:x}"), "agent", "wrong")
+    assert sign_in(Client(REMOTE_ADDR="2001:db8:1:2:ffff::1"), "agent", GOOD).status_code == 429
+    assert sign_in(Client(REMOTE_ADDR="2001:db8:1:3::1"), "agent", GOOD).status_code == 302
+
+
+def test_the_username_is_checked_as_authenticate_sees_it(client, agent):
+    """Django normalizes usernames (NFKC): full-width letters are the same account."""
+    fail(client)
+    response = sign_in(client, "\uff41\uff47\uff45\uff4e\uff54", GOOD)  # "agent", full width
+    assert response.status_code == 429
+
+
+def test_the_async_sign_in_path_is_paused_too(agent, rf):
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth import aauthenticate
+
+    request = rf.post("/accounts/login/", REMOTE_ADDR="127.0.0.1")
+    for _ in range(throttle.FAILURES_PER_USERNAME):
+        assert async_to_sync(aauthenticate)(request, username="agent", password="wrong") is None
+    assert throttle.retry_after("agent", request) > 0
+    assert async_to_sync(aauthenticate)(request, username="agent", password=GOOD) is None

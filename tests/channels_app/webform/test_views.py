@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from helpdesk.customers.models import ContactPoint
@@ -16,8 +17,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh_rate_limit():
     """Every test starts with an empty per-IP counter (the test client is always 127.0.0.1)."""
-    from django.core.cache import cache
-
     cache.clear()
 
 
@@ -130,3 +129,16 @@ def test_rate_limit_per_ip(client):
     codes = [client.post(url, _form()).status_code for _ in range(views.RATE_LIMIT + 1)]
     assert codes[:-1] == [302] * views.RATE_LIMIT
     assert codes[-1] == 429
+
+
+def test_a_cache_outage_still_takes_the_message(client, monkeypatch):
+    """With the cache in Redis (compose), Redis down must not turn the public form into a 500."""
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "add", down)
+    monkeypatch.setattr(cache, "incr", down)
+    response = client.post(reverse("webform:contact"), _form())
+    assert response.status_code == 302
+    assert TimelineEvent.objects.filter(provider="webform").count() == 1
