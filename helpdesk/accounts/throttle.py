@@ -5,11 +5,12 @@ Counted per username *and address*, not per username alone: otherwise anyone cou
 out of the desk in the middle of a crisis by typing wrong passwords for their name. A guesser on
 many addresses is slowed per address; strong passwords (Django's validators) do the rest.
 
-One mechanism for every door: the authentication backend refuses while over a limit (the sign-in
-page, the admin and the API token endpoint all call `authenticate`), Django's `user_login_failed`
-signal counts each failure, and a successful sign-in clears that username's count there. The
-sign-in page and the token endpoint ask `retry_after()` first, so a person is told to wait (429,
-with Retry-After) instead of being shown "wrong password".
+One mechanism for every door: the authentication backend (the sign-in page, the admin and the API
+token endpoint all call `authenticate`) counts each attempt *before* it checks the password, and
+refuses an attempt over the limit; so requests sent in parallel cannot all slip in before their
+failures are counted. A correct password clears that username's count there and gives the
+address its attempt back. The sign-in page and the token endpoint ask `retry_after()` first, so a
+person is told to wait (429, with Retry-After) instead of being shown "wrong password".
 
 Counts live in Django's cache: set `CACHE_URL` to Redis when several processes serve the desk, or
 each process counts on its own. A cache outage lets sign-ins through (logged): agents must be able
@@ -18,6 +19,7 @@ to work during a crisis, and the passwords are still checked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -25,7 +27,7 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
@@ -54,14 +56,20 @@ class _Counter:
         remaining = since + WINDOW_SECONDS - now  # also right where the cache expires keys late
         return math.ceil(remaining) if remaining > 0 else 0
 
-    def failed(self, now: float) -> None:
-        # The window starts at the first failure; both keys expire with it.
+    def take(self, now: float) -> int:
+        """Count one attempt (atomically) and return the count including it."""
+        # The window starts at the first attempt; both keys expire with it.
         cache.add(self.key + ":since", now, WINDOW_SECONDS)
         cache.add(self.key + ":n", 0, WINDOW_SECONDS)
         try:
-            cache.incr(self.key + ":n")
+            return cache.incr(self.key + ":n")
         except ValueError:  # expired between add and incr: a new window
             cache.add(self.key + ":n", 1, WINDOW_SECONDS)
+            return 1
+
+    def give_back(self) -> None:
+        with contextlib.suppress(ValueError):  # expired meanwhile
+            cache.decr(self.key + ":n")
 
     def clear(self) -> None:
         cache.delete_many([self.key + ":n", self.key + ":since"])
@@ -92,43 +100,69 @@ def retry_after(username: str, request: HttpRequest | None) -> int:
         return 0
 
 
-class ThrottledModelBackend(ModelBackend):
-    """Django's backend, refusing (without checking the password) while over the limit."""
-
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if username is not None and retry_after(username, request):
-            # PermissionDenied stops authenticate(): no other backend is asked, the failure is
-            # signalled (and counted) as usual.
-            raise PermissionDenied("too many failed sign-ins")
-        return super().authenticate(request, username=username, password=password, **kwargs)
-
-    async def aauthenticate(self, request, username=None, password=None, **kwargs):
-        from asgiref.sync import sync_to_async
-
-        if username is not None and await sync_to_async(retry_after)(username, request):
-            raise PermissionDenied("too many failed sign-ins")
-        return await super().aauthenticate(request, username=username, password=password, **kwargs)
-
-
-@receiver(user_login_failed, dispatch_uid="tourniquet-signin-failed")
-def _count_failure(sender, credentials, request=None, **kwargs) -> None:
-    username = credentials.get("username") or ""
+def attempt(username: str, request: HttpRequest | None) -> bool:
+    """Count one sign-in attempt; False when it is over a limit (refuse it unchecked)."""
     now = time.time()
     try:
-        for counter in _counters(username, client_address(request)):
-            counter.failed(now)
+        return all(c.take(now) <= c.limit for c in _counters(username, client_address(request)))
     except Exception:  # noqa: BLE001 - see retry_after
-        logger.warning("sign-in failure not counted", exc_info=True)
+        logger.warning("sign-in attempt not counted", exc_info=True)
+        return True
 
 
 def succeeded(username: str, request: HttpRequest | None) -> None:
-    """A correct password: this username starts afresh there (the address's count stays)."""
+    """A correct password: this username starts afresh there, and the address gets its attempt
+    back (an office full of agents signing in is not an attack)."""
     try:
-        _counters(username, client_address(request))[0].clear()
+        pair, address = _counters(username, client_address(request))
+        pair.clear()
+        address.give_back()
     except Exception:  # noqa: BLE001 - see retry_after
         logger.warning("sign-in throttle not cleared", exc_info=True)
 
 
+def _username(username: str | None, credentials: dict) -> str | None:
+    # As ModelBackend: the username may come under the user model's own field name.
+    from django.contrib.auth import get_user_model
+
+    return username if username is not None else credentials.get(get_user_model().USERNAME_FIELD)
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's backend, counting every attempt first and refusing (without checking the
+    password) those over the limit."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        username = _username(username, kwargs)
+        if username is None:
+            return None
+        if not attempt(username, request):
+            # PermissionDenied stops authenticate(): no other backend is asked, and the failure
+            # is signalled (user_login_failed) as usual.
+            raise PermissionDenied("too many failed sign-ins")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None:
+            succeeded(username, request)
+        return user
+
+    async def aauthenticate(self, request, username=None, password=None, **kwargs):
+        from asgiref.sync import sync_to_async
+
+        username = _username(username, kwargs)
+        if username is None:
+            return None
+        if not await sync_to_async(attempt)(username, request):
+            raise PermissionDenied("too many failed sign-ins")
+        user = await super().aauthenticate(request, username=username, password=password, **kwargs)
+        if user is not None:
+            await sync_to_async(succeeded)(username, request)
+        return user
+
+
 @receiver(user_logged_in, dispatch_uid="tourniquet-signin-succeeded")
 def _clear_on_login(sender, request, user, **kwargs) -> None:
-    succeeded(user.get_username(), request)
+    # Sign-ins that skip the password (e.g. after a password reset) start the username afresh too.
+    try:
+        _counters(user.get_username(), client_address(request))[0].clear()
+    except Exception:  # noqa: BLE001 - see retry_after
+        logger.warning("sign-in throttle not cleared", exc_info=True)

@@ -180,3 +180,42 @@ def test_the_async_sign_in_path_is_paused_too(agent, rf):
         assert async_to_sync(aauthenticate)(request, username="agent", password="wrong") is None
     assert throttle.retry_after("agent", request) > 0
     assert async_to_sync(aauthenticate)(request, username="agent", password=GOOD) is None
+
+
+def test_parallel_guesses_cannot_outrun_the_count(agent, rf, monkeypatch):
+    """Every attempt is counted before its password is checked: 30 guesses released at once get at
+    most 10 password checks, however slow each check is."""
+    import threading
+
+    from django.contrib.auth import authenticate
+    from django.contrib.auth.backends import ModelBackend
+
+    checks = []
+
+    def slow_wrong_password(self, request, username=None, password=None, **kwargs):
+        checks.append(username)
+        threading.Event().wait(0.05)
+        return None
+
+    monkeypatch.setattr(ModelBackend, "authenticate", slow_wrong_password)
+    start = threading.Barrier(30)
+
+    def guess():
+        start.wait()
+        authenticate(rf.post("/accounts/login/", REMOTE_ADDR="192.0.2.44"), username="agent", password="x")
+
+    threads = [threading.Thread(target=guess) for _ in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(checks) == throttle.FAILURES_PER_USERNAME
+
+
+def test_successful_sign_ins_do_not_use_up_the_address(client, agent):
+    """An office of agents behind one address: 60 correct sign-ins are not 60 failures."""
+    for _ in range(throttle.FAILURES_PER_ADDRESS + 10):
+        assert sign_in(client, "agent", GOOD).status_code == 302
+        client.logout()
+    fail(client, times=throttle.FAILURES_PER_USERNAME - 1)
+    assert sign_in(client, "agent", GOOD).status_code == 302
