@@ -83,7 +83,8 @@ def _insert(values: list) -> tuple | None:
 def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
     """Run `write` in autocommit; on a connection the server dropped (restart, idle timeout), or a
     statement the server rolled back, reconnect and try once more. ON CONFLICT makes the retry safe
-    even if the first one committed."""
+    even if the first one committed; but then the retry reports those rows as already there and
+    nobody would wake the drain for them, so a retry always wakes it (a spare wake costs nothing)."""
     try:
         return write()
     except (InterfaceError, OperationalError):
@@ -91,7 +92,9 @@ def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
             raise
         logger.warning("inbox INSERT failed; reconnecting and trying once more", exc_info=True)
         connection.close()
-        return write()
+        result = write()
+        wake()
+        return result
 
 
 # A batch is five arrays, so one statement text serves every batch size, and each connection

@@ -426,3 +426,25 @@ def test_a_wake_whose_redis_reply_was_lost_still_publishes(queued_drains, monkey
     monkeypatch.setattr(client, "set", applied_then_retried)
     inbox.accept(message(sid="SM" + "1" * 32))
     assert len(queued_drains) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_whose_reply_was_lost_still_wakes_the_drain(queued_drains):
+    """The first INSERT committed but the connection died before its answer: the retry finds the
+    row already there (no new keys), yet its message must still be recorded without the sweep."""
+    from django.db import OperationalError
+
+    sid = "SM" + "c" * 32
+    calls = []
+
+    def write():
+        calls.append(1)
+        inserted = inbox._insert_many([_row(sid)])
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return inserted
+
+    assert inbox._retrying_dropped_connection(write) == set()  # the retry saw it stored already
+    assert len(queued_drains) == 1
+    assert inbox.drain() == 1
+    assert TimelineEvent.objects.filter(provider_id=sid).count() == 1
