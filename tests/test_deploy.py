@@ -77,17 +77,25 @@ def test_compose_file_has_every_service_with_healthchecks():
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "ws", "worker", "beat", "postgres", "redis"}
-    for name in ("web", "ws", "worker", "beat"):
+    assert set(services) == {"web", "ws", "worker", "worker-inbound", "beat", "postgres", "redis"}
+    for name in ("web", "ws", "worker", "worker-inbound", "beat"):
         assert services[name]["build"] == "."
         assert services[name]["env_file"] == ".env"
     # HTTP on WSGI threads (persistent DB connections), websockets on the ASGI app.
     assert "gunicorn -c python:helpdesk.gunicorn" in services["web"]["command"]
     assert "helpdesk.asgi:application" in services["ws"]["command"]
-    assert "inbound,outbound,broadcast,triage,default" in services["worker"]["command"]
+    # Every queue tasks are routed to has a worker; inbound has its own (a surge never delays replies).
+    from django.conf import settings
+
+    def queues(service: str) -> set[str]:
+        return set(services[service]["command"].split(" -Q ")[1].split()[0].split(","))
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"default"}
+    assert queues("worker") | queues("worker-inbound") == routed
+    assert queues("worker-inbound") == {"inbound"} and "inbound" not in queues("worker")
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
-    for name in ("web", "worker", "postgres", "redis"):
+    for name in ("web", "worker", "worker-inbound", "postgres", "redis"):
         assert services[name]["healthcheck"]["test"]
     assert (ROOT / "Dockerfile").read_text().startswith("# Tourniquet")
 
