@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.core import signing
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from channels_app.webform.forms import ContactForm
 from channels_app.webform.services import submit_contact_form
 from helpdesk.net import client_address, counting_key
 from helpdesk.tickets.models import Ticket
+from helpdesk.windowcount import WindowCounter
 
 logger = logging.getLogger(__name__)
 
@@ -28,20 +29,12 @@ def _client_ip(request: HttpRequest) -> str:
     return client_address(request)
 
 
-def _over_limit_or_unknown(ip: str) -> bool:
+def _over_limit(ip: str) -> bool:
+    counter = WindowCounter(f"webform:rate:{counting_key(ip)}", RATE_LIMIT, RATE_WINDOW_SECONDS)
     try:
-        return _over_limit(counting_key(ip))
+        return not counter.allow(time.time())
     except Exception:  # noqa: BLE001 - the cache is down: take the message (a crisis line stays open)
         logger.warning("contact form rate limit unavailable; not limiting", exc_info=True)
-        return False
-
-
-def _over_limit(ip: str) -> bool:
-    key = f"webform:rate:{ip}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        return cache.incr(key) > RATE_LIMIT
-    except ValueError:  # expired between add and incr
         return False
 
 
@@ -51,7 +44,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ContactForm(request.POST)
         if form.is_valid():
-            if _over_limit_or_unknown(_client_ip(request)):
+            if _over_limit(_client_ip(request)):
                 form.add_error(None, _("Too many messages from this connection. Please try again later."))
                 return render(request, "webform/contact.html", {"form": form}, status=429)
             data = form.cleaned_data

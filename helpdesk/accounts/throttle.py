@@ -19,21 +19,18 @@ to work during a crisis, and the passwords are still checked.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import math
 import time
-from dataclasses import dataclass
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from helpdesk.net import client_address, counting_key
+from helpdesk.windowcount import WindowCounter
 
 logger = logging.getLogger(__name__)
 
@@ -43,50 +40,18 @@ FAILURES_PER_ADDRESS = 50
 WINDOW_SECONDS = 15 * 60
 
 
-@dataclass(frozen=True)
-class _Counter:
-    key: str
-    limit: int
-
-    def retry_after(self, now: float) -> int:
-        count = cache.get(self.key + ":n", 0)
-        if count < self.limit:
-            return 0
-        since = cache.get(self.key + ":since", now)
-        remaining = since + WINDOW_SECONDS - now  # also right where the cache expires keys late
-        return math.ceil(remaining) if remaining > 0 else 0
-
-    def take(self, now: float) -> int:
-        """Count one attempt (atomically) and return the count including it."""
-        # The window starts at the first attempt; both keys expire with it.
-        cache.add(self.key + ":since", now, WINDOW_SECONDS)
-        cache.add(self.key + ":n", 0, WINDOW_SECONDS)
-        try:
-            return cache.incr(self.key + ":n")
-        except ValueError:  # expired between add and incr: a new window
-            cache.add(self.key + ":n", 1, WINDOW_SECONDS)
-            return 1
-
-    def give_back(self) -> None:
-        with contextlib.suppress(ValueError):  # expired meanwhile
-            cache.decr(self.key + ":n")
-
-    def clear(self) -> None:
-        cache.delete_many([self.key + ":n", self.key + ":since"])
-
-
 def _digest(value: str) -> str:
     # Usernames may hold any character; cache keys may not.
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def _counters(username: str, address: str) -> list[_Counter]:
+def _counters(username: str, address: str) -> list[WindowCounter]:
     """The (username, address) pair's count first, then the address's."""
     address = counting_key(address)
     pair = _digest(username.strip().lower() + "\n" + address)
     return [
-        _Counter("tourniquet:signin:user:" + pair, FAILURES_PER_USERNAME),
-        _Counter("tourniquet:signin:addr:" + _digest(address), FAILURES_PER_ADDRESS),
+        WindowCounter("tourniquet:signin:user:" + pair, FAILURES_PER_USERNAME, WINDOW_SECONDS),
+        WindowCounter("tourniquet:signin:addr:" + _digest(address), FAILURES_PER_ADDRESS, WINDOW_SECONDS),
     ]
 
 
@@ -104,7 +69,7 @@ def attempt(username: str, request: HttpRequest | None) -> bool:
     """Count one sign-in attempt; False when it is over a limit (refuse it unchecked)."""
     now = time.time()
     try:
-        return all(c.take(now) <= c.limit for c in _counters(username, client_address(request)))
+        return all(c.allow(now) for c in _counters(username, client_address(request)))
     except Exception:  # noqa: BLE001 - see retry_after
         logger.warning("sign-in attempt not counted", exc_info=True)
         return True
