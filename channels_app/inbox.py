@@ -22,7 +22,6 @@ import itertools
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
@@ -210,7 +209,8 @@ _wake_tokens = itertools.count()
 
 
 def _wake_token() -> str:
-    return f"{os.getpid()}:{threading.get_ident()}:{next(_wake_tokens)}"
+    # The counter is per process (a forked child copies it): the pid tells the processes apart.
+    return f"{os.getpid()}:{next(_wake_tokens)}"
 
 
 def wake_skip() -> float:

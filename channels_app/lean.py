@@ -26,11 +26,10 @@ from django.core import signals
 from django.db import connections
 from django.urls import get_script_prefix, reverse
 
-from channels_app.sms.webhooks import Answer
+from channels_app.sms.webhooks import Answer, Handler
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[str, dict[str, str], str], Answer]
 FORM = "application/x-www-form-urlencoded"
 
 

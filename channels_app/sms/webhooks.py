@@ -69,13 +69,16 @@ class Answer:
     content_type: str = "text/plain; charset=utf-8"
 
 
+# A webhook handler: (path and query Twilio called, form params, X-Twilio-Signature) -> Answer.
+Handler = Callable[[str, dict[str, str], str], Answer]
+
 TWIML_OK = Answer(200, EMPTY_TWIML, "text/xml")
 FORBIDDEN = Answer(403, "Invalid Twilio signature.")
 UNAVAILABLE = Answer(503, "Temporarily unavailable; retry later.")
 
 
 def handle_inbound(path: str, params: dict[str, str], signature: str) -> Answer:
-    """A customer's SMS/MMS: record it once (one INSERT, one wake-up) and answer empty TwiML."""
+    """A customer's SMS/MMS: store it once in the inbox (`inbox.accept`) and answer empty TwiML."""
     if not signature_matches(path, params, signature):
         return FORBIDDEN
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
@@ -152,7 +155,7 @@ def handle_status(path: str, params: dict[str, str], signature: str) -> Answer:
     return Answer(204, "")
 
 
-def _django_door(handler: Callable[[str, dict[str, str], str], Answer], doc: str) -> Callable:
+def _django_door(handler: Handler, doc: str) -> Callable:
     """A Django view for a webhook handler (production serves these paths by `channels_app.lean`)."""
 
     @csrf_exempt

@@ -47,6 +47,5 @@ class ObtainTokenApi(APIView):
             raise exceptions.Throttled(wait=wait)
         data = TokenRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        user = data.validated_data["user"]
-        token, _created = Token.objects.get_or_create(user=user)
+        token, _created = Token.objects.get_or_create(user=data.validated_data["user"])
         return Response({"token": token.key})
