@@ -279,10 +279,16 @@ def test_the_prepared_insert_is_prepared_again_on_a_new_connection(settings):
     assert InboxMessage.objects.count() == 2
 
 
-def test_within_the_skip_window_a_webhook_does_not_ask_redis(queued_drains, clock, monkeypatch):
-    sets = []
+@pytest.fixture
+def sets(monkeypatch):
+    """The wake flag SETs sent to Redis (still sent)."""
+    sent = []
     real_set = redis_client.get().set
-    monkeypatch.setattr(redis_client.get(), "set", lambda *a, **k: sets.append(a) or real_set(*a, **k))
+    monkeypatch.setattr(redis_client.get(), "set", lambda *a, **k: sent.append(a) or real_set(*a, **k))
+    return sent
+
+
+def test_within_the_skip_window_a_webhook_does_not_ask_redis(queued_drains, clock, sets):
     inbox.accept(message(sid="SM" + "1" * 32))
     clock.now += inbox.wake_skip() / 2
     inbox.accept(message(sid="SM" + "2" * 32))
@@ -333,14 +339,11 @@ def test_eager_mode_wakes_for_every_batch_and_never_lingers(clock):
 
 
 def test_a_skip_window_of_zero_asks_redis_every_time_and_drains_do_not_linger(
-    queued_drains, clock, monkeypatch, settings
+    queued_drains, clock, sets, settings
 ):
     """INBOX_WAKE_SKIP_MS=0 (e.g. while workers of the previous release, which do not linger, still
     run): every batch asks Redis, and a drain claims once."""
     settings.INBOX_WAKE_SKIP_MS = 0
-    sets = []
-    real_set = redis_client.get().set
-    monkeypatch.setattr(redis_client.get(), "set", lambda *a, **k: sets.append(a) or real_set(*a, **k))
     for i in range(3):
         inbox.accept(message(sid=f"SM{i:032x}"))
     assert len(sets) == 3 and len(queued_drains) == 1
