@@ -20,7 +20,7 @@ BENCH_EVENTS_PER_TICKET ?= 5
 # variables to DEMO_ENV and start the provider in DEMO_SIDECARS: background commands, each
 # ending in "&", e.g. `$(DEMO_ENV) $(PY) manage.py fake_twilio --port 8020 &`.
 # When the server stops (Ctrl-C), the recipe's exit trap stops them too.
-DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0
+DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0 SEND_RATE_LIMIT_BACKEND=local
 DEMO_SIDECARS :=
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
@@ -28,7 +28,7 @@ DEMO_PORT ?= 8000
 # back to the demo server; play the customer at /demo/phone/ next to the agent's ticket page.
 DEMO_TWILIO_PORT ?= 8020
 DEMO_ENV += PUBLIC_BASE_URL=http://$(DEMO_HOST):$(DEMO_PORT) TWILIO_API_BASE=http://127.0.0.1:$(DEMO_TWILIO_PORT) \
-	CHANNEL_GATEWAYS=web=channels_app.console.gateway.ConsoleGateway,sms=channels_app.sms.gateway.TwilioGateway,email=channels_app.console.gateway.ConsoleGateway
+	CHANNEL_GATEWAYS=sms=channels_app.sms.gateway.TwilioGateway,email=channels_app.console.gateway.ConsoleGateway
 DEMO_SIDECARS += $(DEMO_ENV) $(PY) manage.py fake_twilio --port $(DEMO_TWILIO_PORT) --callback-delay 0.5 &
 
 CELERY_QUEUES := inbound,outbound,broadcast,triage,default
@@ -81,6 +81,7 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy helpdesk channels_app triage
 
 test: install services chromium lint

@@ -41,6 +41,7 @@ def child_env(db_url: str, *, public_url: str, sms_gateway: str, api_base: str =
         TWILIO_API_BASE=api_base,
         PUBLIC_BASE_URL=public_url,
         DJANGO_DEBUG="false",
+        DEMO_GATEWAYS_ENABLED="1",  # the console gateway stands in for providers here
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         CHANNEL_GATEWAYS=GATEWAYS + sms_gateway,
         CHANNEL_LAYER_REDIS="false",

@@ -44,6 +44,7 @@ def setup(db_url: str, redis_url: str, gateway: str) -> None:
         REDIS_URL=redis_url,
         DJANGO_SETTINGS_MODULE="helpdesk.settings",
         CHANNEL_LAYER_REDIS="false",
+        DEMO_GATEWAYS_ENABLED="1",
         CHANNEL_GATEWAYS=f"web=channels_app.console.gateway.ConsoleGateway,sms={gateway},"
         "email=channels_app.console.gateway.ConsoleGateway",
     )

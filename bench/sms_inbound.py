@@ -4,7 +4,7 @@
     python -m bench.sms_inbound --python-clients [--requests 3000]   (no wrk on the machine)
 
 Starts the production HTTP server (`gunicorn -c python:helpdesk.gunicorn`: gthread WSGI, webhooks
-through the lean door of channels_app/lean.py) with DJANGO_DEBUG=0 on a fresh PostgreSQL database
+through the lean door of helpdesk/messaging/door.py) with DJANGO_DEBUG=0 on a fresh PostgreSQL database
 (SMS_BENCH_DATABASE_URL, default <DATABASE_URL server>/tourniquet_sms_bench), port SMS_BENCH_PORT
 (8141). A warm-up opens the tickets of 200 senders; then wrk with 16 connections alternates runs
 against /healthz (the bare view: the baseline) and runs posting new signed Twilio webhooks (signatures

@@ -25,7 +25,7 @@ PUBLIC = "http://127.0.0.1:8143"  # status callbacks are turned off: nothing lis
 def drain(env: dict[str, str], n: int, concurrency: int, tag: str) -> float:
     from django.db import transaction
 
-    from channels_app.models import Outbox, OutboxStatus
+    from helpdesk.messaging.models import Outbox, OutboxStatus
     from helpdesk.tickets.models import Ticket
     from helpdesk.tickets.services import send_message
 

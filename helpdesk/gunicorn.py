@@ -3,7 +3,7 @@
 gthread WSGI workers keep one database connection per thread (bench/README.md: ASGI pages were 2x
 slower). One worker per core plus one: a thread waiting on PostgreSQL or Redis releases the GIL, and
 the spare process keeps both cores busy when one process's threads all wait. 8 threads each: in a
-surge most webhook threads wait for their group commit (channels_app/groupcommit.py), and more of
+surge most webhook threads wait for their group commit (helpdesk/messaging/groupcommit.py), and more of
 them in flight make bigger batches; bench.sms_inbound measured webhook/bare ratios of 0.58-0.66
 with 8 threads against 0.48-0.54 with 4, the bare view unchanged. Each thread keeps one database
 connection: (cores + 1) x 8 per web host. WEB_CONCURRENCY and WEB_THREADS override.
@@ -24,7 +24,7 @@ def post_worker_init(worker) -> None:
     stalled every thread of the process for up to a second (bench.sms_inbound)."""
     import logging
 
-    from channels_app import tasks
+    from helpdesk.messaging import tasks
 
     try:
         tasks.drain_inbox.delay()

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "helpdesk.customers",
     "helpdesk.crisis",
     "helpdesk.tickets",
+    "helpdesk.messaging",
     "channels_app",
     "channels_app.webform",
     "channels_app.sms",
@@ -192,7 +193,6 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "helpdesk.tickets.models.TicketStatus",
         "TicketStatusFilterEnum": "helpdesk.tickets.serializers.TICKET_STATUS_FILTER_CHOICES",
         "ChannelEnum": "helpdesk.tickets.models.Channel",
-        "ReplyChannelEnum": "helpdesk.tickets.serializers.REPLY_CHANNEL_CHOICES",
     },
 }
 
@@ -210,17 +210,16 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "channels_app.*": {"queue": "outbound"},
+    "helpdesk.messaging.tasks.relay_outbox*": {"queue": "outbound"},
     "helpdesk.tickets.tasks.process_inbound_event": {"queue": "inbound"},
-    "channels_app.tasks.process_inbox_message": {"queue": "inbound"},
-    "channels_app.tasks.drain_inbox": {"queue": "inbound"},
-    "channels_app.tasks.sweep_inbox": {"queue": "inbound"},
+    "helpdesk.messaging.tasks.drain_inbox": {"queue": "inbound"},
+    "helpdesk.messaging.tasks.sweep_inbox": {"queue": "inbound"},
     "helpdesk.crisis.*": {"queue": "broadcast"},
     "triage.*": {"queue": "triage"},
 }
 CELERY_BEAT_SCHEDULE = {
-    "relay-outbox-sweep": {"task": "channels_app.tasks.relay_outbox", "schedule": 30.0},
-    "inbox-sweep": {"task": "channels_app.tasks.sweep_inbox", "schedule": 30.0},
+    "relay-outbox-sweep": {"task": "helpdesk.messaging.tasks.relay_outbox", "schedule": 30.0},
+    "inbox-sweep": {"task": "helpdesk.messaging.tasks.sweep_inbox", "schedule": 30.0},
     "triage-reminders": {"task": "triage.tasks.remind_and_expire_runs", "schedule": 60.0},
     "broadcast-sweep": {"task": "helpdesk.crisis.tasks.sweep_broadcasts", "schedule": 15.0},
 }
@@ -234,20 +233,33 @@ CHANNEL_LAYERS = {
     )
 }
 
-# --- Channel gateways: channel name -> dotted path of the class that sends on it.
+# --- Channels: each declares itself once (channels_app.base.ChannelSpec); the core reads these.
+CHANNELS: list[str] = env.list(
+    "CHANNELS",
+    default=[
+        "channels_app.sms.spec.SMS",
+        "channels_app.email.spec.EMAIL",
+        "channels_app.webform.spec.WEB",
+        "channels_app.voice.spec.VOICE",
+        "channels_app.chat.spec.CHAT",
+    ],
+)
+# The console gateway prints instead of sending: only where a person reads the console (the demo,
+# development). Elsewhere a channel configured with it counts as having no gateway.
+DEMO_GATEWAYS_ENABLED = env.bool("DEMO_GATEWAYS_ENABLED", default=DEBUG)
+_CONSOLE = "channels_app.console.gateway.ConsoleGateway"
+# Channel name -> dotted path of the class that sends on it. A channel without one is not offered.
 CHANNEL_GATEWAYS = env.dict(
     "CHANNEL_GATEWAYS",
-    default={
-        "web": "channels_app.console.gateway.ConsoleGateway",
-        "sms": "channels_app.console.gateway.ConsoleGateway",
-        "email": "channels_app.console.gateway.ConsoleGateway",
-    },
+    default=dict.fromkeys(("sms", "email"), _CONSOLE) if DEMO_GATEWAYS_ENABLED else {},
 )
+# Rate limits shared by all processes: "redis" (production), or "local" for one process (the demo).
+SEND_RATE_LIMIT_BACKEND = env.str("SEND_RATE_LIMIT_BACKEND", default="redis")
 # Inbound handlers offered each new inbound event in order; the first that consumes it wins.
 INBOUND_HANDLERS: list[str] = env.list(
     "INBOUND_HANDLERS",
     default=[
-        "channels_app.sms.inbound.handle_inbound",  # consent keywords (STOP/START/HELP) win first
+        "helpdesk.messaging.consent.handle_inbound",  # consent keywords (STOP/START/HELP) win first
         "triage.inbound.handle_inbound",  # an answer to the customer's active triage run
     ],
 )
@@ -274,6 +286,9 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="demo-auth-token")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="+15005550006")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# The account's sending rate (messages per second, shared by replies and broadcasts): 1 for one US
+# long code, more for a messaging service with several senders or a short code; 0 for no limit.
+TWILIO_MESSAGES_PER_SECOND = env.float("TWILIO_MESSAGES_PER_SECOND", default=10.0)
 # The phone simulator at /demo/phone/ posts signed webhooks as any number: demo machines only.
 DEMO_PHONE_ENABLED = env.bool("DEMO_PHONE_ENABLED", default=DEBUG)
 

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from helpdesk import health
 from helpdesk.accounts.api import ObtainTokenApi
+from helpdesk.messaging import door
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
@@ -26,7 +27,8 @@ urlpatterns = [
     path("tickets/", include("helpdesk.tickets.urls")),
     path("customers/", include("helpdesk.customers.urls")),
     path("contact/", include("channels_app.webform.urls")),
-    path("webhooks/twilio/sms/", include("channels_app.sms.urls")),
+    # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
+    path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),
     path("", include("helpdesk.crisis.urls")),
     path("triage/", include("triage.urls")),

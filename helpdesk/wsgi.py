@@ -1,5 +1,5 @@
-"""Production HTTP entry point (gunicorn gthread). Provider webhooks skip the middleware stack:
-see channels_app/lean.py."""
+"""Production HTTP entry point (gunicorn gthread). Hot provider webhooks skip the middleware
+stack: see helpdesk/messaging/door.py."""
 
 import os
 
@@ -8,6 +8,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 django_application = get_wsgi_application()
 
-from channels_app.lean import LeanWebhooks  # noqa: E402 - needs the apps loaded above
+from helpdesk.messaging.door import FastDoor  # noqa: E402 - needs the apps loaded above
 
-application = LeanWebhooks(django_application)
+application = FastDoor(django_application)

@@ -32,6 +32,18 @@ def _fresh_cache():
     cache.clear()
 
 
+CONSOLE = "channels_app.console.gateway.ConsoleGateway"
+
+
+@pytest.fixture(autouse=True)
+def _console_gateways(settings):
+    """Tests run with DEBUG off, like production; the demo's console gateway (which marks what it
+    prints "printed", never "delivered") stands in for providers unless a test configures one."""
+    settings.DEMO_GATEWAYS_ENABLED = True
+    settings.CHANNEL_GATEWAYS = {"sms": CONSOLE, "email": CONSOLE}
+    settings.SEND_RATE_LIMIT_BACKEND = "redis"
+
+
 @pytest.fixture(autouse=True)
 def _in_memory_channel_layer(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import django
 django.setup()
-from channels_app import inbox
+from helpdesk.messaging import inbox
 from channels_app.base import InboundMessage
 from helpdesk.tickets.models import TimelineEvent
 message = InboundMessage(channel="sms", sender_kind="phone", sender="+14155550177", body="sqlite",

@@ -26,6 +26,9 @@ def production_env() -> dict[str, str]:
         DJANGO_HSTS_INCLUDE_SUBDOMAINS="1",
         DJANGO_HSTS_PRELOAD="1",
         DJANGO_BEHIND_PROXY="1",
+        # Only channels something really sends on (see test_a_channel_without_a_gateway_is_a_warning).
+        CHANNELS="channels_app.sms.spec.SMS,channels_app.voice.spec.VOICE",
+        CHANNEL_GATEWAYS="sms=channels_app.sms.gateway.TwilioGateway",
     )
     return env
 
@@ -54,6 +57,21 @@ def test_check_deploy_fails_with_demo_settings():
     result = run_check(env)
     assert result.returncode != 0
     assert "security.W" in result.stdout + result.stderr
+
+
+def test_a_channel_without_a_gateway_is_a_warning():
+    env = production_env()
+    env.pop("CHANNELS")
+    env["CHANNEL_GATEWAYS"] = (
+        "sms=channels_app.sms.gateway.TwilioGateway,email=channels_app.console.gateway.ConsoleGateway"
+    )
+    result = run_check(env)
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "messaging.W001" in out
+    assert "Channel 'email' has only the demo's console gateway" in out
+    assert "Channel 'chat' has no gateway" in out
+    assert "Channel 'sms'" not in out
 
 
 def test_env_example_documents_every_setting_read_from_the_environment():
@@ -123,9 +141,9 @@ def test_production_http_server_is_gthread_wsgi_through_the_lean_webhook_door(mo
     """helpdesk/gunicorn.py (make run, compose, benches): WSGI threads, one worker per core plus one."""
     import importlib
 
-    from channels_app.lean import LeanWebhooks
     from helpdesk import gunicorn as conf
     from helpdesk import wsgi
+    from helpdesk.messaging.door import FastDoor
 
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     monkeypatch.delenv("WEB_THREADS", raising=False)
@@ -140,12 +158,12 @@ def test_production_http_server_is_gthread_wsgi_through_the_lean_webhook_door(mo
     monkeypatch.setenv("WEB_CONCURRENCY", "8")
     monkeypatch.setenv("WEB_THREADS", "2")
     assert (importlib.reload(conf).workers, conf.threads) == (8, 2)
-    assert isinstance(wsgi.application, LeanWebhooks)
+    assert isinstance(wsgi.application, FastDoor)
 
 
 def test_each_web_worker_wakes_the_inbox_drain_at_start(monkeypatch):
-    from channels_app import tasks
     from helpdesk import gunicorn as conf
+    from helpdesk.messaging import tasks
 
     published = []
     monkeypatch.setattr(tasks.drain_inbox, "delay", lambda: published.append(1))

@@ -128,10 +128,6 @@ _LETTERS = {
     "ក": 0, "ខ": 1, "គ": 2, "ឃ": 3,
     "ಅ": 0, "ಆ": 1, "ಇ": 2, "ಈ": 3, "ಎ": 0, "ಬಿ": 1, "ಸಿ": 2,
 }  # fmt: skip
-# Carrier opt-out keywords (and their launch-language words): the run must end, never re-prompt.
-STOP_WORDS = frozenset(
-    ["stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "لغو", "توقف", "ឈប់", "ನಿಲ್ಲಿಸಿ"]
-)
 RESUME_WORDS = frozenset(["resume", "continue", "restart", "ادامه", "ادامه_بده", "បន្ត", "ಮುಂದುವರಿಸಿ"])
 
 # Hints appended to prompts; the engine is pure, so they live here rather than in gettext.

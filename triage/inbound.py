@@ -10,6 +10,7 @@ import logging
 
 from django.utils import timezone
 
+from helpdesk.messaging import keywords
 from helpdesk.tickets.models import Channel, Direction, TimelineEvent
 from triage import engine, selectors, services
 from triage.models import RunMode, RunStatus
@@ -26,7 +27,7 @@ def handle_inbound(event: TimelineEvent) -> bool:
         services.end_runs_for_opt_out(contact_point=point)
         return False
     run = selectors.active_run(customer_id=event.customer_id, mode=RunMode.SMS)
-    if run is not None and engine.normalize(event.body or "") in engine.STOP_WORDS:
+    if run is not None and keywords.is_stop(event.body or ""):
         # Normally the consent handler consumed STOP before us; never answer a STOP with a question.
         services.cancel_run(run=run, status=RunStatus.OPTED_OUT)
         return False

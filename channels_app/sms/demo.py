@@ -16,12 +16,12 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.test import Client
-from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from twilio.request_validator import RequestValidator
 
+from channels_app.base import webhook_url_path
 from helpdesk.customers.services import normalize_phone
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets.models import Direction, TimelineEvent
@@ -44,7 +44,7 @@ def _number(raw: str) -> str:
 
 def deliver_as_twilio(*, sender: str, body: str) -> int:
     """Post a signed inbound webhook to ourselves, exactly as Twilio would. Returns the status code."""
-    path = reverse("sms:inbound")
+    path = webhook_url_path("sms:inbound")
     params = {
         "MessageSid": "SM" + secrets.token_hex(16),
         "AccountSid": settings.TWILIO_ACCOUNT_SID,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -16,37 +17,14 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from channels_app.base import ChannelError, OutboundMessage, SendResult
+from channels_app.base import ChannelError, OutboundMessage, SendingAccount, SendResult, SentMessage
+from channels_app.sms.errors import delivery_status, describe
 
 logger = logging.getLogger(__name__)
 
 TWILIO_HOST = "https://api.twilio.com"
 # Messages a broadcast worker keeps in flight at once with the async client.
 MAX_IN_FLIGHT = 64
-
-# Twilio error codes → (permanent, contact_state, what an agent reads).
-ERRORS: dict[int, tuple[bool, str, str]] = {
-    21211: (True, "invalid", "The number is not a valid phone number."),
-    21214: (True, "invalid", "The number cannot be reached by SMS."),
-    21408: (True, "", "SMS to this country is not enabled on our account."),
-    21610: (True, "opted_out", "The customer unsubscribed (replied STOP)."),
-    21612: (True, "invalid", "This number cannot receive SMS from our number."),
-    21614: (True, "invalid", "The number is not a mobile number."),
-    21617: (True, "", "The message is longer than SMS allows."),
-    20429: (False, "", "Twilio is rate limiting us; retrying."),
-    30001: (False, "", "Twilio's queue overflowed; retrying."),
-}
-
-# Delivery errors reported on status callbacks, in words for the agent.
-DELIVERY_ERRORS = {
-    "30003": "The handset is unreachable (off or out of coverage).",
-    "30004": "The message was blocked by the carrier or the recipient.",
-    "30005": "The number is unknown or no longer exists.",
-    "30006": "The number is a landline or cannot receive SMS.",
-    "30007": "The carrier filtered the message as spam.",
-    "30008": "Unknown delivery error from the carrier.",
-    "21610": "The customer unsubscribed (replied STOP).",
-}
 
 
 def _rewrite(url: str) -> str:
@@ -96,12 +74,14 @@ def _create_kwargs(message: OutboundMessage) -> dict[str, Any]:
 
 
 def to_channel_error(exc: Exception) -> ChannelError:
-    """Translate an SDK exception into the core's ChannelError."""
+    """Translate an SDK exception into the core's ChannelError (codes from the one error table)."""
     if isinstance(exc, TwilioRestException):
         code = int(exc.code or 0)
-        if code in ERRORS:
-            permanent, contact_state, reason = ERRORS[code]
-            return ChannelError(reason, permanent=permanent, code=str(code), contact_state=contact_state)
+        known = describe(code)
+        if known is not None:
+            return ChannelError(
+                known.message, permanent=known.permanent, code=str(code), contact_state=known.contact_state
+            )
         if exc.status == 429 or exc.status >= 500:
             return ChannelError(
                 f"Twilio answered {exc.status}; retrying.", permanent=False, code=str(code or exc.status)
@@ -116,6 +96,14 @@ def to_channel_error(exc: Exception) -> ChannelError:
 class TwilioGateway:
     provider = "twilio"
 
+    def sending_account(self) -> SendingAccount:
+        """One rate for everything sent from this account and sender: replies, triage, broadcasts."""
+        sender = settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM
+        return SendingAccount(
+            key=f"twilio:{settings.TWILIO_ACCOUNT_SID}:{sender}",
+            rate_per_second=settings.TWILIO_MESSAGES_PER_SECOND,
+        )
+
     def send(self, message: OutboundMessage) -> SendResult:
         try:
             sent = make_client().messages.create(**_create_kwargs(message))
@@ -123,7 +111,7 @@ class TwilioGateway:
             raise to_channel_error(exc) from exc
         except Exception as exc:  # noqa: BLE001 - requests' errors reach us unwrapped
             raise to_channel_error(exc) from exc
-        return SendResult(provider=self.provider, provider_id=sent.sid, status=sent.status or "queued")
+        return SendResult(provider=self.provider, provider_id=sent.sid, status=delivery_status(sent.status))
 
     def send_many(self, messages: list[OutboundMessage]) -> list[SendResult | ChannelError]:
         """Send a batch concurrently with the SDK's async client, at most MAX_IN_FLIGHT at once."""
@@ -142,7 +130,7 @@ class TwilioGateway:
                 except Exception as exc:  # noqa: BLE001 - every failure becomes a per-message result
                     return to_channel_error(exc)
                 return SendResult(
-                    provider=self.provider, provider_id=sent.sid, status=sent.status or "queued"
+                    provider=self.provider, provider_id=sent.sid, status=delivery_status(sent.status)
                 )
 
         try:
@@ -152,8 +140,8 @@ class TwilioGateway:
             if session is not None:
                 await session.close()
 
-    def find_sent(self, *, to: str, since) -> list[dict[str, Any]]:
-        """Messages sent to `to` from our sender since `since` (for the crash reconciler)."""
+    def find_sent(self, *, to: str, since: datetime) -> list[SentMessage]:
+        """Messages Twilio holds for `to` from our sender created since `since` (for the reconciler)."""
         kwargs: dict[str, Any] = {"to": to, "date_sent_after": since}
         if not settings.TWILIO_MESSAGING_SERVICE_SID:
             kwargs["from_"] = settings.TWILIO_FROM
@@ -161,4 +149,13 @@ class TwilioGateway:
             found = make_client().messages.list(limit=20, **kwargs)
         except Exception as exc:  # noqa: BLE001
             raise to_channel_error(exc) from exc
-        return [{"provider_id": m.sid, "body": m.body, "status": m.status} for m in found]
+        return [
+            SentMessage(
+                provider_id=m.sid,
+                to=to,
+                body=m.body or "",
+                status=delivery_status(m.status),
+                created_at=m.date_created,
+            )
+            for m in found
+        ]

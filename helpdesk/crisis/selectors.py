@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from helpdesk import languages as desk_languages
 from helpdesk.crisis.models import (
     Banner,
     Broadcast,
@@ -21,9 +22,6 @@ from helpdesk.crisis.models import (
     DeliveryState,
     DirectoryEntry,
 )
-
-LANGUAGES = ("en", "fa", "km", "kn")
-RTL_LANGUAGES = ("fa",)
 
 
 def active_crises():
@@ -64,7 +62,7 @@ def channel_directory_lines(language: str = "en") -> list[str]:
     from django.utils import translation
 
     lines = []
-    with translation.override(language if language in LANGUAGES else "en"):
+    with translation.override(language if desk_languages.is_known(language) else "en"):
         from django.utils.translation import gettext as _
 
         words = {
@@ -111,7 +109,7 @@ def banner_payload(*, now: datetime | None = None) -> dict:
         {"need": e.need, "channel": e.channel, "target": e.target, "hours": e.hours, "languages": e.languages}
         for e in directory_entries()
     ]
-    return {"banners": banners, "directory": directory, "rtl": list(RTL_LANGUAGES)}
+    return {"banners": banners, "directory": directory, "rtl": list(desk_languages.RTL_LANGUAGES)}
 
 
 def payload_etag(payload: dict) -> str:
@@ -183,9 +181,10 @@ def preview_broadcast(*, broadcast: Broadcast) -> BroadcastPreview:
     from django.db.models import Count, F, Value
     from django.db.models.functions import Coalesce, NullIf
 
-    from helpdesk.crisis.services import audience_queryset, count_segments
+    from helpdesk.crisis.services import audience_queryset
+    from helpdesk.messaging.segments import count_segments
 
-    qs = audience_queryset(broadcast.audience)
+    qs = audience_queryset(broadcast.audience, channel=broadcast.channel)
     totals = qs.aggregate(
         opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
         invalid=Count("id", filter=Q(opted_out_at__isnull=True, invalid_at__isnull=False)),

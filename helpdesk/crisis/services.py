@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,7 +19,20 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from channels_app.base import ChannelError, OutboundMessage, SendResult, get_gateway, send_many
+from channels_app.base import (
+    ChannelError,
+    ContactState,
+    DeliveryReport,
+    DeliveryStatus,
+    OutboundMessage,
+    SendResult,
+    SentLookup,
+    contact_kind_of,
+    get_gateway,
+    send_many,
+    sending_account,
+)
+from helpdesk import languages as desk_languages
 from helpdesk.crisis.models import (
     Banner,
     Broadcast,
@@ -29,13 +43,14 @@ from helpdesk.crisis.models import (
     DeliveryState,
     DirectoryEntry,
 )
-from helpdesk.crisis.ratelimit import TokenBucket
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from helpdesk.errors import ApplicationError
+from helpdesk.messaging import ratelimit
+from helpdesk.messaging.delivery import apply_contact_state
+from helpdesk.messaging.segments import count_segments
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "fa", "km", "kn")
 # Planning walks contact point ids in ranges this wide: each INSERT … SELECT stays a short
 # transaction even at a million recipients.
 PLAN_CHUNK = 20_000
@@ -49,6 +64,8 @@ BACKOFF_BASE_SECONDS = 1.0
 # A 'sending' row without a provider id older than this belongs to a dead worker.
 SENDING_TIMEOUT = timedelta(seconds=30)
 CSV_MAX_ROWS = 200_000
+# Channels a broadcast can go out on (email joins with the email channel).
+BROADCAST_CHANNELS = ("sms",)
 
 
 # --- Crises ---------------------------------------------------------------------------------
@@ -114,7 +131,7 @@ def _clean_texts(texts: dict) -> dict:
     """Keep only known languages and non-empty string values."""
     clean: dict = {}
     for lang, values in (texts or {}).items():
-        if lang not in LANGUAGES or not isinstance(values, dict):
+        if not desk_languages.is_known(lang) or not isinstance(values, dict):
             continue
         kept = {k: str(v).strip() for k, v in values.items() if isinstance(v, str) and v.strip()}
         if kept:
@@ -187,7 +204,9 @@ def save_directory_entry(
 ) -> DirectoryEntry:
     """Create or change one "need → channel" line of the directory."""
     need = {
-        k: v.strip() for k, v in (need or {}).items() if k in LANGUAGES and isinstance(v, str) and v.strip()
+        k: v.strip()
+        for k, v in (need or {}).items()
+        if desk_languages.is_known(k) and isinstance(v, str) and v.strip()
     }
     if not need:
         raise ApplicationError(gettext("Describe the need in at least one language."), code="need_required")
@@ -195,7 +214,7 @@ def save_directory_entry(
         raise ApplicationError(gettext("Give the number or address to reach."), code="target_required")
     entry = entry or DirectoryEntry()
     entry.need, entry.channel, entry.target, entry.hours = need, channel, target.strip(), hours
-    entry.languages = [lang for lang in (languages or []) if lang in LANGUAGES]
+    entry.languages = [lang for lang in (languages or []) if desk_languages.is_known(lang)]
     entry.position = position
     entry.full_clean()
     entry.save()
@@ -310,11 +329,12 @@ def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
     return report
 
 
-def audience_queryset(audience: dict):
-    """Return the phone contact points the audience spec selects (opted-out and invalid included)."""
+def audience_queryset(audience: dict, *, channel: str = "sms"):
+    """Return the channel's contact points the audience spec selects (opted-out and invalid included)."""
     from helpdesk.tickets.models import OPEN_STATUSES
 
-    qs = ContactPoint.objects.filter(kind=ContactKind.PHONE, customer__merged_into__isnull=True)
+    kind = contact_kind_of(channel) or ContactKind.PHONE
+    qs = ContactPoint.objects.filter(kind=kind, customer__merged_into__isnull=True)
     if not audience_is_set(audience):
         return qs.none()
     if audience.get("contact_point_ids"):
@@ -346,38 +366,13 @@ def audience_is_set(audience: dict) -> bool:
     return any(audience.get(k) for k in keys)
 
 
-def count_segments(text: str):
-    """Segments of one SMS body (the SMS app's counter; a conservative estimate until it exists)."""
-    try:
-        from channels_app.sms.segments import count_segments as sms_count_segments
-    except ImportError:
-        return _estimate_segments(text)
-    return sms_count_segments(text)
-
-
-@dataclass(frozen=True)
-class _Segments:
-    encoding: str
-    segments: int
-
-
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
-)
-
-
-def _estimate_segments(text: str) -> _Segments:
-    if all(ch in _GSM7 for ch in text):
-        units = len(text) + sum(ch in "^{}\\[~]|€" for ch in text)
-        return _Segments("GSM-7", 1 if units <= 160 else -(-units // 153))
-    units = len(text.encode("utf-16-le")) // 2
-    return _Segments("UCS-2", 1 if units <= 70 else -(-units // 67))
-
-
 def validate_bodies(*, bodies: dict, max_segments: int) -> dict[str, int]:
     """Return segments per language; raise when a body is missing or over the manager's limit."""
-    bodies = {k: v for k, v in (bodies or {}).items() if k in LANGUAGES and isinstance(v, str) and v.strip()}
+    bodies = {
+        k: v
+        for k, v in (bodies or {}).items()
+        if desk_languages.is_known(k) and isinstance(v, str) and v.strip()
+    }
     if not bodies:
         raise ApplicationError(gettext("Write the message in at least one language."), code="body_required")
     segments: dict[str, int] = {}
@@ -416,8 +411,14 @@ def create_broadcast(
     scheduled_at: datetime | None = None,
     csv_data: bytes | None = None,
     triage_flow=None,
+    channel: str = "sms",
 ) -> Broadcast:
     """Create a draft broadcast after checking its bodies and audience; nothing is sent yet."""
+    if channel not in BROADCAST_CHANNELS:
+        raise ApplicationError(
+            gettext("Broadcasts can go out by: %(channels)s.") % {"channels": ", ".join(BROADCAST_CHANNELS)},
+            code="invalid_channel",
+        )
     validate_bodies(bodies=bodies, max_segments=max_segments)
     audience = dict(audience or {})
     report = None
@@ -428,10 +429,14 @@ def create_broadcast(
         raise ApplicationError(
             gettext("Choose an audience (tags, languages, queues, crisis, or a CSV)."), code="no_audience"
         )
-    if not audience_queryset(audience).filter(opted_out_at__isnull=True, invalid_at__isnull=True).exists():
+    reachable = audience_queryset(audience, channel=channel).filter(
+        opted_out_at__isnull=True, invalid_at__isnull=True
+    )
+    if not reachable.exists():
         raise ApplicationError(gettext("Nobody reachable matches this audience."), code="no_audience")
     return Broadcast.objects.create(
         name=name.strip() or "Broadcast",
+        channel=channel,
         crisis=crisis,
         bodies={k: v.strip() for k, v in bodies.items() if isinstance(v, str) and v.strip()},
         audience=audience,
@@ -589,7 +594,7 @@ def _plan_rows(broadcast: Broadcast, low: int, high: int):
         output_field=CharField(),
     )
     return (
-        audience_queryset(broadcast.audience)
+        audience_queryset(broadcast.audience, channel=broadcast.channel)
         .filter(id__gte=low, id__lt=high)
         .annotate(
             b_id=Value(broadcast.pk, output_field=BigIntegerField()),
@@ -608,7 +613,9 @@ def plan_broadcast(*, broadcast_id: int) -> Broadcast:
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     if broadcast.status != BroadcastStatus.PLANNING:
         return broadcast
-    bounds = audience_queryset(broadcast.audience).aggregate(low=Min("id"), high=Max("id"))
+    bounds = audience_queryset(broadcast.audience, channel=broadcast.channel).aggregate(
+        low=Min("id"), high=Max("id")
+    )
     if bounds["low"] is not None:
         with connection.cursor() as cursor:
             for start in range(bounds["low"], bounds["high"] + 1, PLAN_CHUNK):
@@ -653,7 +660,7 @@ WHERE d.id IN (
     WHERE broadcast_id = %s AND status = 'planned' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
     ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
 )
-RETURNING d.id, d."to", d.language, d.attempts
+RETURNING d.id, d."to", d.language, d.attempts, d.contact_point_id
 """
 
 _RECORD_SQL = """
@@ -679,7 +686,11 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
     deadline = time.monotonic() + time_budget
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     gateway = get_gateway(broadcast.channel)
-    bucket = TokenBucket(f"broadcast:{broadcast.pk}", rate=broadcast.rate_per_second)
+    # The broadcast's own rate and the sending account's, which replies share (and go first on).
+    buckets = [ratelimit.Bucket(f"broadcast:{broadcast.pk}", broadcast.rate_per_second)]
+    account = sending_account(gateway)
+    if account is not None:
+        buckets.append(ratelimit.Bucket(account.key, account.rate_per_second))
     sent = failed = retried = 0
     while True:
         # Re-read status between batches: a pause or cancel takes effect before the next batch.
@@ -688,7 +699,7 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
             return DispatchOutcome(sent, failed, retried, stopped=str(status))
         if time.monotonic() > deadline:
             return DispatchOutcome(sent, failed, retried, stopped="budget")
-        granted, wait = bucket.take(DISPATCH_BATCH)
+        granted, wait = ratelimit.take(buckets, DISPATCH_BATCH)
         if granted == 0:
             time.sleep(min(wait, 0.2))
             continue
@@ -711,14 +722,19 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
                 language=language,
                 metadata={"broadcast_delivery_id": pk, "broadcast_id": broadcast_id},
             )
-            for pk, to, language, _attempts in claimed
+            for pk, to, language, _attempts, _point in claimed
         ]
         results = send_many(gateway, messages)
         rows: list[tuple[int, str, str, str, float]] = []
-        for (pk, _to, _language, attempts), result in zip(claimed, results, strict=True):
+        learned: dict[ContactState, list[int]] = {}
+        for (pk, _to, _language, attempts, point_id), result in zip(claimed, results, strict=True):
             state: str
             if isinstance(result, SendResult):
-                state = DeliveryState.DELIVERED if result.status == "delivered" else DeliveryState.SENT
+                state = (
+                    DeliveryState.DELIVERED
+                    if result.status == DeliveryStatus.DELIVERED
+                    else DeliveryState.SENT
+                )
                 rows.append((pk, state, result.provider_id or "", "", 0.0))
                 sent += 1
             elif _retryable(result, attempts):
@@ -729,7 +745,12 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
                 state = _failure_state(result)
                 rows.append((pk, state, "", result.message[:300], 0.0))
                 failed += 1
+                if result.contact_state is not None:
+                    learned.setdefault(result.contact_state, []).append(point_id)
         record_results(rows)
+        for contact_state, point_ids in learned.items():
+            # What the provider said of the number holds for every later broadcast and reply.
+            apply_contact_state(contact_point_ids=point_ids, state=contact_state, reason="provider")
 
 
 def _retryable(error: ChannelError, attempts: int) -> bool:
@@ -787,12 +808,11 @@ def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelt
     )
     adopted = resent = unknown = 0
     rows: list[tuple[int, str, str, str, float]] = []
-    gateways: dict[str, object] = {}
+    gateways: dict[str, Any] = {}
     for delivery in stuck:
         channel = delivery.broadcast.channel
         gateway = gateways.setdefault(channel, get_gateway(channel))
-        find = getattr(gateway, "find_sent", None)
-        if find is None:
+        if not isinstance(gateway, SentLookup):
             rows.append(
                 (delivery.pk, DeliveryState.FAILED, "", "Outcome unknown after a worker stopped.", 0.0)
             )
@@ -801,8 +821,8 @@ def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelt
         # The gateway lists what the provider sent to this number since just before the attempt;
         # the message with our body is ours (channels_app.sms.gateway.TwilioGateway.find_sent).
         body = delivery.broadcast.body_for(delivery.language)
-        found = find(to=delivery.to, since=(delivery.attempt_at or now) - timedelta(seconds=5))
-        provider_id = next((m["provider_id"] for m in found if m.get("body") == body), None)
+        found = gateway.find_sent(to=delivery.to, since=(delivery.attempt_at or now) - timedelta(seconds=5))
+        provider_id = next((m.provider_id for m in found if m.body == body), None)
         if provider_id:
             rows.append((delivery.pk, DeliveryState.SENT, provider_id, "", 0.0))
             adopted += 1
@@ -836,19 +856,44 @@ def wake_stalled_broadcasts(*, now: datetime | None = None, timeout: timedelta =
     return woken
 
 
-def record_delivery_status(*, provider_id: str, status: str) -> int:
-    """Apply a provider status callback to a broadcast delivery; return rows changed."""
-    mapping = {
-        "delivered": DeliveryState.DELIVERED,
-        "failed": DeliveryState.FAILED,
-        "undelivered": DeliveryState.FAILED,
-    }
-    state = mapping.get(status)
-    if not state or not provider_id:
-        return 0
-    return BroadcastDelivery.objects.filter(
-        provider_id=provider_id, status__in=[DeliveryState.SENT, DeliveryState.SENDING]
-    ).update(status=state)
+@dataclass(frozen=True)
+class DeliveryAdvance:
+    moved: bool
+    contact_point_id: int
+
+
+# Provider statuses that settle a broadcast delivery; the others say nothing new about it.
+_SETTLES: dict[str, str] = {
+    DeliveryStatus.DELIVERED: DeliveryState.DELIVERED,
+    DeliveryStatus.FAILED: DeliveryState.FAILED,
+    DeliveryStatus.UNDELIVERED: DeliveryState.FAILED,
+}
+
+
+def advance_broadcast_delivery(report: DeliveryReport) -> DeliveryAdvance | None:
+    """Apply a provider's report to the broadcast delivery it names (forward only); None if none.
+    Called only by messaging.delivery.record_delivery_report."""
+    delivery = (
+        BroadcastDelivery.objects.filter(provider_id=report.provider_id)
+        .values("id", "contact_point_id")
+        .first()
+    )
+    if delivery is None:
+        return None
+    state = _SETTLES.get(report.status)
+    if report.contact_state == ContactState.OPTED_OUT:
+        state = DeliveryState.SKIPPED_OPTED_OUT
+    elif report.contact_state == ContactState.INVALID:
+        state = DeliveryState.SKIPPED_INVALID
+    moved = False
+    if state:
+        error = f"{report.error_code}: {report.error_message}".strip(": ")[:300]
+        moved = bool(
+            BroadcastDelivery.objects.filter(
+                pk=delivery["id"], status__in=[DeliveryState.SENT, DeliveryState.SENDING]
+            ).update(status=state, **({"error": error} if error else {}))
+        )
+    return DeliveryAdvance(moved=moved, contact_point_id=delivery["contact_point_id"])
 
 
 def note_broadcast_reply(*, to: str, now: datetime | None = None) -> Broadcast | None:

@@ -43,6 +43,7 @@ class ContactPoint(models.Model):
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
     opt_out_reason = models.CharField(_("opt-out reason"), max_length=100, blank=True)
     invalid_at = models.DateTimeField(_("invalid since"), null=True, blank=True)
+    bouncing_at = models.DateTimeField(_("bouncing since"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -55,7 +56,7 @@ class ContactPoint(models.Model):
 
     @property
     def can_receive(self) -> bool:
-        return self.opted_out_at is None and self.invalid_at is None
+        return self.opted_out_at is None and self.invalid_at is None and self.bouncing_at is None
 
 
 class CustomerMergeAudit(models.Model):

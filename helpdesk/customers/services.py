@@ -110,11 +110,31 @@ def opt_in(*, contact_point: ContactPoint) -> ContactPoint:
     return contact_point
 
 
-def mark_invalid(*, contact_point: ContactPoint) -> None:
+def mark_invalid(*, contact_point: ContactPoint) -> int:
     """Record that the provider says this contact point cannot receive messages."""
-    ContactPoint.objects.filter(pk=contact_point.pk, invalid_at__isnull=True).update(
+    return ContactPoint.objects.filter(pk=contact_point.pk, invalid_at__isnull=True).update(
         invalid_at=timezone.now()
     )
+
+
+def mark_bouncing(*, contact_point: ContactPoint) -> int:
+    """Record that mail to this address bounces for good."""
+    return ContactPoint.objects.filter(pk=contact_point.pk, bouncing_at__isnull=True).update(
+        bouncing_at=timezone.now()
+    )
+
+
+def apply_contact_state(*, contact_point: ContactPoint, state: str, reason: str = "") -> int:
+    """Apply what a provider learned about the point (opted_out, invalid, bouncing); 1 if it changed."""
+    if state == "opted_out":
+        already = contact_point.opted_out_at is not None
+        opt_out(contact_point=contact_point, reason=reason or "provider")
+        return 0 if already else 1
+    if state == "invalid":
+        return mark_invalid(contact_point=contact_point)
+    if state == "bouncing":
+        return mark_bouncing(contact_point=contact_point)
+    raise ValueError(f"unknown contact state {state!r}")
 
 
 @transaction.atomic

@@ -9,15 +9,18 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from channels_app.base import channel_spec, reply_channels
 from helpdesk.tickets.models import Channel, Priority, Queue, TicketStatus
 from helpdesk.tickets.selectors import SORTS, QueueFilters
 
 STATUS_FILTER_CHOICES = [("", _("Open (new, open, pending)")), ("all", _("All")), *TicketStatus.choices]
-REPLY_CHANNEL_CHOICES = [
-    (Channel.SMS, Channel.SMS.label),
-    (Channel.EMAIL, Channel.EMAIL.label),
-    (Channel.CHAT, Channel.CHAT.label),
-]
+
+
+def reply_channel_choices() -> list[tuple[str, str]]:
+    """The channels an agent can reply on here (registered, with a gateway configured)."""
+    return [(name, str(channel_spec(name).label)) for name in reply_channels()]  # type: ignore[union-attr]
+
+
 SORT_LABELS = {
     "priority": _("Priority, then SLA due"),
     "newest": _("Newest activity"),
@@ -73,10 +76,14 @@ class QueueFilterForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    channel = forms.ChoiceField(label=_("Send by"), choices=REPLY_CHANNEL_CHOICES)
+    channel = forms.ChoiceField(label=_("Send by"), choices=())
     body = forms.CharField(
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 5, "dir": "auto"}), max_length=10_000
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = reply_channel_choices()  # type: ignore[attr-defined]
 
 
 class NoteForm(forms.Form):

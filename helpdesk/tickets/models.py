@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from channels_app.base import DeliveryStatus as Delivery
+
 OPEN_STATUSES = ("new", "open", "pending")
 
 
@@ -58,29 +60,18 @@ class EventKind(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
-    # Ordered by progress: a late callback never moves an event backwards (see DELIVERY_RANK).
-    PENDING = "pending", _("Pending")
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")  # the provider's word: handed to the carrier
-    SENT = "sent", _("Sent")
-    DELIVERED = "delivered", _("Delivered")
-    UNDELIVERED = "undelivered", _("Undelivered")
-    FAILED = "failed", _("Failed")
-    BLOCKED = "blocked", _("Not sent")
-    RECEIVED = "received", _("Received")
-
-
-DELIVERY_RANK = {
-    "pending": 0,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    "delivered": 4,
-    "undelivered": 4,
-    "failed": 4,
-    "blocked": 4,
-    "received": 4,
-}
+    # The values are channels_app.base.DeliveryStatus's (gateways return those); labels live here.
+    # Ordered by progress: a late callback never moves an event backwards (base.DELIVERY_RANK).
+    PENDING = Delivery.PENDING.value, _("Pending")
+    QUEUED = Delivery.QUEUED.value, _("Queued")
+    SENDING = Delivery.SENDING.value, _("Sending")  # the provider's word: handed to the carrier
+    SENT = Delivery.SENT.value, _("Sent")
+    DELIVERED = Delivery.DELIVERED.value, _("Delivered")
+    UNDELIVERED = Delivery.UNDELIVERED.value, _("Undelivered")
+    FAILED = Delivery.FAILED.value, _("Failed")
+    BLOCKED = Delivery.BLOCKED.value, _("Not sent")
+    PRINTED = Delivery.PRINTED.value, _("Printed (demo)")
+    RECEIVED = Delivery.RECEIVED.value, _("Received")
 
 
 class Queue(models.Model):

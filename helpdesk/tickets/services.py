@@ -14,14 +14,22 @@ from django.template import Context, Template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels_app import outbox
-from channels_app.base import InboundMessage
-from helpdesk.customers.models import ContactKind, ContactPoint, Customer
+from channels_app.base import (
+    DELIVERY_RANK,
+    DeliveryReport,
+    InboundMessage,
+    channel_spec,
+    contact_kind_of,
+    gateway_configured,
+    reply_channel_of,
+    reply_channels,
+)
+from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.customers.services import resolve_customer
 from helpdesk.errors import ApplicationError
+from helpdesk.messaging import outbox
 from helpdesk.tickets import realtime
 from helpdesk.tickets.models import (
-    DELIVERY_RANK,
     OPEN_STATUSES,
     Channel,
     DeliveryStatus,
@@ -38,18 +46,6 @@ from helpdesk.tickets.models import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Which kind of contact point a channel delivers to.
-CHANNEL_CONTACT_KIND: dict[str, str] = {
-    Channel.SMS: ContactKind.PHONE,
-    Channel.VOICE: ContactKind.PHONE,
-    Channel.EMAIL: ContactKind.EMAIL,
-    Channel.WEB: ContactKind.EMAIL,
-    Channel.CHAT: ContactKind.CHAT,
-}
-# A reply cannot go back on some channels; answer a web form by email, a call by SMS.
-REPLY_CHANNEL: dict[str, str] = {Channel.WEB: Channel.EMAIL, Channel.VOICE: Channel.SMS}
-REPLY_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.CHAT)
 
 _UNSET: Any = object()
 
@@ -167,12 +163,21 @@ def set_tags(*, ticket: Ticket, names: list[str]) -> None:
     ticket.tags.set(list(existing.values()))
 
 
-def _system_event(
-    ticket: Ticket, *, kind: str, body: str, author=None, payload: dict | None = None
+def add_system_event(
+    *,
+    customer_id: int,
+    ticket: Ticket | None,
+    kind: str,
+    body: str,
+    author=None,
+    payload: dict | None = None,
+    contact_point: ContactPoint | None = None,
 ) -> TimelineEvent:
+    """Append an internal event (status change, consent, merge…) to the customer's timeline."""
     return TimelineEvent.objects.create(
-        customer_id=ticket.customer_id,
+        customer_id=customer_id,
         ticket=ticket,
+        contact_point=contact_point,
         channel=Channel.SYSTEM,
         direction=Direction.INTERNAL,
         kind=kind,
@@ -260,7 +265,9 @@ def update_ticket(
     if tags is not _UNSET:
         set_tags(ticket=ticket, names=tags)
     for kind, body, payload in changes:
-        _system_event(ticket, kind=kind, body=body, author=actor, payload=payload)
+        add_system_event(
+            customer_id=ticket.customer_id, ticket=ticket, kind=kind, body=body, author=actor, payload=payload
+        )
     realtime.ticket_changed(ticket)
     return ticket
 
@@ -372,14 +379,13 @@ def reply_channel_for(ticket: Ticket) -> str:
         .values_list("channel", flat=True)
         .first()
     )
-    channel = last_in or ticket.channel
-    return REPLY_CHANNEL.get(channel, channel)
+    return reply_channel_of(last_in or ticket.channel)
 
 
 def contact_point_for(*, ticket: Ticket, channel: str) -> ContactPoint | None:
     """Return where a reply on this channel goes: the point the customer last used, else any."""
-    kind = CHANNEL_CONTACT_KIND.get(channel)
-    if kind is None:
+    kind = contact_kind_of(channel)
+    if not kind:
         return None
     last = (
         TimelineEvent.objects.filter(ticket=ticket, direction=Direction.IN, contact_point__kind=kind)
@@ -395,8 +401,9 @@ def contact_point_for(*, ticket: Ticket, channel: str) -> ContactPoint | None:
 def blocked_reason(point: ContactPoint | None, channel: str) -> str:
     """Say in words why nothing can be sent to this point, or return '' when it can."""
     if point is None:
+        spec = channel_spec(channel)
         return _("Not sent: the customer has no contact point for %(channel)s.") % {
-            "channel": Channel(channel).label
+            "channel": spec.label if spec else channel
         }
     if point.opted_out_at:
         return _("Not sent: %(value)s opted out (%(reason)s) on %(when)s.") % {
@@ -406,6 +413,8 @@ def blocked_reason(point: ContactPoint | None, channel: str) -> str:
         }
     if point.invalid_at:
         return _("Not sent: the provider reported %(value)s as invalid.") % {"value": point.value}
+    if point.bouncing_at:
+        return _("Not sent: mail to %(value)s bounces.") % {"value": point.value}
     return ""
 
 
@@ -427,12 +436,7 @@ def send_message(
         raise ApplicationError(
             _("A reply needs a message."), code="empty_body", fields={"body": [_("This field is required.")]}
         )
-    if channel not in REPLY_CHANNELS:
-        raise ApplicationError(
-            _("Replies cannot be sent on this channel."),
-            code="invalid_channel",
-            fields={"channel": [_("Choose SMS, email or chat.")]},
-        )
+    check_can_send(channel)
     point = contact_point or contact_point_for(ticket=ticket, channel=channel)
     reason = blocked_reason(point, channel)
     now = timezone.now()
@@ -503,25 +507,42 @@ def render_macro(*, macro: Macro, ticket: Ticket, agent=None) -> str:
     return template.render(Context({"customer": ticket.customer, "ticket": ticket, "agent": agent})).strip()
 
 
-def update_delivery_status(
-    *, provider: str, provider_id: str, status: str, error_code: str = "", error_message: str = ""
-) -> bool:
-    """Move an outbound event forward (queued → sent → delivered/failed); never backwards."""
-    if status not in DELIVERY_RANK:
-        return False
-    lower = [s for s, rank in DELIVERY_RANK.items() if rank < DELIVERY_RANK[status]]
-    fields: dict[str, Any] = {"delivery_status": status}
-    if error_code or error_message:
-        fields["delivery_error"] = (f"{error_code}: {error_message}" if error_code else error_message)[:300]
+def check_can_send(channel: str) -> None:
+    """Refuse a channel nothing can send on here, saying what to configure."""
+    if channel in reply_channels():
+        return
+    if contact_kind_of(channel) and not gateway_configured(channel):
+        message = _(
+            "Nothing can send on %(channel)s here: configure a gateway for it in CHANNEL_GATEWAYS."
+        ) % {"channel": channel}
+    else:
+        message = _("Replies cannot be sent on this channel.")
+    choices = ", ".join(reply_channels()) or _("none configured")
+    raise ApplicationError(
+        message,
+        code="invalid_channel",
+        fields={"channel": [_("Choose one of: %(choices)s.") % {"choices": choices}]},
+    )
+
+
+def advance_delivery_status(report: DeliveryReport) -> TimelineEvent | None:
+    """Move the outbound event the report names forward (queued → sent → delivered/failed), never
+    backwards; return the event when it moved. Called only by messaging.delivery."""
+    lower = [s for s, rank in DELIVERY_RANK.items() if rank < DELIVERY_RANK[report.status]]
+    fields: dict[str, Any] = {"delivery_status": str(report.status)}
+    if report.error_code or report.error_message:
+        text = f"{report.error_code}: {report.error_message}" if report.error_code else report.error_message
+        fields["delivery_error"] = text.strip(": ")[:300]
     updated = TimelineEvent.objects.filter(
-        provider=provider, provider_id=provider_id, delivery_status__in=lower + [""]
+        provider=report.provider, provider_id=report.provider_id, delivery_status__in=lower + [""]
     ).update(**fields)
-    if updated:
-        event = (
-            TimelineEvent.objects.filter(provider=provider, provider_id=provider_id)
-            .only("id", "ticket_id")
-            .first()
-        )
-        if event and event.ticket_id:
-            realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
-    return bool(updated)
+    if not updated:
+        return None
+    event = (
+        TimelineEvent.objects.filter(provider=report.provider, provider_id=report.provider_id)
+        .only("id", "ticket_id", "contact_point_id")
+        .first()
+    )
+    if event and event.ticket_id:
+        realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
+    return event

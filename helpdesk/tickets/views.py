@@ -16,12 +16,12 @@ from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import selectors, services
 from helpdesk.tickets.forms import (
-    REPLY_CHANNEL_CHOICES,
     STATUS_FILTER_CHOICES,
     NoteForm,
     QueueFilterForm,
     ReplyForm,
     TicketUpdateForm,
+    reply_channel_choices,
 )
 from helpdesk.tickets.models import Channel, Macro, Priority, Ticket, TicketStatus
 
@@ -81,7 +81,7 @@ def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
         "other_tickets": selectors.other_tickets(customer_id=ticket.customer_id, exclude_id=ticket.pk),
         "macros": selectors.macros_for(language=ticket.language),
         "reply_channel": services.reply_channel_for(ticket),
-        "reply_channels": REPLY_CHANNEL_CHOICES,
+        "reply_channels": reply_channel_choices(),
         "status_choices": TicketStatus.choices,
         "priority_choices": Priority.choices,
         "panels": [reverse(name, args=[ticket.pk]) for name in settings.TICKET_PANELS],

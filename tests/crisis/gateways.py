@@ -14,7 +14,14 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from channels_app.base import ChannelError, OutboundMessage, SendResult
+from channels_app.base import (
+    ChannelError,
+    ContactState,
+    DeliveryStatus,
+    OutboundMessage,
+    SendResult,
+    SentMessage,
+)
 
 
 def key(name: str) -> str:
@@ -84,7 +91,9 @@ class RecordingGateway:
                     continue
             elif mode == "permanent":
                 results.append(
-                    ChannelError("21211 invalid To", permanent=True, code="21211", contact_state="invalid")
+                    ChannelError(
+                        "21211 invalid To", permanent=True, code="21211", contact_state=ContactState.INVALID
+                    )
                 )
                 continue
             provider_id = f"SM{uuid.uuid4().hex}"
@@ -99,7 +108,9 @@ class RecordingGateway:
             }
             pipe.rpush(key("sent"), json.dumps(record))
             pipe.hset(key("sid"), message.to, json.dumps(record))
-            results.append(SendResult(provider=self.provider, provider_id=provider_id, status="sent"))
+            results.append(
+                SendResult(provider=self.provider, provider_id=provider_id, status=DeliveryStatus.SENT)
+            )
         pipe.execute()
         if latency:
             time.sleep(latency / 2)
@@ -109,7 +120,13 @@ class RecordingGateway:
 class LookupRecordingGateway(RecordingGateway):
     """Also answers "did you send this?", as the Twilio gateway does by listing Messages."""
 
-    def find_sent(self, *, to: str, since) -> list[dict]:
+    def find_sent(self, *, to: str, since) -> list[SentMessage]:
         raw = client().hget(key("sid"), to)  # the last message to this number
         record = json.loads(raw) if raw else None
-        return [record] if record and record["at"] >= since.timestamp() else []
+        if not record or record["at"] < since.timestamp():
+            return []
+        return [
+            SentMessage(
+                provider_id=record["provider_id"], to=to, body=record["body"], status=DeliveryStatus.SENT
+            )
+        ]

@@ -3,12 +3,14 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from channels_app.base import DeliveryReport, DeliveryStatus
 from helpdesk.crisis import services
 from helpdesk.crisis.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
 from helpdesk.crisis.selectors import broadcast_progress, channel_directory_lines, preview_broadcast
 from helpdesk.crisis.services import create_broadcast, dispatch_broadcast, plan_broadcast
 from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.errors import ApplicationError
+from helpdesk.messaging.delivery import record_delivery_report
 from tests.factories import ContactPointFactory, CustomerFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -359,6 +361,10 @@ def test_provider_status_callback_marks_a_broadcast_delivery_delivered(recording
     )
     dispatch_broadcast(broadcast_id=broadcast.pk)
     sid = recording_gateway.sent()[0]["sid"]
-    assert services.record_delivery_status(provider_id=sid, status="delivered") == 1
-    assert services.record_delivery_status(provider_id=sid, status="sent") == 0  # never backwards
+
+    def report(status):
+        return record_delivery_report(DeliveryReport(provider="recording", provider_id=sid, status=status))
+
+    assert report(DeliveryStatus.DELIVERED) is True
+    assert report(DeliveryStatus.SENT) is False  # never backwards
     assert broadcast_progress(broadcast=broadcast).delivered == 1

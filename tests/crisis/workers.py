@@ -25,6 +25,7 @@ def worker_env(*, database_url: str, redis_url: str, gateway: str, extra: dict |
                 f"sms={gateway},email=channels_app.console.gateway.ConsoleGateway"
             ),
             "CHANNEL_LAYER_REDIS": "false",
+            "DEMO_GATEWAYS_ENABLED": "1",
             "PYTHONPATH": str(ROOT),
         }
     )

@@ -70,7 +70,7 @@ def test_a_burst_with_retries_records_every_message_once(fake_twilio, celery_wor
     import secrets
     from concurrent.futures import ThreadPoolExecutor
 
-    from channels_app.models import InboxMessage
+    from helpdesk.messaging.models import InboxMessage
 
     customers = [f"+1415555{1000 + i:04d}" for i in range(20)]
     messages = [

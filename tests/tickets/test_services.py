@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from channels_app.base import DeliveryReport, DeliveryStatus
 from helpdesk.customers.services import opt_out
 from helpdesk.errors import ApplicationError
+from helpdesk.messaging.delivery import record_delivery_report
 from helpdesk.tickets.models import Priority, QueueCounter, Ticket, TimelineEvent
 from helpdesk.tickets.services import (
     add_note,
@@ -13,7 +15,6 @@ from helpdesk.tickets.services import (
     recount_queue_counters,
     render_macro,
     send_reply,
-    update_delivery_status,
     update_ticket,
 )
 from tests.factories import ContactPointFactory, CustomerFactory, QueueFactory, TimelineEventFactory
@@ -82,7 +83,9 @@ def test_delivery_status_never_moves_backwards():
         direction="out", provider="twilio", provider_id="SMx", delivery_status="queued"
     )
     for status in ["delivered", "sent", "queued"]:
-        update_delivery_status(provider="twilio", provider_id="SMx", status=status)
+        record_delivery_report(
+            DeliveryReport(provider="twilio", provider_id="SMx", status=DeliveryStatus(status))
+        )
     event.refresh_from_db()
     assert event.delivery_status == "delivered"
 

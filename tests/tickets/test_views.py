@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Outbox
 from helpdesk.customers.models import ContactKind
+from helpdesk.messaging.models import Outbox
 from helpdesk.tickets.models import (
     Channel,
     DeliveryStatus,

@@ -31,7 +31,7 @@ class LeanResponse:
 
 class LeanClient:
     """Posts through production's WSGI entry point (helpdesk.wsgi), form-encoded as Twilio does,
-    so webhook paths take the lean door (channels_app.lean) and everything else Django's."""
+    so webhook paths take the lean door (helpdesk.messaging.door.FastDoor) and everything else Django's."""
 
     def __init__(self) -> None:
         from helpdesk.wsgi import application

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from channels_app import outbox
 from channels_app.base import ChannelError, OutboundMessage, SendResult
-from channels_app.models import Outbox
 from channels_app.sms.gateway import TwilioGateway
 from helpdesk.customers.models import ContactPoint
+from helpdesk.messaging import outbox
+from helpdesk.messaging.models import Outbox
 from helpdesk.tickets.models import DeliveryStatus
 from helpdesk.tickets.services import send_message
 from tests.factories import ContactPointFactory, TicketFactory

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from channels_app.models import InboxMessage
 from helpdesk.customers.models import ContactPoint
+from helpdesk.messaging.models import InboxMessage
 from helpdesk.tickets.models import DeliveryStatus, Direction, TimelineEvent
 from tests.channels_app.sms.conftest import INBOUND, STATUS, LeanClient, Twilio, new_sid
 from tests.factories import ContactPointFactory, TicketFactory, TimelineEventFactory
@@ -162,7 +162,7 @@ def test_random_form_bodies_never_5xx(door, params, signed, path):
 def test_database_down_is_503_so_twilio_retries(twilio, monkeypatch):
     from django.db import OperationalError
 
-    from channels_app import inbox
+    from helpdesk.messaging import inbox
 
     def down(values):
         raise OperationalError("could not connect to server")
@@ -173,7 +173,7 @@ def test_database_down_is_503_so_twilio_retries(twilio, monkeypatch):
     assert not InboxMessage.objects.exists()
 
 
-# --- the lean door only (channels_app.lean, production's WSGI entry point)
+# --- the lean door only (helpdesk.messaging.door, production's WSGI entry point)
 
 
 def test_lean_door_leaves_other_requests_to_django():

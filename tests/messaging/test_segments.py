@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from channels_app.sms.segments import count_segments
+from helpdesk.messaging.segments import count_segments
 
-JS = Path(__file__).resolve().parents[3] / "static" / "sms" / "segments.js"
+JS = Path(__file__).resolve().parents[2] / "static" / "sms" / "segments.js"
 
 # (text, encoding, characters, segments)
 VECTORS = [

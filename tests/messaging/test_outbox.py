@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from channels_app import outbox
 from channels_app.base import ChannelError, OutboundMessage, SendResult
-from channels_app.models import Outbox
 from helpdesk.customers.models import ContactKind
+from helpdesk.messaging import outbox
+from helpdesk.messaging.models import Outbox
 from helpdesk.tickets.models import DeliveryStatus, TimelineEvent
 from helpdesk.tickets.services import send_reply
 from tests.factories import ContactPointFactory, TicketFactory
@@ -35,7 +35,7 @@ class ScriptedGateway:
 def scripted(settings):
     settings.CHANNEL_GATEWAYS = {
         **settings.CHANNEL_GATEWAYS,
-        "sms": "tests.channels_app.test_outbox.ScriptedGateway",
+        "sms": "tests.messaging.test_outbox.ScriptedGateway",
     }
     ScriptedGateway.script = []
     ScriptedGateway.sent = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
-from helpdesk.crisis.ratelimit import TokenBucket
+from helpdesk.messaging.ratelimit import TokenBucket
 
 
 def test_off_means_every_request_is_granted_at_once():

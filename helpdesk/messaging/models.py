@@ -1,4 +1,4 @@
-"""The transactional outbox: the only way anything leaves the help desk."""
+"""The channel-neutral message stores: the inbox (what arrived) and the outbox (what leaves)."""
 
 from __future__ import annotations
 

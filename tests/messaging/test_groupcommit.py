@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from channels_app.groupcommit import GroupCommit
+from helpdesk.messaging.groupcommit import GroupCommit
 
 
 class GatedWriter:

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from channels_app import inbox, tasks
 from channels_app.base import InboundMessage
-from channels_app.models import InboxMessage
 from helpdesk import redis_client
+from helpdesk.messaging import inbox, tasks
+from helpdesk.messaging.models import InboxMessage
 from helpdesk.tickets.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db

@@ -33,9 +33,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.base import InboundMessage
-from channels_app.groupcommit import GroupCommit
-from channels_app.models import InboxMessage
 from helpdesk import redis_client
+from helpdesk.messaging.groupcommit import GroupCommit
+from helpdesk.messaging.models import InboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ WAKE_KEY = "tourniquet:inbox:wake"
 WAKE_TTL_SECONDS = 10
 
 _INSERT = (
-    "INSERT INTO channels_app_inboxmessage (provider, provider_id, channel, message, received_at, error) "
+    "INSERT INTO messaging_inboxmessage (provider, provider_id, channel, message, received_at, error) "
     "VALUES (%s, %s, %s, %s, %s, '') ON CONFLICT (provider, provider_id) DO NOTHING RETURNING id"
 )
 
@@ -102,7 +102,7 @@ def _retrying_dropped_connection(write: Callable[[], Any]) -> Any:
 # prepared statements may not be there for its next transaction, DATABASE_PREPARED_STATEMENTS=0
 # sends the plain statement.
 _INSERT_BATCH = (
-    "INSERT INTO channels_app_inboxmessage (provider, provider_id, channel, message, received_at, error) "
+    "INSERT INTO messaging_inboxmessage (provider, provider_id, channel, message, received_at, error) "
     "SELECT p, i, c, m::jsonb, r, '' FROM unnest({args}) AS batch(p, i, c, m, r) "
     "ON CONFLICT (provider, provider_id) DO NOTHING RETURNING provider, provider_id"
 )
@@ -186,7 +186,7 @@ def accept(message: InboundMessage) -> bool:
 
 
 def _eager() -> bool:
-    from channels_app import tasks
+    from helpdesk.messaging import tasks
 
     return bool(tasks.drain_inbox.app.conf.task_always_eager)
 
@@ -226,7 +226,7 @@ def drain_linger() -> float:
 def wake() -> None:
     """Make sure a drain runs after what was just committed: publish one unless one is pending."""
     global _wake_skip_until
-    from channels_app import tasks
+    from helpdesk.messaging import tasks
 
     try:
         if _eager():
@@ -248,8 +248,8 @@ def wake() -> None:
 
 
 _CLAIM = (
-    "UPDATE channels_app_inboxmessage SET queued_at = %s WHERE id IN ("
-    " SELECT id FROM channels_app_inboxmessage WHERE processed_at IS NULL AND queued_at IS NULL"
+    "UPDATE messaging_inboxmessage SET queued_at = %s WHERE id IN ("
+    " SELECT id FROM messaging_inboxmessage WHERE processed_at IS NULL AND queued_at IS NULL"
     " ORDER BY id LIMIT %s{lock}) RETURNING id"
 )
 
@@ -266,7 +266,7 @@ def claim(limit: int = DRAIN_BATCH) -> list[int]:
 def drain() -> int:
     """Worker side of `wake()`: clear the flag, then record waiting messages until the linger has
     passed since (a full batch hands the rest to another drain instead)."""
-    from channels_app import tasks
+    from helpdesk.messaging import tasks
 
     eager = _eager()
     try:

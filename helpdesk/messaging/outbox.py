@@ -1,22 +1,34 @@
-"""Transactional outbox and its relay: the only way anything is sent.
+"""Transactional outbox and its relay: the only way a reply, a prompt or a notice is sent.
 
 A service writes the outbound TimelineEvent and an Outbox row in one transaction; on commit the
-relay task claims the row with a conditional update, calls the channel's gateway, and records
-the provider id. A row whose worker died mid-send is swept back to pending after CLAIM_TIMEOUT.
+relay task claims the row with a conditional update, takes a token from the sending account's rate
+limit (ahead of broadcasts), calls the channel's gateway, and hands the outcome to the one delivery
+action (`messaging.delivery.record_delivery_report`). A row whose worker died mid-send is swept
+back to pending after CLAIM_TIMEOUT.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from channels_app.base import ChannelError, OutboundMessage, get_gateway
-from channels_app.models import Outbox, OutboxStatus
+from channels_app.base import (
+    ChannelError,
+    DeliveryReport,
+    DeliveryStatus,
+    OutboundMessage,
+    get_gateway,
+    sending_account,
+)
+from helpdesk.messaging import ratelimit
+from helpdesk.messaging.delivery import apply_contact_state, record_delivery_report
+from helpdesk.messaging.models import Outbox, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +37,8 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 # A worker killed mid-call leaves its row 'sending'; after this long another worker may retry it.
 CLAIM_TIMEOUT = timedelta(minutes=2)
+# A reply waits this long in the worker for the account's next token; longer waits are rescheduled.
+MAX_RATE_WAIT_SECONDS = 1.0
 # One sweep relays at most this many rows, so a backlog is worked off in bounded tasks.
 SWEEP_BATCH = 200
 
@@ -43,7 +57,7 @@ def enqueue(
         metadata=metadata or {},
         next_attempt_at=timezone.now(),
     )
-    from channels_app import tasks
+    from helpdesk.messaging import tasks
 
     transaction.on_commit(lambda: tasks.relay_outbox_message.delay(row.pk))
     return row
@@ -66,9 +80,8 @@ def claim(outbox_id: int) -> bool:
 
 def relay(outbox_id: int) -> float | None:
     """Send one outbox row. Returns seconds until a retry is due, or None when finished."""
-    from helpdesk.customers import services as customer_services
-    from helpdesk.tickets.models import DeliveryStatus, TimelineEvent
-    from helpdesk.tickets.services import blocked_reason, update_delivery_status
+    from helpdesk.tickets.models import TimelineEvent
+    from helpdesk.tickets.services import blocked_reason
 
     if not claim(outbox_id):
         return None
@@ -94,10 +107,20 @@ def relay(outbox_id: int) -> float | None:
         metadata={**row.metadata, "event_id": event.pk, "ticket_id": event.ticket_id},
     )
     try:
-        result = get_gateway(row.channel).send(message)
+        gateway = get_gateway(row.channel)
+        wait = _wait_for_token(gateway)
+        if wait:
+            # The account is busy (a burst of replies): try again when the next token is due.
+            Outbox.objects.filter(pk=row.pk).update(
+                status=OutboxStatus.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=wait)
+            )
+            return wait
+        result = gateway.send(message)
     except ChannelError as exc:
-        if exc.code and point is not None:
-            _apply_contact_consequence(exc, point, customer_services)
+        if exc.contact_state is not None and point is not None:
+            apply_contact_state(
+                contact_point_ids=[point.pk], state=exc.contact_state, reason=f"provider {exc.code}".strip()
+            )
         if not exc.permanent and row.attempts < MAX_ATTEMPTS:
             delay = max(backoff_seconds(row.attempts), exc.retry_after or 0)
             Outbox.objects.filter(pk=row.pk).update(
@@ -105,7 +128,7 @@ def relay(outbox_id: int) -> float | None:
                 next_attempt_at=timezone.now() + timedelta(seconds=delay),
                 last_error=exc.message[:300],
             )
-            logger.info("outbox %s transient failure (%s), retry in %.1fs", row.pk, exc.message, delay)
+            logger.info("outbox %s transient failure (code %s), retry in %.1fs", row.pk, exc.code, delay)
             return delay
         error = f"{exc.code}: {exc.message}" if exc.code else exc.message
         _finish(row, OutboxStatus.FAILED, error)
@@ -116,24 +139,29 @@ def relay(outbox_id: int) -> float | None:
         return None
     with transaction.atomic():
         _finish(row, OutboxStatus.SENT, "")
-        TimelineEvent.objects.filter(pk=event.pk).update(
-            provider=result.provider, provider_id=result.provider_id
+        provider_id = result.provider_id or f"outbox-{row.pk}"
+        TimelineEvent.objects.filter(pk=event.pk).update(provider=result.provider, provider_id=provider_id)
+        record_delivery_report(
+            DeliveryReport(provider=result.provider, provider_id=provider_id, status=result.status)
         )
-        if result.provider_id:
-            update_delivery_status(
-                provider=result.provider, provider_id=result.provider_id, status=result.status
-            )
-        else:
-            TimelineEvent.objects.filter(pk=event.pk).update(delivery_status=result.status)
     _notify(event)
     return None
 
 
-def _apply_contact_consequence(exc: ChannelError, point, customer_services) -> None:
-    if exc.contact_state == "opted_out":
-        customer_services.opt_out(contact_point=point, reason=f"provider {exc.code}")
-    elif exc.contact_state == "invalid":
-        customer_services.mark_invalid(contact_point=point)
+def _wait_for_token(gateway) -> float:
+    """Take one token from the gateway's account, waiting briefly; return the rest of a long wait."""
+    account = sending_account(gateway)
+    if account is None or account.rate_per_second <= 0:
+        return 0.0
+    bucket = ratelimit.Bucket(account.key, account.rate_per_second)
+    deadline = time.monotonic() + MAX_RATE_WAIT_SECONDS
+    while True:
+        granted, wait = ratelimit.take([bucket], 1, priority=True)
+        if granted:
+            return 0.0
+        if time.monotonic() + wait > deadline:
+            return max(wait, 0.001)
+        time.sleep(wait)
 
 
 def _finish(row: Outbox, status: str, error: str) -> None:

@@ -1,10 +1,10 @@
-"""Celery entry points for the outbox relay: thin, they call channels_app.outbox."""
+"""Celery entry points for the inbox and the outbox: thin, they call helpdesk.messaging."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from channels_app import outbox
+from helpdesk.messaging import outbox
 
 
 @shared_task(acks_late=True)
@@ -27,26 +27,15 @@ def relay_outbox() -> int:
 @shared_task(acks_late=True)
 def drain_inbox() -> int:
     """Record stored inbound messages (published by `inbox.wake`, coalesced; lingers briefly)."""
-    from channels_app import inbox
+    from helpdesk.messaging import inbox
 
     return inbox.drain()
 
 
 @shared_task(acks_late=True)
-def process_inbox_message(inbox_id: int) -> None:
-    """Turn one stored inbound message into a customer, ticket and timeline event.
-
-    No longer published (webhooks wake `drain_inbox`); kept so tasks queued by the previous
-    release are still consumed during a deploy."""
-    from channels_app import inbox
-
-    inbox.process(inbox_id)
-
-
-@shared_task(acks_late=True)
 def sweep_inbox() -> int:
     """Process inbound messages whose task was lost (broker outage, killed worker)."""
-    from channels_app import inbox
+    from helpdesk.messaging import inbox
 
     ids = inbox.stale_ids()
     for inbox_id in ids:
