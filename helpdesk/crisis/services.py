@@ -60,6 +60,8 @@ DISPATCH_BATCH = 100
 # One dispatch task works this long, then re-queues itself so other work interleaves.
 DISPATCH_TIME_BUDGET = 30.0
 MAX_ATTEMPTS = 5
+# A dispatcher the rate limit refused waits at least this long before asking again.
+RATE_PAUSE = 0.05
 BACKOFF_BASE_SECONDS = 1.0
 # A 'sending' row without a provider id older than this belongs to a dead worker.
 SENDING_TIMEOUT = timedelta(seconds=30)
@@ -701,7 +703,9 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
             return DispatchOutcome(sent, failed, retried, stopped="budget")
         granted, wait = ratelimit.take(buckets, DISPATCH_BATCH)
         if granted == 0:
-            time.sleep(min(wait, 0.2))
+            # At least RATE_PAUSE: waking for every single token made each batch one message, and
+            # the claim and record round trips then capped two dispatchers at half the account's rate.
+            time.sleep(min(max(wait, RATE_PAUSE), 0.2))
             continue
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_CLAIM_SQL, [broadcast_id, granted])
@@ -726,7 +730,7 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
         ]
         results = send_many(gateway, messages)
         rows: list[tuple[int, str, str, str, float]] = []
-        learned: dict[ContactState, list[int]] = {}
+        learned: dict[tuple[ContactState, str], list[int]] = {}
         for (pk, _to, _language, attempts, point_id), result in zip(claimed, results, strict=True):
             state: str
             if isinstance(result, SendResult):
@@ -746,11 +750,13 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
                 rows.append((pk, state, "", result.message[:300], 0.0))
                 failed += 1
                 if result.contact_state is not None:
-                    learned.setdefault(result.contact_state, []).append(point_id)
+                    learned.setdefault((result.contact_state, result.code), []).append(point_id)
         record_results(rows)
-        for contact_state, point_ids in learned.items():
+        for (contact_state, code), point_ids in learned.items():
             # What the provider said of the number holds for every later broadcast and reply.
-            apply_contact_state(contact_point_ids=point_ids, state=contact_state, reason="provider")
+            apply_contact_state(
+                contact_point_ids=point_ids, state=contact_state, reason=f"{gateway.provider} {code}".strip()
+            )
 
 
 def _retryable(error: ChannelError, attempts: int) -> bool:

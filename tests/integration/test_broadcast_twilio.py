@@ -79,3 +79,58 @@ def test_fake_twilio_status_callback_marks_the_broadcast_delivery_delivered(fake
     response = client.post("/webhooks/twilio/sms/status/", params, HTTP_X_TWILIO_SIGNATURE=signature)
     assert response.status_code == 204
     assert BroadcastDelivery.objects.get(broadcast=broadcast).status == DeliveryState.DELIVERED
+
+
+def _sent_broadcast(audience_tag: str):
+    broadcast = services.create_broadcast(
+        name="b", bodies={"en": "Flood: text HELP"}, audience={"tags": [audience_tag]}, rate_per_second=0
+    )
+    broadcast.status = BroadcastStatus.PLANNING
+    broadcast.save(update_fields=["status"])
+    services.plan_broadcast(broadcast_id=broadcast.pk)
+    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    return broadcast
+
+
+def test_what_twilio_says_of_a_number_holds_for_the_next_broadcast(fake_twilio, client, settings):
+    """21610 when sending opts the number out; 30006 on a status callback marks it invalid; the next
+    broadcast skips both and pays only for the number that can receive."""
+    from twilio.request_validator import RequestValidator
+
+    opted_out = ContactPointFactory(value="+15005550009", customer=CustomerFactory(tags=["delta"]))  # 21610
+    landline = ContactPointFactory(value="+14155550161", customer=CustomerFactory(tags=["delta"]))
+    mobile = ContactPointFactory(value="+14155550162", customer=CustomerFactory(tags=["delta"]))
+    first = _sent_broadcast("delta")
+
+    opted_out.refresh_from_db()
+    assert opted_out.opted_out_at is not None and "21610" in opted_out.opt_out_reason
+    assert BroadcastDelivery.objects.get(broadcast=first, contact_point=opted_out).status == (
+        DeliveryState.SKIPPED_OPTED_OUT
+    )
+    # The carrier reports the landline undeliverable (30006), on Twilio's signed status callback.
+    sid = BroadcastDelivery.objects.get(broadcast=first, contact_point=landline).provider_id
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    params = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}
+    url = "http://testserver/webhooks/twilio/sms/status/"
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    assert (
+        client.post("/webhooks/twilio/sms/status/", params, HTTP_X_TWILIO_SIGNATURE=signature).status_code
+        == 204
+    )
+    landline.refresh_from_db()
+    assert landline.invalid_at is not None
+    assert BroadcastDelivery.objects.get(broadcast=first, contact_point=landline).status == (
+        DeliveryState.SKIPPED_INVALID
+    )
+
+    fake_twilio.reset()
+    second = _sent_broadcast("delta")
+    states = dict(
+        BroadcastDelivery.objects.filter(broadcast=second).values_list("contact_point_id", "status")
+    )
+    assert states == {
+        opted_out.pk: DeliveryState.SKIPPED_OPTED_OUT,
+        landline.pk: DeliveryState.SKIPPED_INVALID,
+        mobile.pk: DeliveryState.SENT,
+    }
+    assert [m["to"] for m in fake_twilio.messages()] == [mobile.value]
