@@ -215,6 +215,8 @@ CELERY_TASK_ROUTES = {
     "channels_app.tasks.process_inbox_message": {"queue": "inbound"},
     "channels_app.tasks.drain_inbox": {"queue": "inbound"},
     "channels_app.tasks.sweep_inbox": {"queue": "inbound"},
+    # Sweeps have a queue of their own: a sweep never waits behind a running dispatch task.
+    "helpdesk.crisis.tasks.sweep_broadcasts": {"queue": "sweep"},
     "helpdesk.crisis.*": {"queue": "broadcast"},
     "triage.*": {"queue": "triage"},
 }
@@ -222,7 +224,13 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbox-sweep": {"task": "channels_app.tasks.relay_outbox", "schedule": 30.0},
     "inbox-sweep": {"task": "channels_app.tasks.sweep_inbox", "schedule": 30.0},
     "triage-reminders": {"task": "triage.tasks.remind_and_expire_runs", "schedule": 60.0},
-    "broadcast-sweep": {"task": "helpdesk.crisis.tasks.sweep_broadcasts", "schedule": 15.0},
+    # Every 2 s, so a dead dispatcher's rows are settled and replaced within ~DISPATCHER_LEASE
+    # + 2 s; a tick that waited past the next one is dropped, not run late.
+    "broadcast-sweep": {
+        "task": "helpdesk.crisis.tasks.sweep_broadcasts",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
 }
 
 # --- Channels (realtime)
@@ -293,5 +301,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # The Twilio SDK logs ~8 INFO lines per request, with phone numbers and query strings.
+        "twilio": {"level": "WARNING"},
+    },
 }

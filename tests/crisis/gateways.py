@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from functools import cache
 
 import redis
 from django.conf import settings
 
 from channels_app.base import ChannelError, OutboundMessage, SendResult
+from channels_app.sms.gateway import SentMessage
 
 
 def key(name: str) -> str:
@@ -109,7 +111,13 @@ class RecordingGateway:
 class LookupRecordingGateway(RecordingGateway):
     """Also answers "did you send this?", as the Twilio gateway does by listing Messages."""
 
-    def find_sent(self, *, to: str, since) -> list[dict]:
+    def find_sent(self, *, to: str, since) -> list[SentMessage]:
         raw = client().hget(key("sid"), to)  # the last message to this number
         record = json.loads(raw) if raw else None
-        return [record] if record and record["at"] >= since.timestamp() else []
+        if not record or record["at"] < since.timestamp():
+            return []
+        created = datetime.fromtimestamp(record["at"], tz=UTC)
+        message = SentMessage(
+            provider_id=record["provider_id"], body=record["body"], status="sent", created_at=created
+        )
+        return [message]
