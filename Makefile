@@ -87,8 +87,9 @@ lint: install
 test: install services chromium lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
 
-# Production-like on this machine: migrate, then worker, beat, the HTTP server (WSGI) and the
-# websocket server (ASGI); Ctrl-C stops all four.
+# Production-like on this machine: migrate, then the workers, beat, the HTTP server (WSGI) and the
+# websocket server (ASGI); Ctrl-C stops them all. The sweep queue has a worker of its own, so a
+# broadcast's dispatch tasks never delay the sweep that recovers from a dead worker.
 run: install services
 	DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) manage.py ensure_database
 	DJANGO_DEBUG=0 DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) manage.py migrate --noinput
@@ -98,6 +99,7 @@ run: install services
 	  STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage; \
 	trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A helpdesk worker -Q $(CELERY_QUEUES) -l info & \
+	$(VENV)/bin/celery -A helpdesk worker -Q sweep -c 1 -n sweep@%h -l info & \
 	$(VENV)/bin/celery -A helpdesk beat -l info --schedule /tmp/tourniquet-celerybeat & \
 	$(VENV)/bin/gunicorn $(GUNICORN_HTTP) -b $(RUN_BIND) & \
 	$(VENV)/bin/uvicorn helpdesk.asgi:application \

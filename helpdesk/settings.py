@@ -214,6 +214,8 @@ CELERY_TASK_ROUTES = {
     "helpdesk.tickets.tasks.process_inbound_event": {"queue": "inbound"},
     "helpdesk.messaging.tasks.drain_inbox": {"queue": "inbound"},
     "helpdesk.messaging.tasks.sweep_inbox": {"queue": "inbound"},
+    # Sweeps have a queue of their own: a sweep never waits behind a running dispatch task.
+    "helpdesk.crisis.tasks.sweep_broadcasts": {"queue": "sweep"},
     "helpdesk.crisis.*": {"queue": "broadcast"},
     "triage.*": {"queue": "triage"},
 }
@@ -221,7 +223,13 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbox-sweep": {"task": "helpdesk.messaging.tasks.relay_outbox", "schedule": 30.0},
     "inbox-sweep": {"task": "helpdesk.messaging.tasks.sweep_inbox", "schedule": 30.0},
     "triage-reminders": {"task": "triage.tasks.remind_and_expire_runs", "schedule": 60.0},
-    "broadcast-sweep": {"task": "helpdesk.crisis.tasks.sweep_broadcasts", "schedule": 15.0},
+    # Every 2 s, so a dead dispatcher's rows are settled and replaced within ~DISPATCHER_LEASE
+    # + 2 s; a tick that waited past the next one is dropped, not run late.
+    "broadcast-sweep": {
+        "task": "helpdesk.crisis.tasks.sweep_broadcasts",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
 }
 
 # --- Channels (realtime)
@@ -308,5 +316,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # The Twilio SDK logs ~8 INFO lines per request, with phone numbers and query strings.
+        "twilio": {"level": "WARNING"},
+    },
 }

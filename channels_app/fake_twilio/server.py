@@ -3,12 +3,15 @@
 Tests, the demo and the benchmarks point the real `twilio` SDK at it (TWILIO_API_BASE). It
 records every message, answers with Twilio-shaped JSON and errors, sends signed status
 callbacks (queued → sent → delivered) like Twilio does, and can inject latency, 429s, 5xx
-and undelivered outcomes. It is a raw ASGI app run by uvicorn: a broadcast bench pushes
-thousands of requests a second through it.
+and undelivered outcomes. Like Twilio, a message waits in the account's queue first: it is
+`queued` with DateSent empty until it is sent (`queue_seconds` later), and the list endpoint's
+DateSent filters never return a message that is still queued. It is a raw ASGI app run by
+uvicorn: a broadcast bench pushes thousands of requests a second through it.
 
 Control endpoints (not Twilio's): GET /_fake/messages[?to=], POST /_fake/reset,
 POST /_fake/config (JSON: latency_ms, rate_429, rate_5xx, undelivered, callback_delay,
-callbacks), GET /_fake/stats.
+callbacks, queue_seconds; a reset restores the defaults), GET /_fake/stats (counters, the
+number of client connections seen, the time of the last create).
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import json
 import random
 import re
 import secrets
+import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -50,19 +54,26 @@ class FakeTwilio:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.validator = RequestValidator(auth_token)
-        self.config: dict[str, Any] = {
+        self.defaults: dict[str, Any] = {
             "latency_ms": 0,
             "rate_429": 0.0,
             "rate_5xx": 0.0,
             "undelivered": 0.0,
             "callback_delay": callback_delay,
             "callbacks": True,
+            # Seconds a message waits in the account's queue (status queued, DateSent empty).
+            "queue_seconds": 0.0,
         }
+        self.config: dict[str, Any] = dict(self.defaults)
         self.messages: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
+        self.by_to: dict[str, list[str]] = {}  # the list endpoint filters by To without a scan
         self.stats: Counter[str] = Counter()
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task] = set()
+        self.last_created = 0.0
+        self.peers: set[Any] = set()
+        self._good_auth = b"Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode())
 
     # --- ASGI -----------------------------------------------------------------------------
     async def __call__(self, scope, receive, send) -> None:
@@ -110,10 +121,11 @@ class FakeTwilio:
         if not self._authorized(scope, match["sid"]):
             return twilio_error(20003, "Authenticate", 401)
         self.stats["requests"] += 1
+        self.peers.add(scope.get("client"))  # one (host, port) per connection: counts reuse
         if self.config["latency_ms"]:
             await asyncio.sleep(self.config["latency_ms"] / 1000)
         if method == "POST" and not match["msid"]:
-            return self.create(dict(parse_qsl(body.decode())), scope)
+            return self.create(_form(body), scope)
         if method == "GET" and match["msid"]:
             msg = self.messages.get(match["msid"])
             return (200, self.render(msg)) if msg else twilio_error(20404, "Not found", 404)
@@ -122,9 +134,10 @@ class FakeTwilio:
         return twilio_error(20004, "Method not allowed", 405)
 
     def _authorized(self, scope, sid: str) -> bool:
-        headers = dict(scope["headers"])
-        auth = headers.get(b"authorization", b"").decode()
-        if not auth.startswith("Basic "):
+        auth = dict(scope["headers"]).get(b"authorization", b"")
+        if auth == self._good_auth:  # the common case, without decoding it again per request
+            return sid == self.account_sid
+        if not auth.startswith(b"Basic "):
             return False
         try:
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
@@ -162,29 +175,43 @@ class FakeTwilio:
             "body": body,
             "status": "queued",
             "date_created": now,
-            "date_sent": now,
+            "created_rfc": format_datetime(now),
+            "date_sent": None,  # set when the account's queue lets it go
+            "send_at": now + timedelta(seconds=float(self.config["queue_seconds"])),
             "status_callback": form.get("StatusCallback") or None,
             "num_segments": "1",
             "error_code": None,
         }
         self.messages[sid] = msg
         self.order.append(sid)
+        self.by_to.setdefault(to, []).append(sid)
         self.stats["created"] += 1
+        self.last_created = time.time()  # when the last message was handed over (benches read it)
         if msg["status_callback"] and self.config["callbacks"]:
             undelivered = to in UNDELIVERABLE_NUMBERS or random.random() < self.config["undelivered"]
             task = asyncio.ensure_future(self.callbacks(msg, undelivered))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return 201, self.render(msg)
+        return 201, self.render(msg, fresh=True)  # Twilio answers a create with the queued message
 
-    def render(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def _advance(self, msg: dict[str, Any], now: datetime) -> None:
+        """Let a queued message go once its time in the account's queue is up."""
+        if msg["date_sent"] is None and now >= msg["send_at"]:
+            msg["date_sent"] = msg["send_at"]
+            if msg["status"] == "queued":
+                msg["status"] = "sent"
+
+    def render(self, msg: dict[str, Any], *, fresh: bool = False) -> dict[str, Any]:
+        if not fresh:
+            self._advance(msg, datetime.now(UTC))
+        sent = msg["date_sent"]
         return {
             "account_sid": self.account_sid,
             "api_version": "2010-04-01",
             "body": msg["body"],
-            "date_created": format_datetime(msg["date_created"]),
-            "date_sent": format_datetime(msg["date_sent"]),
-            "date_updated": format_datetime(msg["date_created"]),
+            "date_created": msg["created_rfc"],
+            "date_sent": format_datetime(sent) if sent else None,
+            "date_updated": format_datetime(sent) if sent else msg["created_rfc"],
             "direction": "outbound-api",
             "error_code": msg["error_code"],
             "error_message": None,
@@ -202,22 +229,33 @@ class FakeTwilio:
         }
 
     def list_messages(self, query: dict[str, str]) -> dict[str, Any]:
+        """Newest first, filtered like Twilio's: To, From, and DateSent (=, <, >) on the sent date,
+        so a message still in the queue (DateSent empty) never matches a DateSent filter."""
         to, sender = query.get("To"), query.get("From")
-        after = query.get("DateSent>")
-        after_dt = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
-        if after_dt is not None and after_dt.tzinfo is None:
-            after_dt = after_dt.replace(tzinfo=UTC)
-        found = [
-            self.render(m)
-            for sid in reversed(self.order)
-            if (m := self.messages[sid])
-            and (not to or m["to"] == to)
-            and (not sender or m["from"] == sender)
-            and (after_dt is None or m["date_sent"] >= after_dt)
-        ]
+        on, before, after = (_when(query.get(k)) for k in ("DateSent", "DateSent<", "DateSent>"))
+        now = datetime.now(UTC)
+        sids = self.by_to.get(to, []) if to else self.order
+        found = []
         page_size = int(query.get("PageSize", 50))
+        for sid in reversed(sids):
+            m = self.messages[sid]
+            if sender and m["from"] != sender:
+                continue
+            self._advance(m, now)
+            sent = m["date_sent"]
+            if (on or before or after) and sent is None:
+                continue
+            if on is not None and not _same_day(sent, on):
+                continue
+            if before is not None and not _on_or_before(sent, before):
+                continue
+            if after is not None and not _on_or_after(sent, after):
+                continue
+            found.append(self.render(m, fresh=True))
+            if len(found) == page_size:
+                break
         return {
-            "messages": found[:page_size],
+            "messages": found,
             "page": 0,
             "page_size": page_size,
             "first_page_uri": "",
@@ -229,7 +267,12 @@ class FakeTwilio:
     async def callbacks(self, msg: dict[str, Any], undelivered: bool) -> None:
         final = "undelivered" if undelivered else "delivered"
         for status in ("sent", final):
-            await asyncio.sleep(self.config["callback_delay"])
+            delay = self.config["callback_delay"]
+            if status == "sent":  # not before the account's queue lets it go
+                waiting = (msg["send_at"] - datetime.now(UTC)).total_seconds()
+                delay = max(delay, waiting)
+            await asyncio.sleep(delay)
+            self._advance(msg, datetime.now(UTC))
             msg["status"] = status
             params = {
                 "AccountSid": self.account_sid,
@@ -259,13 +302,17 @@ class FakeTwilio:
             to = query.get("to")
             return 200, [
                 {**self.render(m), "status_callback": m["status_callback"]}
-                for sid in self.order
-                if (m := self.messages[sid]) and (not to or m["to"] == to)
+                for sid in (self.by_to.get(to, []) if to else self.order)
+                if (m := self.messages[sid])
             ]
         if path == "/_fake/reset" and method == "POST":
             self.messages.clear()
             self.order.clear()
+            self.by_to.clear()
             self.stats.clear()
+            self.last_created = 0.0
+            self.peers.clear()
+            self.config = dict(self.defaults)
             return 200, {"ok": True}
         if path == "/_fake/config" and method == "POST":
             try:
@@ -278,8 +325,47 @@ class FakeTwilio:
             self.config.update(update)
             return 200, self.config
         if path == "/_fake/stats":
-            return 200, {**self.stats, "messages": len(self.order), "config": self.config}
+            return 200, {
+                **self.stats,
+                "messages": len(self.order),
+                "connections": len(self.peers),
+                "last_created": self.last_created,
+                "config": self.config,
+            }
         return 404, {"error": "unknown control endpoint"}
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """A form body as a dict (last value wins), a quarter of parse_qsl's cost per create."""
+    form = {}
+    for pair in body.decode("ascii", "replace").split("&"):
+        name, _, value = pair.partition("=")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        form[name] = value
+    return form
+
+
+def _when(value: str | None) -> datetime | date | None:
+    """A DateSent filter value: a date (YYYY-MM-DD, as Twilio documents) or an ISO datetime."""
+    if not value:
+        return None
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _same_day(sent: datetime, on: datetime | date) -> bool:
+    return sent.date() == (on.date() if isinstance(on, datetime) else on)
+
+
+def _on_or_before(sent: datetime, bound: datetime | date) -> bool:
+    return sent <= bound if isinstance(bound, datetime) else sent.date() <= bound
+
+
+def _on_or_after(sent: datetime, bound: datetime | date) -> bool:
+    return sent >= bound if isinstance(bound, datetime) else sent.date() >= bound
 
 
 def build_app(*, account_sid: str, auth_token: str, callback_delay: float = 0.2) -> FakeTwilio:

@@ -6,12 +6,16 @@ import csv
 import io
 import logging
 import random
+import threading
 import time
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, CharField, F, IntegerField, Max, Min, Q, Value, When
@@ -26,13 +30,13 @@ from channels_app.base import (
     DeliveryStatus,
     OutboundMessage,
     SendResult,
-    SentLookup,
     contact_kind_of,
     get_gateway,
     send_many,
     sending_account,
 )
 from helpdesk import languages as desk_languages
+from helpdesk import redis_client
 from helpdesk.crisis.models import (
     Banner,
     Broadcast,
@@ -57,14 +61,28 @@ PLAN_CHUNK = 20_000
 # Dispatch claims this many rows per batch and re-reads the broadcast status between batches,
 # so pause/cancel is seen within one batch (well under a second).
 DISPATCH_BATCH = 100
-# One dispatch task works this long, then re-queues itself so other work interleaves.
-DISPATCH_TIME_BUDGET = 30.0
+# One dispatch task works this long, then queues its successor so other work interleaves; a
+# worker that also serves the sweep queue (compose's) runs a sweep at most this late.
+DISPATCH_TIME_BUDGET = 10.0
 MAX_ATTEMPTS = 5
 # A dispatcher the rate limit refused waits at least this long before asking again.
 RATE_PAUSE = 0.05
 BACKOFF_BASE_SECONDS = 1.0
-# A 'sending' row without a provider id older than this belongs to a dead worker.
-SENDING_TIMEOUT = timedelta(seconds=30)
+# A dispatcher renews its lease every DISPATCHER_HEARTBEAT seconds; one unheard for
+# DISPATCHER_LEASE (five missed heartbeats) is dead and the rows it had claimed are reconciled:
+# the kill -9 integration test measured its in-flight rows settled 7.0 s after the kill.
+DISPATCHER_HEARTBEAT = 1.0
+DISPATCHER_LEASE = timedelta(seconds=5)
+# A queued dispatch task keeps its place this long before a worker starts it (a worker restarted
+# after a crash needs a few seconds to boot); after that the sweep may queue another.
+DISPATCHER_PICKUP = timedelta(seconds=15)
+# Ready rows that no dispatcher claimed for this long get a fresh set of dispatchers regardless
+# of the leases (a hung dispatcher keeps its lease alive).
+STALL_TIMEOUT = timedelta(seconds=30)
+# A dead dispatcher leaves at most one batch; one sweep settles this many rows per broadcast,
+# asking the provider about RECONCILE_LOOKUPS at a time (each lookup is one list request).
+RECONCILE_BATCH = 1000
+RECONCILE_LOOKUPS = 16
 CSV_MAX_ROWS = 200_000
 # Channels a broadcast can go out on (email joins with the email channel).
 BROADCAST_CHANNELS = ("sms",)
@@ -551,13 +569,19 @@ def _enqueue_dispatch(broadcast: Broadcast, *, plan: bool = False) -> None:
     if plan:
         transaction.on_commit(lambda: tasks.plan_broadcast_task.delay(pk))
         return
-    parallel = settings.BROADCAST_DISPATCHERS
 
     def enqueue() -> None:
-        for _ in range(parallel):
-            tasks.dispatch_broadcast_task.delay(pk)
+        # Top up to BROADCAST_DISPATCHERS: a resume while the old dispatchers still run adds none.
+        _queue_dispatchers(pk, DispatcherLeases(pk).reserve(limit=settings.BROADCAST_DISPATCHERS))
 
     transaction.on_commit(enqueue)
+
+
+def _queue_dispatchers(broadcast_id: int, tokens: list[str]) -> None:
+    from helpdesk.crisis import tasks
+
+    for token in tokens:
+        tasks.dispatch_broadcast_task.delay(broadcast_id, token)
 
 
 def start_due_broadcasts(*, now: datetime | None = None) -> int:
@@ -653,6 +677,203 @@ def _state_counts(broadcast_id: int) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
+# --- Broadcasts: dispatcher leases ----------------------------------------------------------
+# Every running dispatcher holds a lease in Redis, renewed by a heartbeat thread while its
+# process lives, and lists the rows it has claimed but not yet recorded. A worker killed with -9
+# stops renewing: within DISPATCHER_LEASE its rows are reconciled and the sweep gives the
+# broadcast a new dispatcher. Times come from Redis's clock, so machines agree on them.
+#   tourniquet:broadcast:<id>:dispatchers  sorted set: token -> last heartbeat (ms)
+#   tourniquet:broadcast:<id>:queued       sorted set: token -> when its task was queued (ms)
+#   tourniquet:broadcast:<id>:held:<token> the ids that dispatcher has in flight
+#   tourniquet:broadcast:<id>:progress     when a dispatcher last claimed or was queued (ms)
+
+_NOW_MS = (
+    "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+)
+_PRUNE = (
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1])) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2])) "
+)
+# KEYS: dispatchers, queued. ARGV: lease ms, pickup ms, then per script below.
+# join: ARGV[3] token, ARGV[4] limit (0: none). Runs a queued token, or any token below the limit.
+_JOIN = (
+    _NOW_MS
+    + _PRUNE
+    + """
+local queued = redis.call('ZREM', KEYS[2], ARGV[3]) == 1
+local limit = tonumber(ARGV[4])
+local live = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+if queued or limit == 0 or live < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], 86400000)
+  return 1
+end
+return 0
+"""
+)
+# renew: ARGV[3] token. 0 when the lease had already run out (the sweep may be settling its rows).
+_RENEW = (
+    _NOW_MS
+    + """
+local last = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if not last or tonumber(last) < now - tonumber(ARGV[1]) then
+  redis.call('ZREM', KEYS[1], ARGV[3])
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+return 1
+"""
+)
+# reserve: KEYS[3] progress; ARGV[3] limit (0: reserve every token given), ARGV[4..] candidate
+# tokens. Returns the tokens that got a place: the broadcast is topped up to `limit`, never past
+# it. Queuing dispatchers counts as progress, so the stall backstop waits for them to start.
+_RESERVE = (
+    _NOW_MS
+    + _PRUNE
+    + """
+local want = #ARGV - 3
+local limit = tonumber(ARGV[3])
+if limit > 0 then
+  want = math.min(want, limit - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2]))
+end
+local placed = {}
+for i = 1, want do
+  redis.call('ZADD', KEYS[2], now, ARGV[3 + i])
+  placed[i] = ARGV[3 + i]
+end
+redis.call('PEXPIRE', KEYS[2], 86400000)
+if want > 0 then redis.call('SET', KEYS[3], now, 'PX', 86400000) end
+return placed
+"""
+)
+# hand_off: ARGV[3] token, ARGV[4] limit. A dispatcher out of time queues its successor in its
+# own place, unless the broadcast has more dispatchers than the limit (then it just leaves).
+_HAND_OFF = (
+    _NOW_MS
+    + _PRUNE
+    + """
+if redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return 0 end
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+return 1
+"""
+)
+# live: ARGV[3] ms. Tokens heard from within that many ms.
+_LIVE = _NOW_MS + "return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[3]), '+inf')"
+# idle: ms since any dispatcher last claimed, -1 when none ever did.
+_IDLE = _NOW_MS + "local p = redis.call('GET', KEYS[1]) if not p then return -1 end return now - tonumber(p)"
+
+
+_scripts: dict[tuple[int, str], Any] = {}
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class DispatcherLeases:
+    """The dispatcher leases of one broadcast (see the key layout above)."""
+
+    def __init__(self, broadcast_id: int) -> None:
+        self.prefix = f"tourniquet:broadcast:{broadcast_id}"
+        self.keys = [f"{self.prefix}:dispatchers", f"{self.prefix}:queued"]
+        self.client = redis_client.get()
+        self.windows = [
+            int(DISPATCHER_LEASE.total_seconds() * 1000),
+            int(DISPATCHER_PICKUP.total_seconds() * 1000),
+        ]
+
+    @staticmethod
+    def new_token() -> str:
+        return uuid.uuid4().hex
+
+    def _run(self, script: str, keys: list[str], args: list) -> Any:
+        registered = _scripts.get((id(self.client), script))
+        if registered is None:
+            registered = _scripts[(id(self.client), script)] = self.client.register_script(script)
+        return registered(keys=keys, args=args)
+
+    def join(self, token: str, *, limit: int) -> bool:
+        """Start running under `token`: always when it was queued for this, else below `limit`."""
+        return bool(self._run(_JOIN, self.keys, [*self.windows, token, limit]))
+
+    def renew(self, token: str) -> bool:
+        """The heartbeat; False once the lease has run out (the dispatcher must stop)."""
+        return bool(self._run(_RENEW, self.keys, [*self.windows, token]))
+
+    def reserve(self, *, limit: int, count: int | None = None) -> list[str]:
+        """Places for new dispatch tasks, topping the broadcast up to `limit` (0: `count` places)."""
+        candidates = [self.new_token() for _ in range(count if count is not None else limit)]
+        keys = [*self.keys, f"{self.prefix}:progress"]
+        placed = self._run(_RESERVE, keys, [*self.windows, limit, *candidates])
+        return [_text(t) for t in placed]
+
+    def hand_off(self, token: str, *, limit: int) -> bool:
+        """Out of time: keep this place for the successor task, unless over the limit."""
+        return bool(self._run(_HAND_OFF, self.keys, [*self.windows, token, limit]))
+
+    def release(self, token: str) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(self.keys[0], token)
+        pipe.delete(f"{self.prefix}:held:{token}")
+        pipe.execute()
+
+    def hold(self, token: str, ids: Sequence[int]) -> None:
+        """Record the rows this dispatcher is about to send (before the provider is called)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(f"{self.prefix}:held:{token}", ",".join(map(str, ids)), px=86_400_000)
+        pipe.eval(_NOW_MS + "redis.call('SET', KEYS[1], now, 'PX', 86400000)", 1, f"{self.prefix}:progress")
+        pipe.execute()
+
+    def held_ids(self, *, heard_within: timedelta) -> set[int]:
+        """Ids in flight under dispatchers heard from within `heard_within`."""
+        tokens = self._run(_LIVE, self.keys[:1], [0, 0, _ms(heard_within)])
+        if not tokens:
+            return set()
+        held: set[int] = set()
+        for raw in self.client.mget([f"{self.prefix}:held:{_text(t)}" for t in tokens]):
+            if raw:
+                held.update(int(i) for i in _text(raw).split(","))
+        return held
+
+    def idle_seconds(self) -> float | None:
+        """Seconds since a dispatcher of this broadcast last claimed or was queued; None if never."""
+        idle = int(self._run(_IDLE, [f"{self.prefix}:progress"], []))
+        return None if idle < 0 else idle / 1000
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a dispatcher's lease every DISPATCHER_HEARTBEAT seconds while the process lives."""
+
+    def __init__(self, leases: DispatcherLeases, token: str) -> None:
+        super().__init__(name=f"lease-{token[:8]}", daemon=True)
+        self.leases, self.token = leases, token
+        self.stopping = threading.Event()
+        self.lost = False
+        self.renewed_at = time.monotonic()
+
+    def run(self) -> None:
+        while not self.stopping.wait(DISPATCHER_HEARTBEAT):
+            try:
+                if not self.leases.renew(self.token):
+                    self.lost = True
+                    return
+                self.renewed_at = time.monotonic()
+            except redis.RedisError:
+                logger.warning("dispatcher lease %s not renewed; Redis unavailable", self.token[:8])
+
+    def fresh(self) -> bool:
+        """Sure enough the lease holds: renewed within half its length, and not lost."""
+        return not self.lost and time.monotonic() - self.renewed_at < DISPATCHER_LEASE.total_seconds() / 2
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
 # --- Broadcasts: dispatch -------------------------------------------------------------------
 
 _CLAIM_SQL = """
@@ -674,17 +895,62 @@ FROM (VALUES {rows}) AS v(id, status, provider_id, error, retry_in)
 WHERE d.id = v.id AND d.status = 'sending'
 """
 
+# The reconciler's outcome applies only to the attempt it looked at: if another sweep already
+# settled the row and a dispatcher claimed it again (attempts moved on), this changes nothing.
+_SETTLE_SQL = """
+UPDATE crisis_broadcastdelivery d
+SET status = v.status, provider_id = v.provider_id, error = v.error,
+    sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END, next_attempt_at = NULL
+FROM (VALUES {rows}) AS v(id, attempts, status, provider_id, error)
+WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempts
+"""
+
 
 @dataclass(frozen=True)
 class DispatchOutcome:
     sent: int = 0
     failed: int = 0
     retried: int = 0
-    stopped: str = ""  # why the loop ended: done, paused, cancelled, budget
+    # why the loop ended: done, paused, cancelled, budget (a successor is queued in its place),
+    # crowded (the broadcast has its dispatchers), lease_lost (the sweep took this one for dead)
+    stopped: str = ""
+    successor: str = ""  # on budget: the place kept for the next dispatch task
 
 
-def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_BUDGET) -> DispatchOutcome:
-    """Claim, rate-limit, send and record batches until done, paused, cancelled or out of time."""
+def dispatch_broadcast(
+    *, broadcast_id: int, time_budget: float = DISPATCH_TIME_BUDGET, token: str | None = None
+) -> DispatchOutcome:
+    """Claim, rate-limit, send and record batches until done, paused, cancelled or out of time.
+
+    `token` is the place `_enqueue_dispatch` reserved for a dispatch task; without one the caller
+    runs as one more dispatcher (a test, a manual run). Either way it holds a lease while it runs.
+    """
+    leases = DispatcherLeases(broadcast_id)
+    if token is None:
+        token = leases.new_token()
+        leases.join(token, limit=0)
+    elif not leases.join(token, limit=settings.BROADCAST_DISPATCHERS):
+        return DispatchOutcome(stopped="crowded")
+    heartbeat = _Heartbeat(leases, token)
+    heartbeat.start()
+    outcome = DispatchOutcome(stopped="lease_lost")
+    try:
+        outcome = _dispatch_batches(broadcast_id, leases, token, heartbeat, time_budget)
+    finally:
+        heartbeat.stop()
+        if outcome.stopped == "budget":
+            if leases.hand_off(token, limit=settings.BROADCAST_DISPATCHERS):
+                outcome = replace(outcome, successor=token)
+            else:
+                outcome = replace(outcome, stopped="crowded")
+        else:
+            leases.release(token)
+    return outcome
+
+
+def _dispatch_batches(
+    broadcast_id: int, leases: DispatcherLeases, token: str, heartbeat: _Heartbeat, time_budget: float
+) -> DispatchOutcome:
     deadline = time.monotonic() + time_budget
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     gateway = get_gateway(broadcast.channel)
@@ -693,6 +959,7 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
     account = sending_account(gateway)
     if account is not None:
         buckets.append(ratelimit.Bucket(account.key, account.rate_per_second))
+    bodies = {lang: broadcast.body_for(lang) for lang in desk_languages.codes()}
     sent = failed = retried = 0
     while True:
         # Re-read status between batches: a pause or cancel takes effect before the next batch.
@@ -701,6 +968,14 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
             return DispatchOutcome(sent, failed, retried, stopped=str(status))
         if time.monotonic() > deadline:
             return DispatchOutcome(sent, failed, retried, stopped="budget")
+        if not heartbeat.fresh():
+            if heartbeat.lost:
+                logger.warning(
+                    "broadcast %s: dispatcher %s lost its lease; stopping", broadcast_id, token[:8]
+                )
+                return DispatchOutcome(sent, failed, retried, stopped="lease_lost")
+            time.sleep(0.2)  # Redis is slow to answer the heartbeat: claim nothing until it does
+            continue
         granted, wait = ratelimit.take(buckets, DISPATCH_BATCH)
         if granted == 0:
             # At least RATE_PAUSE: waking for every single token made each batch one message, and
@@ -717,12 +992,13 @@ def dispatch_broadcast(*, broadcast_id: int, time_budget: float = DISPATCH_TIME_
                     return DispatchOutcome(sent, failed, retried, stopped="done")
                 continue
             return DispatchOutcome(sent, failed, retried, stopped="done")
+        leases.hold(token, [row[0] for row in claimed])
         messages = [
             OutboundMessage(
                 outbox_id=0,
                 channel=broadcast.channel,
                 to=to,
-                body=broadcast.body_for(language),
+                body=bodies.get(language) or broadcast.body_for(language),
                 language=language,
                 metadata={"broadcast_delivery_id": pk, "broadcast_id": broadcast_id},
             )
@@ -781,6 +1057,15 @@ def record_results(rows: Sequence[tuple[int, str, str, str, float]]) -> None:
         cursor.execute(_RECORD_SQL.format(rows=placeholders), params)
 
 
+def _settle(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
+    if not rows:
+        return
+    placeholders = ", ".join(["(%s::bigint, %s::int, %s, %s, %s)"] * len(rows))
+    params = [value for row in rows for value in row]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SETTLE_SQL.format(rows=placeholders), params)
+
+
 def _has_pending(broadcast_id: int) -> bool:
     return BroadcastDelivery.objects.filter(
         broadcast_id=broadcast_id, status__in=[DeliveryState.PLANNED, DeliveryState.SENDING]
@@ -797,67 +1082,119 @@ def _finish_if_done(broadcast_id: int) -> bool:
     return True
 
 
-def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelta = SENDING_TIMEOUT) -> dict:
+def _unsettled_broadcasts(now: datetime) -> list[tuple[int, str]]:
+    """Broadcasts that may have rows in flight: sending, paused, or ended in the last day (a
+    cancel does not wait for the batches in flight)."""
+    return list(
+        Broadcast.objects.filter(
+            Q(status__in=[BroadcastStatus.SENDING, BroadcastStatus.PAUSED])
+            | Q(completed_at__gte=now - timedelta(days=1))
+        ).values_list("pk", "channel")
+    )
+
+
+def reconcile_stuck_deliveries(*, now: datetime | None = None, timeout: timedelta = DISPATCHER_LEASE) -> dict:
     """Settle 'sending' rows a dead worker left: adopt the provider's message, or send again.
 
-    Only when the gateway can look messages up (`find_sent(to=, since=)` returning
-    `[{provider_id, body}]`) is a row sent again; otherwise its outcome is unknown and it is
-    failed rather than risk a second message.
+    A row is a dead worker's when no dispatcher heard from within `timeout` holds it and it was
+    claimed more than `timeout` ago (the default, DISPATCHER_LEASE, is five missed heartbeats).
+    Only when the gateway can look messages up (`find_sent(to=, since=)` returning messages with
+    `provider_id` and `body`) is a row sent again; otherwise its outcome is unknown and it is
+    failed rather than risk a second message. Safe on two machines at once (see _SETTLE_SQL).
     """
     now = now or timezone.now()
-    stuck = list(
-        BroadcastDelivery.objects.filter(
-            status=DeliveryState.SENDING, attempt_at__lt=now - timeout, provider_id=""
-        )
-        .select_related("broadcast")
-        .order_by("id")[:1000]
-    )
     adopted = resent = unknown = 0
-    rows: list[tuple[int, str, str, str, float]] = []
     gateways: dict[str, Any] = {}
-    for delivery in stuck:
-        channel = delivery.broadcast.channel
-        gateway = gateways.setdefault(channel, get_gateway(channel))
-        if not isinstance(gateway, SentLookup):
-            rows.append(
-                (delivery.pk, DeliveryState.FAILED, "", "Outcome unknown after a worker stopped.", 0.0)
+    for broadcast_id, channel in _unsettled_broadcasts(now):
+        held = DispatcherLeases(broadcast_id).held_ids(heard_within=timeout)
+        stuck = list(
+            BroadcastDelivery.objects.filter(
+                broadcast_id=broadcast_id,
+                status=DeliveryState.SENDING,
+                provider_id="",
+                attempt_at__lt=now - timeout,
             )
-            unknown += 1
+            .exclude(pk__in=held)
+            .select_related("broadcast")
+            .order_by("id")[:RECONCILE_BATCH]
+        )
+        if not stuck:
             continue
-        # The gateway lists what the provider sent to this number since just before the attempt;
-        # the message with our body is ours (channels_app.sms.gateway.TwilioGateway.find_sent).
-        body = delivery.broadcast.body_for(delivery.language)
-        found = gateway.find_sent(to=delivery.to, since=(delivery.attempt_at or now) - timedelta(seconds=5))
-        provider_id = next((m.provider_id for m in found if m.body == body), None)
-        if provider_id:
-            rows.append((delivery.pk, DeliveryState.SENT, provider_id, "", 0.0))
-            adopted += 1
-        else:
-            rows.append((delivery.pk, DeliveryState.PLANNED, "", "Resent after a worker stopped.", 0.001))
-            resent += 1
-    record_results(rows)
+        gateway = gateways.setdefault(channel, get_gateway(channel))
+        find = getattr(gateway, "find_sent", None)
+        rows: list[tuple[int, int, str, str, str]] = []
+        if find is None:
+            for delivery in stuck:
+                rows.append((delivery.pk, delivery.attempts, DeliveryState.FAILED, "", _OUTCOME_UNKNOWN))
+            unknown += len(stuck)
+            _settle(rows)
+            continue
+
+        def lookup(delivery: BroadcastDelivery, find: Any = find) -> str | None:
+            # What the provider has for this number since just before the attempt; the message
+            # with our body is ours (channels_app.sms.gateway.TwilioGateway.find_sent).
+            body = delivery.broadcast.body_for(delivery.language)
+            found = find(to=delivery.to, since=(delivery.attempt_at or now) - timedelta(seconds=5))
+            return next((m.provider_id for m in found if m.body == body), None)
+
+        with ThreadPoolExecutor(max_workers=RECONCILE_LOOKUPS) as pool:
+            futures = [(delivery, pool.submit(lookup, delivery)) for delivery in stuck]
+        for delivery, future in futures:
+            try:
+                provider_id = future.result()
+            except ChannelError as exc:
+                # Left 'sending' for the next sweep: resending without knowing could send twice.
+                logger.warning("delivery %s not reconciled yet: %s", delivery.pk, exc.message)
+                continue
+            if provider_id:
+                rows.append((delivery.pk, delivery.attempts, DeliveryState.SENT, provider_id, ""))
+                adopted += 1
+            else:
+                rows.append((delivery.pk, delivery.attempts, DeliveryState.PLANNED, "", _RESENT))
+                resent += 1
+        _settle(rows)
+    if adopted or resent or unknown:
+        logger.info(
+            "reconciled in-flight deliveries: %s adopted, %s resent, %s unknown", adopted, resent, unknown
+        )
     return {"adopted": adopted, "resent": resent, "unknown": unknown}
 
 
-def wake_stalled_broadcasts(*, now: datetime | None = None, timeout: timedelta = SENDING_TIMEOUT) -> int:
-    """Re-queue dispatch for sending broadcasts with planned rows but no attempt lately.
+_OUTCOME_UNKNOWN = "Outcome unknown after a worker stopped."
+_RESENT = "Resent after a worker stopped."
 
-    A worker killed with -9 takes its dispatch task with it (the broker only redelivers after
-    its visibility timeout); this wakes the broadcast again. Extra dispatchers are harmless:
-    claims skip locked rows.
+
+def wake_stalled_broadcasts(*, now: datetime | None = None, timeout: timedelta = STALL_TIMEOUT) -> int:
+    """Give sending broadcasts their BROADCAST_DISPATCHERS dispatchers again; return how many
+    broadcasts got new dispatch tasks.
+
+    A worker killed with -9 takes its dispatch task with it (the broker only redelivers after its
+    visibility timeout, an hour) and its lease runs out within DISPATCHER_LEASE: the broadcast is
+    topped up to its dispatcher count. If rows are ready to claim but no dispatcher claimed any,
+    nor was queued, for `timeout` (a dispatcher hung, or the lease state was lost), a full set is
+    queued anyway;
+    extra dispatchers are harmless (claims skip locked rows) and leave at their time budget.
     """
-    now = now or timezone.now()
     woken = 0
-    for broadcast in Broadcast.objects.filter(status=BroadcastStatus.SENDING):
-        rows = BroadcastDelivery.objects.filter(broadcast=broadcast)
+    limit = settings.BROADCAST_DISPATCHERS
+    for pk in Broadcast.objects.filter(status=BroadcastStatus.SENDING).values_list("pk", flat=True):
+        rows = BroadcastDelivery.objects.filter(broadcast_id=pk)
         if not rows.filter(status=DeliveryState.PLANNED).exists():
             if not rows.filter(status=DeliveryState.SENDING).exists():
-                _finish_if_done(broadcast.pk)
+                _finish_if_done(pk)
             continue
-        last = rows.aggregate(last=Max("attempt_at"))["last"]
-        if last is None or last < now - timeout:
-            with transaction.atomic():
-                _enqueue_dispatch(broadcast)
+        leases = DispatcherLeases(pk)
+        tokens = leases.reserve(limit=limit)
+        if not tokens:
+            idle = leases.idle_seconds()
+            ready = rows.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()),
+                status=DeliveryState.PLANNED,
+            ).exists()
+            if ready and (idle is None or idle >= timeout.total_seconds()):
+                tokens = leases.reserve(limit=0, count=limit)
+        if tokens:
+            _queue_dispatchers(pk, tokens)
             woken += 1
     return woken
 

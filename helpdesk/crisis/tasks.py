@@ -14,18 +14,21 @@ def plan_broadcast_task(broadcast_id: int) -> None:
 
 
 @shared_task(acks_late=True)
-def dispatch_broadcast_task(broadcast_id: int) -> None:
-    """Send batches for a while; re-queue itself while there is more to send."""
+def dispatch_broadcast_task(broadcast_id: int, token: str | None = None) -> None:
+    """Send batches for a while under the dispatcher place `token`; queue a successor in that
+    place while there is more to send."""
     from helpdesk.crisis.services import dispatch_broadcast
 
-    outcome = dispatch_broadcast(broadcast_id=broadcast_id)
+    outcome = dispatch_broadcast(broadcast_id=broadcast_id, token=token)
     if outcome.stopped == "budget":
-        dispatch_broadcast_task.delay(broadcast_id)
+        dispatch_broadcast_task.delay(broadcast_id, outcome.successor)
 
 
 @shared_task
 def sweep_broadcasts() -> None:
-    """Start due scheduled broadcasts and reconcile deliveries a dead worker left 'sending'."""
+    """Start due scheduled broadcasts, reconcile rows dead dispatchers left 'sending', and top
+    sending broadcasts back up to their dispatcher count. Runs on the `sweep` queue, which no
+    dispatch task occupies; safe on two machines at once."""
     from helpdesk.crisis.services import (
         reconcile_stuck_deliveries,
         start_due_broadcasts,

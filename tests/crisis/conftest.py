@@ -16,9 +16,10 @@ def recording_gateway(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_buckets():
-    """Token buckets live in Redis; a test never inherits another test's tokens."""
+    """Token buckets and dispatcher leases live in Redis; a test never inherits another test's."""
     from helpdesk import redis_client
 
     client = redis_client.get()
-    for key in client.scan_iter("tourniquet:bucket:*"):
-        client.delete(key)
+    for pattern in ("tourniquet:bucket:*", "tourniquet:broadcast:*"):  # buckets and dispatcher leases
+        for key in client.scan_iter(pattern):
+            client.delete(key)

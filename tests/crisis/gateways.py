@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from functools import cache
 
 import redis
@@ -125,8 +126,12 @@ class LookupRecordingGateway(RecordingGateway):
         record = json.loads(raw) if raw else None
         if not record or record["at"] < since.timestamp():
             return []
-        return [
-            SentMessage(
-                provider_id=record["provider_id"], to=to, body=record["body"], status=DeliveryStatus.SENT
-            )
-        ]
+        created = datetime.fromtimestamp(record["at"], tz=UTC)
+        message = SentMessage(
+            provider_id=record["provider_id"],
+            body=record["body"],
+            to=to,
+            status=DeliveryStatus.SENT,
+            created_at=created,
+        )
+        return [message]

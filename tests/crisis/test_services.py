@@ -368,3 +368,81 @@ def test_provider_status_callback_marks_a_broadcast_delivery_delivered(recording
     assert report(DeliveryStatus.DELIVERED) is True
     assert report(DeliveryStatus.SENT) is False  # never backwards
     assert broadcast_progress(broadcast=broadcast).delivered == 1
+
+
+@pytest.fixture
+def queued_dispatchers(monkeypatch):
+    """Dispatch tasks the services queue, recorded instead of run (as if no worker were free)."""
+    from helpdesk.crisis import tasks
+
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.dispatch_broadcast_task, "delay", lambda *args: queued.append(args))
+    return queued
+
+
+def _sending(n=3):
+    _phones(n, tags=["t"])
+    return _planned(
+        create_broadcast(name="b", bodies={"en": "Hi"}, audience={"tags": ["t"]}, rate_per_second=0)
+    )
+
+
+def test_sweep_tops_a_sending_broadcast_up_to_its_dispatcher_count_once(queued_dispatchers, settings):
+    settings.BROADCAST_DISPATCHERS = 2
+    broadcast = _sending()
+    assert broadcast.status == BroadcastStatus.SENDING
+    assert services.wake_stalled_broadcasts() == 1
+    assert services.wake_stalled_broadcasts() == 0  # a second sweep (another machine) adds none
+    assert [args[0] for args in queued_dispatchers] == [broadcast.pk, broadcast.pk]
+    assert len({args[1] for args in queued_dispatchers}) == 2
+
+
+def test_a_dispatch_task_beyond_the_dispatcher_count_leaves_without_sending(
+    queued_dispatchers, recording_gateway, settings
+):
+    settings.BROADCAST_DISPATCHERS = 2
+    broadcast = _sending()
+    services.wake_stalled_broadcasts()  # both places are taken by queued tasks
+    outcome = dispatch_broadcast(broadcast_id=broadcast.pk, token="a-redelivered-task")
+    assert outcome.stopped == "crowded" and recording_gateway.sent() == []
+    token = queued_dispatchers[0][1]
+    assert dispatch_broadcast(broadcast_id=broadcast.pk, token=token).stopped == "done"
+    assert len(recording_gateway.sent()) == 3
+
+
+def test_rows_a_live_dispatcher_holds_are_left_alone_and_settled_once_it_goes_quiet(recording_gateway):
+    import time
+
+    from helpdesk.crisis.services import DispatcherLeases
+
+    broadcast = _sending(2)
+    ids = list(BroadcastDelivery.objects.filter(broadcast=broadcast).values_list("pk", flat=True))
+    BroadcastDelivery.objects.filter(pk__in=ids).update(
+        status=DeliveryState.SENDING, attempt_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
+    leases = DispatcherLeases(broadcast.pk)
+    token = leases.new_token()
+    assert leases.join(token, limit=0)
+    leases.hold(token, ids)  # a dispatcher mid-send, heard from just now
+    assert services.reconcile_stuck_deliveries() == {"adopted": 0, "resent": 0, "unknown": 0}
+    assert set(BroadcastDelivery.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"sending"}
+    time.sleep(0.3)  # it stops renewing (killed): once unheard for the timeout, its rows are settled
+    assert services.reconcile_stuck_deliveries(timeout=timezone.timedelta(seconds=0.2))["unknown"] == 2
+    assert recording_gateway.sent() == []
+
+
+def test_two_sweeps_settle_a_dead_workers_row_once(recording_gateway, settings):
+    settings.CHANNEL_GATEWAYS = {
+        **settings.CHANNEL_GATEWAYS,
+        "sms": "tests.crisis.gateways.LookupRecordingGateway",
+    }
+    broadcast = _sending(1)
+    BroadcastDelivery.objects.filter(broadcast=broadcast).update(
+        status=DeliveryState.SENDING, attempts=1, attempt_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
+    assert services.reconcile_stuck_deliveries()["resent"] == 1
+    dispatch_broadcast(broadcast_id=broadcast.pk)
+    assert services.reconcile_stuck_deliveries() == {"adopted": 0, "resent": 0, "unknown": 0}
+    delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
+    assert delivery.status == DeliveryState.SENT and delivery.attempts == 2
+    assert len(recording_gateway.sent()) == 1

@@ -33,7 +33,9 @@ def worker_env(*, database_url: str, redis_url: str, gateway: str, extra: dict |
     return env
 
 
-def start_worker(env: dict, *, name: str, concurrency: int = 1, log: Path | None = None) -> subprocess.Popen:
+def start_worker(
+    env: dict, *, name: str, concurrency: int = 1, log: Path | None = None, queues: str = "broadcast,default"
+) -> subprocess.Popen:
     """Start a worker on the broadcast queue in its own process group (so kill -9 takes its children)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen(
@@ -45,7 +47,7 @@ def start_worker(env: dict, *, name: str, concurrency: int = 1, log: Path | None
             "helpdesk",
             "worker",
             "-Q",
-            "broadcast,default",
+            queues,
             "-c",
             str(concurrency),
             "-n",
@@ -63,6 +65,24 @@ def start_worker(env: dict, *, name: str, concurrency: int = 1, log: Path | None
         start_new_session=True,
     )
     return proc
+
+
+def start_sweep_worker(env: dict, *, name: str, log: Path | None = None) -> subprocess.Popen:
+    """The worker of the sweep queue, as production runs it: one process no dispatch can occupy."""
+    return start_worker(env, name=name, log=log, queues="sweep")
+
+
+def start_beat(env: dict, *, schedule: Path, log: Path | None = None) -> subprocess.Popen:
+    """Celery beat with production's schedule (the broadcast sweep every 2 s)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "helpdesk", "beat", "-l", "warning", "-s", str(schedule)],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_ready(redis_client, *, seconds: float = 20.0) -> None:
@@ -90,4 +110,4 @@ def purge_queues(redis_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.delete("broadcast", "default", "unacked", "unacked_index")
+    client.delete("broadcast", "default", "sweep", "unacked", "unacked_index")

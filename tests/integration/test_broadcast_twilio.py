@@ -81,6 +81,35 @@ def test_fake_twilio_status_callback_marks_the_broadcast_delivery_delivered(fake
     assert BroadcastDelivery.objects.get(broadcast=broadcast).status == DeliveryState.DELIVERED
 
 
+def test_reconciler_adopts_a_message_still_queued_at_twilio_instead_of_sending_it_again(fake_twilio):
+    """Twilio keeps DateSent empty while a message waits in the account's queue: a lookup by
+    DateSent would not see it and the reconciler would send a second copy."""
+    fake_twilio.configure(queue_seconds=3600, callbacks=False)
+    point = ContactPointFactory(customer=CustomerFactory(tags=["north"]))
+    broadcast = services.create_broadcast(
+        name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=0
+    )
+    broadcast.status = BroadcastStatus.PLANNING
+    broadcast.save(update_fields=["status"])
+    services.plan_broadcast(broadcast_id=broadcast.pk)
+    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
+    sid = delivery.provider_id
+    [queued] = fake_twilio.messages(point.value)
+    assert queued["status"] == "queued" and queued["date_sent"] is None
+    # As if the worker died after Twilio accepted the message but before we recorded it.
+    BroadcastDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryState.SENDING,
+        provider_id="",
+        attempt_at=timezone.now() - timezone.timedelta(minutes=1),
+    )
+    assert services.reconcile_stuck_deliveries() == {"adopted": 1, "resent": 0, "unknown": 0}
+    delivery.refresh_from_db()
+    assert delivery.provider_id == sid and delivery.status == DeliveryState.SENT
+    services.dispatch_broadcast(broadcast_id=broadcast.pk)  # nothing is left to send
+    assert len(fake_twilio.messages(point.value)) == 1
+
+
 def _sent_broadcast(audience_tag: str):
     broadcast = services.create_broadcast(
         name="b", bodies={"en": "Flood: text HELP"}, audience={"tags": [audience_tag]}, rate_per_second=0

@@ -139,3 +139,56 @@ def test_kill_9_mid_dispatch_then_restart_every_delivery_once(real_celery, setti
         assert states == {DeliveryState.SENT: 2000}
     finally:
         workers.stop(proc)
+
+
+def test_kill_9_with_beat_and_a_sweep_worker_settles_in_flight_rows_within_seconds(
+    real_celery, settings, tmp_path
+):
+    """Production's recovery, nothing called by hand: the killed dispatcher's lease runs out, the
+    beat's sweep (its own queue and worker) settles its rows and queues a new dispatcher."""
+    gateway = "tests.crisis.gateways.LookupRecordingGateway"
+    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "sms": gateway}
+    _audience(3000, "west")
+    gateways.set_latency(0.2)  # a batch is in flight most of the time
+    env = _worker_env(gateway)
+    procs = [workers.start_worker(env, name=f"lease{i}", log=tmp_path / f"w{i}.log") for i in range(2)]
+    procs.append(workers.start_sweep_worker(env, name="lease-sweep", log=tmp_path / "sweep.log"))
+    procs.append(workers.start_beat(env, schedule=tmp_path / "beat-schedule", log=tmp_path / "beat.log"))
+    try:
+        time.sleep(4)  # boot
+        broadcast = services.create_broadcast(
+            name="b", bodies={"en": "Hi"}, audience={"tags": ["west"]}, rate_per_second=0
+        )
+        services.start_broadcast(broadcast=broadcast)
+        _wait(lambda: len(gateways.sent()) >= 600, timeout=40)
+        workers.kill_hard(procs[0])
+        killed_at = time.monotonic()
+        in_flight = set(
+            BroadcastDelivery.objects.filter(broadcast=broadcast, status=DeliveryState.SENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        assert in_flight and len(gateways.sent()) < 3000, "nothing was in flight at the kill"
+        procs[0] = workers.start_worker(env, name="lease0b", log=tmp_path / "w0b.log")  # compose restarts it
+        _wait(
+            lambda: (
+                not BroadcastDelivery.objects.filter(pk__in=in_flight, status=DeliveryState.SENDING).exists()
+            ),
+            timeout=20,
+            step=0.2,
+        )
+        settled_after = time.monotonic() - killed_at
+        print(f"in-flight rows of the killed worker settled {settled_after:.1f}s after the kill")
+        # The lease (5 s) plus a sweep tick (2 s) and some slack for a busy machine; was 30 s + 15 s.
+        assert settled_after < 12
+        _wait(
+            lambda: Broadcast.objects.get(pk=broadcast.pk).status == BroadcastStatus.COMPLETED,
+            timeout=90,
+            step=0.2,
+        )
+        per_number = Counter(m["to"] for m in gateways.sent())
+        assert len(per_number) == 3000, "some deliveries never reached the gateway"
+        assert [n for n, c in per_number.items() if c > 1] == []
+    finally:
+        for proc in procs:
+            workers.stop(proc)

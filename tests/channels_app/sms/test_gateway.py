@@ -100,3 +100,38 @@ def test_send_many_keeps_order_and_mixes_results(fake_twilio):
     for i, result in enumerate(results):
         if isinstance(result, SendResult):
             assert by_sid[result.provider_id]["to"] == numbers[i]
+
+
+def test_fake_twilio_leaves_a_queued_message_out_of_date_sent_filters_as_twilio_does(fake_twilio):
+    """The fake is only a fair judge of lookups if it hides queued messages from DateSent filters."""
+    from channels_app.sms.gateway import make_client
+
+    fake_twilio.configure(queue_seconds=3600, callbacks=False)
+    sent = TwilioGateway().send(msg("+14155550123", "queued for now"))
+    client = make_client()
+    since = timezone.now() - timedelta(minutes=5)
+    assert client.messages.list(to="+14155550123", date_sent_after=since) == []
+    [listed] = client.messages.list(to="+14155550123")
+    assert listed.sid == sent.provider_id and listed.status == "queued" and listed.date_sent is None
+
+
+def test_find_sent_returns_messages_still_queued_at_twilio(fake_twilio):
+    from channels_app.base import SentMessage
+
+    fake_twilio.configure(queue_seconds=3600, callbacks=False)
+    before = timezone.now() - timedelta(seconds=5)
+    sent = TwilioGateway().send(msg("+14155550124", "still queued"))
+    TwilioGateway().send(msg("+14155550125", "someone else"))
+    [found] = TwilioGateway().find_sent(to="+14155550124", since=before)
+    assert isinstance(found, SentMessage)
+    assert (found.provider_id, found.body, found.status) == (sent.provider_id, "still queued", "queued")
+    assert TwilioGateway().find_sent(to="+14155550124", since=timezone.now() + timedelta(minutes=1)) == []
+
+
+def test_send_many_reuses_its_connections_across_batches(fake_twilio):
+    """One client and its keep-alive connections per process, not a new set for every batch."""
+    gateway = TwilioGateway()
+    for batch in range(3):
+        results = gateway.send_many([msg(f"+1415557{batch}{i:03d}") for i in range(100)])
+        assert all(isinstance(r, SendResult) for r in results)
+    assert fake_twilio.stats()["connections"] <= 64
