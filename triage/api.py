@@ -50,7 +50,7 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = [
-            "id", "flow", "version", "customer", "ticket", "mode", "source", "status", "language",
+            "id", "flow", "version", "customer", "ticket", "mode", "channel", "source", "status", "language",
             "step", "answers", "severity", "outcome", "started_at", "last_activity_at", "ended_at",
         ]  # fmt: skip
 
@@ -65,6 +65,11 @@ class StartRunSerializer(serializers.Serializer):
     flow = serializers.SlugRelatedField(slug_field="slug", queryset=Flow.objects.all())
     ticket = serializers.PrimaryKeyRelatedField(queryset=Ticket.objects.all())
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SMS)
+    channel = serializers.CharField(
+        max_length=16,
+        required=False,
+        help_text="By message: the channel the questions go out on (default sms).",
+    )
     language = serializers.CharField(max_length=8, required=False, allow_blank=True)
 
 
@@ -119,6 +124,7 @@ class RunStartApi(APIView):
             customer=data["ticket"].customer,
             ticket=data["ticket"],
             mode=data["mode"],
+            channel=data.get("channel") or "sms",
             actor=request.user,
             language=data.get("language", ""),
         )

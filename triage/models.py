@@ -58,8 +58,12 @@ class RunStatus(models.TextChoices):
 
 
 class RunMode(models.TextChoices):
-    SMS = "sms", _("Over SMS")
+    # Prompts are sent as messages on the run's channel (SMS, or any channel that sends); the value
+    # predates the other channels.
+    SMS = "sms", _("By message")
     AGENT = "agent", _("Agent-guided")
+    # Prompts are returned to the caller (the IVR reads them out); nothing is sent.
+    VOICE = "voice", _("Read out by phone")
 
 
 class RunSource(models.TextChoices):
@@ -78,6 +82,8 @@ class Run(models.Model):
         "customers.ContactPoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     mode = models.CharField(_("mode"), max_length=8, choices=RunMode.choices, default=RunMode.SMS)
+    # The channel the run talks on: prompts go out and answers come in there ('' for agent-guided).
+    channel = models.CharField(_("channel"), max_length=16, default="sms", blank=True)
     source = models.CharField(_("source"), max_length=16, choices=RunSource.choices, default=RunSource.AGENT)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.ACTIVE)
     language = models.CharField(_("language"), max_length=8, default="en")

@@ -22,15 +22,26 @@ def active_run(*, customer_id: int, mode: str = RunMode.SMS) -> Run | None:
     )
 
 
-def resumable_run(*, customer_id: int, since) -> Run | None:
-    """Return the customer's latest expired SMS run still inside the resume window."""
+def resumable_run(*, customer_id: int, since, channel: str = "sms") -> Run | None:
+    """Return the customer's latest expired message run on the channel, still inside the resume window."""
     return (
         Run.objects.filter(
-            customer_id=customer_id, mode=RunMode.SMS, status=RunStatus.EXPIRED, ended_at__gte=since
+            customer_id=customer_id,
+            mode=RunMode.SMS,
+            channel=channel,
+            status=RunStatus.EXPIRED,
+            ended_at__gte=since,
         )
         .order_by("-ended_at")
         .first()
     )
+
+
+def run_prompt(run: Run) -> str:
+    """The question the run waits on, for a caller that reads it out (voice) or shows it (agent)."""
+    if run.status != RunStatus.ACTIVE:
+        return ""
+    return engine.current_prompt(run.flow_version.definition, run.state)
 
 
 def runs_for_ticket(*, ticket: Ticket) -> QuerySet[Run]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from channels_app.base import contact_kind_of
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import realtime
@@ -217,8 +218,11 @@ class AnswerResult:
     completed: bool
 
 
-def _sms_point(customer: Customer) -> ContactPoint | None:
-    return ContactPoint.objects.filter(customer=customer, kind=ContactKind.PHONE).order_by("id").first()
+def _point_for(customer: Customer, channel: str) -> ContactPoint | None:
+    """The customer's point on the channel: a reachable one first, then the oldest."""
+    kind = contact_kind_of(channel) or ContactKind.PHONE
+    points = list(ContactPoint.objects.filter(customer=customer, kind=kind).order_by("id"))
+    return next((p for p in points if p.can_receive), points[0] if points else None)
 
 
 def _crisis_key(ticket: Ticket | None) -> str | None:
@@ -226,17 +230,18 @@ def _crisis_key(ticket: Ticket | None) -> str | None:
 
 
 def _answer_channel(run: Run) -> str:
-    return Channel.SMS if run.mode == RunMode.SMS else Channel.VOICE
+    return run.channel or Channel.VOICE
 
 
 def _send_prompts(run: Run, prompts: list[str], *, author=None) -> None:
-    # One SMS per turn: the invalid-answer note, the next question and the closing line travel together.
+    # One message per turn: the invalid-answer note, the next question and the closing line travel
+    # together. Voice and agent-guided runs return their prompts instead (AnswerResult.prompts).
     body = "\n\n".join(p for p in prompts if p)
     if run.mode != RunMode.SMS or not body or run.ticket is None:
         return
     ticket_services.send_message(
         ticket=run.ticket,
-        channel=Channel.SMS,
+        channel=run.channel,
         body=body,
         author=author,
         contact_point=run.contact_point,
@@ -254,28 +259,39 @@ def start_run(
     actor=None,
     language: str = "",
     contact_point: ContactPoint | None = None,
+    channel: str = Channel.SMS,
     now: datetime | None = None,
 ) -> Run:
-    """Start the flow's published version for the customer; over SMS the first question is sent."""
+    """Start the flow's published version for the customer. By message the first question goes out
+    on `channel`; by phone (voice) and agent-guided runs, prompts are read from the run."""
     now = now or timezone.now()
     version = published_version(flow)
     point = None
     if mode == RunMode.SMS:
-        point = contact_point or _sms_point(customer)
+        ticket_services.check_can_send(channel)
+        point = contact_point or _point_for(customer, channel)
         if point is None:
-            raise ApplicationError(_("The customer has no phone number for SMS."), code="no_phone")
+            raise ApplicationError(
+                _("The customer has no contact point for %(channel)s.") % {"channel": channel},
+                code="no_phone",
+            )
         if point.opted_out_at is not None:
             raise ApplicationError(_("The customer opted out of SMS."), code="opted_out")
+    elif mode == RunMode.VOICE:
+        point = contact_point
+        channel = Channel.VOICE
+    else:
+        channel = ""
     language = language or (ticket.language if ticket else "") or customer.language or "en"
     try:
         with transaction.atomic():
             if ticket is None:
-                ticket = ticket_services.find_thread(customer=customer, channel=Channel.SMS, now=now)
+                ticket = ticket_services.find_thread(customer=customer, channel=channel, now=now)
             if ticket is None:
                 ticket = ticket_services.create_ticket(
                     customer=customer,
                     subject=_("Triage: %(flow)s") % {"flow": flow.name},
-                    channel=Channel.SMS if mode == RunMode.SMS else Channel.VOICE,
+                    channel=channel or Channel.VOICE,
                     language=language,
                     now=now,
                 )
@@ -288,6 +304,7 @@ def start_run(
                 ticket=ticket,
                 contact_point=point,
                 mode=mode,
+                channel=channel,
                 source=source,
                 language=language,
                 state=state,
@@ -529,7 +546,7 @@ def end_opted_out_runs() -> int:
 def start_runs_for_yes_reply(event: TimelineEvent, *, now: datetime | None = None) -> Run | None:
     """Start the broadcast's flow when a customer answers its "reply YES for help" with yes."""
     now = now or timezone.now()
-    if event.channel != Channel.SMS or engine.parse_yes_no(event.body or "") is not True:
+    if engine.parse_yes_no(event.body or "") is not True:
         return None
     if engine.normalize(event.body or "") not in engine.YES_WORDS:
         return None  # "yes but..." is a message for an agent, not a trigger
@@ -546,6 +563,7 @@ def start_runs_for_yes_reply(event: TimelineEvent, *, now: datetime | None = Non
             customer=event.customer,
             ticket=event.ticket,
             mode=RunMode.SMS,
+            channel=event.channel,
             source=RunSource.BROADCAST,
             language=language,
             contact_point=point,
