@@ -95,8 +95,9 @@ def test_compose_file_has_every_service_with_healthchecks():
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "ws", "worker", "worker-inbound", "beat", "postgres", "redis"}
-    for name in ("web", "ws", "worker", "worker-inbound", "beat"):
+    workers = ("worker", "worker-inbound", "worker-sweep")
+    assert set(services) == {"web", "ws", *workers, "beat", "postgres", "redis"}
+    for name in ("web", "ws", *workers, "beat"):
         assert services[name]["build"] == "."
         assert services[name]["env_file"] == ".env"
     # HTTP on WSGI threads (persistent DB connections), websockets on the ASGI app.
@@ -109,11 +110,13 @@ def test_compose_file_has_every_service_with_healthchecks():
         return set(services[service]["command"].split(" -Q ")[1].split()[0].split(","))
 
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"default"}
-    assert queues("worker") | queues("worker-inbound") == routed
+    assert set().union(*(queues(w) for w in workers)) == routed
+    # Inbound and the sweeps each have their own: a surge or a long dispatch never delays them.
     assert queues("worker-inbound") == {"inbound"} and "inbound" not in queues("worker")
+    assert queues("worker-sweep") == {"sweep"} and "sweep" not in queues("worker")
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
-    for name in ("web", "worker", "worker-inbound", "postgres", "redis"):
+    for name in ("web", *workers, "postgres", "redis"):
         assert services[name]["healthcheck"]["test"]
     assert (ROOT / "Dockerfile").read_text().startswith("# Tourniquet")
 

@@ -90,9 +90,10 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
     try:
         # A worker later resolves the customer, threads and runs the handlers.
         inbox.accept(message)
-    except DatabaseError:
-        # Nothing was stored: a 5xx makes Twilio try again (or its fallback URL).
-        logger.exception("inbound SMS %s not stored: database unavailable", sid)
+    except DatabaseError as exc:
+        # Nothing was stored: a 5xx makes Twilio try again (or its fallback URL). The error's own
+        # text can quote row values (a phone number): name its class only.
+        logger.error("inbound SMS %s not stored: database unavailable (%s)", sid, type(exc).__name__)
         return UNAVAILABLE
     return TWIML_OK
 
@@ -118,8 +119,10 @@ def handle_status(request: WebhookRequest) -> WebhookAnswer:
     )
     try:
         moved = record_delivery_report(report)
-    except DatabaseError:
-        logger.exception("status %s for %s not stored: database unavailable", twilio_status, sid)
+    except DatabaseError as exc:
+        logger.error(
+            "status %s for %s not stored: database unavailable (%s)", twilio_status, sid, type(exc).__name__
+        )
         return UNAVAILABLE
     if not moved:
         logger.debug("status %s for %s ignored (unknown or not newer)", twilio_status, sid)

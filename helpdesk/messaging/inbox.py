@@ -314,7 +314,7 @@ def process(inbox_id: int) -> None:
     except ApplicationError as exc:
         # The message cannot be recorded as sent (e.g. an impossible sender): keep it, say why.
         InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), error=exc.message[:300])
-        logger.warning("inbox %s not recorded: %s", row.pk, exc.message)
+        logger.warning("inbox %s not recorded: %s", row.pk, exc.code)  # the message may quote the sender
         return
     InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), event_id=result.event.pk)
 

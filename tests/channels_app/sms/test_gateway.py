@@ -135,3 +135,18 @@ def test_send_many_reuses_its_connections_across_batches(fake_twilio):
         results = gateway.send_many([msg(f"+1415557{batch}{i:03d}") for i in range(100)])
         assert all(isinstance(r, SendResult) for r in results)
     assert fake_twilio.stats()["connections"] <= 64
+
+
+def test_no_phone_number_or_body_reaches_the_log_at_info(fake_twilio, caplog, settings):
+    """The SDK logs every request at INFO (numbers and query strings included): kept at WARNING."""
+    import logging
+    import logging.config
+
+    logging.config.dictConfig(settings.LOGGING)  # production's levels, as the server starts with
+    number, body = "+14155550166", "Your card ending 4242 is frozen"
+    with caplog.at_level(logging.INFO):
+        TwilioGateway().send(msg(number, body))
+        TwilioGateway().send_many([msg(number, body), msg("+14155550167", body)])
+        TwilioGateway().find_sent(to=number, since=timezone.now() - timedelta(minutes=1))
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert number not in logged and "4155550166" not in logged and body not in logged
