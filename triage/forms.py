@@ -6,13 +6,15 @@ import json
 import re
 
 from django import forms
+from django.conf import settings
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from triage import engine
 from triage.models import Flow, RunMode
 
-LANGUAGES = (("en", _("English")), ("fa", _("Persian")), ("km", _("Khmer")), ("kn", _("Kannada")))
+# The desk's languages (settings.LANGUAGES owns them), English first: flows are written in it.
+LANGUAGES = tuple(settings.LANGUAGES)
 KIND_CHOICES = (
     ("single", _("Single choice")),
     ("multi", _("Multiple choice")),

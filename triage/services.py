@@ -57,7 +57,6 @@ SEED_EXTRAS_PATH = Path(__file__).resolve().parent / "fixtures" / "stop_the_blee
 SWEEP_BATCH = 500
 # A segment starts this many runs per task: each sends an SMS, so the outbox absorbs the burst.
 SEGMENT_CHUNK = 200
-LANGUAGES = ("en", "fa", "km", "kn")
 
 
 def _setting(name: str, default: Any) -> Any:

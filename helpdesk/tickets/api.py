@@ -12,8 +12,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 
 from helpdesk.api import KeysetIdPagination, KeysetOldestFirstPagination, get_object_by_pk
-from helpdesk.tickets import services
-from helpdesk.tickets.models import OPEN_STATUSES, Macro, Queue, Ticket, TimelineEvent
+from helpdesk.tickets import selectors, services
+from helpdesk.tickets.models import Macro, Queue, Ticket, TimelineEvent
 from helpdesk.tickets.serializers import (
     MacroSerializer,
     NoteSerializer,
@@ -36,24 +36,24 @@ def _ticket(pk: int) -> Ticket:
 
 
 def _filtered(qs: QuerySet[Ticket], filters: dict, agent) -> QuerySet[Ticket]:
-    state = filters.get("status")
-    if state == "active":
-        qs = qs.filter(status__in=OPEN_STATUSES)
-    elif state:
-        qs = qs.filter(status=state)
-    assignee = filters.get("assignee")
-    if assignee == "me":
-        qs = qs.filter(assignee=agent)
-    elif assignee == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee_id=int(assignee))
-    for name in ("queue", "priority", "channel", "language", "crisis", "customer"):
-        if filters.get(name) not in (None, ""):
-            qs = qs.filter(**{name: filters[name]})
-    if tag := filters.get("tag", "").strip().lower():
-        qs = qs.filter(tags__name=tag)
-    return qs
+    """The queue's own filters (selectors.filtered_tickets); the API lists every status unless asked,
+    and says "active" for the queue's default of new, open and pending."""
+    state = filters.get("status", "")
+    matching = selectors.filtered_tickets(
+        agent=agent,
+        filters=selectors.QueueFilters(
+            status="" if state == "active" else (state or "all"),
+            queue=filters.get("queue"),
+            assignee=filters.get("assignee", ""),
+            priority=filters.get("priority"),
+            channel=filters.get("channel", ""),
+            language=filters.get("language", ""),
+            crisis=filters.get("crisis"),
+            tag=filters.get("tag", ""),
+            customer=filters.get("customer"),
+        ),
+    )
+    return qs & matching
 
 
 class TicketListCreateApi(generics.GenericAPIView):

@@ -47,6 +47,7 @@ class QueueFilters:
     language: str = ""
     crisis: int | None = None
     tag: str = ""
+    customer: int | None = None
 
 
 @dataclass
@@ -139,6 +140,8 @@ def filtered_tickets(*, agent, filters: QueueFilters) -> QuerySet[Ticket]:
         qs = qs.filter(crisis_id=filters.crisis)
     if filters.tag:
         qs = qs.filter(tags__name=filters.tag.strip().lower())
+    if filters.customer:
+        qs = qs.filter(customer_id=filters.customer)
     return qs
 
 
