@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from helpdesk.accounts.guards import is_agent
 from helpdesk.crisis.selectors import active_crises
 
 
 def workspace(request):
     user = getattr(request, "user", None)
-    if not (user and user.is_authenticated and user.is_staff):
+    if not is_agent(user):
         return {}
     return {"active_crises": list(active_crises()[:3]), "websocket_base_url": settings.WEBSOCKET_BASE_URL}

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.accounts.services import is_manager
+from helpdesk.accounts import guards
 from helpdesk.tickets.models import Ticket
 from triage import services
 from triage.models import Flow, Run, RunMode
 
 
-class IsManager(permissions.BasePermission):
+class IsManager(guards.IsManager):
     message = "Only managers may change flows."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and is_manager(request.user))
 
 
 class FlowSerializer(serializers.ModelSerializer):

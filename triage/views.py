@@ -6,18 +6,15 @@ Views stay thin: they validate with forms and call services; reads come from sel
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from helpdesk.accounts.services import is_manager
+from helpdesk.accounts import guards
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets.models import Ticket
 from triage import engine, selectors, services
@@ -36,26 +33,8 @@ from triage.models import Flow, Run, RunMode, RunStatus
 PREVIEW_SESSION_KEY = "triage_preview"
 
 
-def staff_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def manager_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_manager(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+staff_required = guards.staff_required
+manager_required = guards.manager_required
 
 
 # --- The ticket panel ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from helpdesk.accounts.forms import LoginForm
+from helpdesk.accounts.guards import is_agent
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -57,7 +58,7 @@ def agent_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_staff:
+        if not is_agent(request.user):
             raise PermissionDenied
         tz = agent_time_zone(request.user)
         if tz is None:

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.accounts import guards
 from helpdesk.api import get_object_by_pk
 from helpdesk.crisis import selectors, services
 from helpdesk.crisis.models import Banner, Broadcast, Crisis, DirectoryEntry
 from helpdesk.errors import ApplicationError
 
 
-class IsManagerForWrites(BasePermission):
-    """Agents read; only managers and admins write."""
-
+class IsManagerForWrites(guards.IsManagerForWrites):
     message = "Only managers can change crises and broadcasts."
-
-    def has_permission(self, request, view) -> bool:
-        from helpdesk.accounts.services import is_manager
-
-        user = request.user
-        if not (user and user.is_authenticated and user.is_staff):
-            return False
-        return request.method in ("GET", "HEAD", "OPTIONS") or is_manager(user)
 
 
 class CrisisSerializer(serializers.ModelSerializer):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -16,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.accounts import guards
 from helpdesk.accounts.views import HtmxHttpRequest
 from helpdesk.crisis import selectors, services
 from helpdesk.crisis.forms import BannerForm, BroadcastForm, CrisisForm, DirectoryEntryForm
@@ -89,16 +87,7 @@ def banner_json(request: HttpRequest) -> HttpResponse:
 
 
 def manager_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        from helpdesk.accounts.services import is_manager
-
-        if not is_manager(request.user):
-            raise PermissionDenied(_("Only managers can use the crisis center."))
-        return view(request, *args, **kwargs)
-
-    return wrapped
+    return guards.manager_required(view, message=_("Only managers can use the crisis center."))
 
 
 @manager_required

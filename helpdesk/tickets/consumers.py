@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from helpdesk.accounts.guards import is_agent
 from helpdesk.tickets.realtime import QUEUE_GROUP, ticket_group
 
 
 class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not user or not user.is_authenticated or not user.is_staff:
+        if not is_agent(user):
             await self.close(code=4403)
             return
         self.groups_joined: set[str] = {QUEUE_GROUP}
