@@ -431,16 +431,13 @@ def _apply_outcome(run: Run, outcome: engine.Outcome, *, actor=None) -> None:
     if playbook is not None:
         lines.append(_("Option 1: %(text)s") % {"text": result["playbook"]["option_1"]})
         lines.append(_("Option 2: %(text)s") % {"text": result["playbook"]["option_2"]})
-    TimelineEvent.objects.create(
+    ticket_services.add_system_event(
         customer_id=run.customer_id,
         ticket=ticket,
-        channel=Channel.SYSTEM,
-        direction=Direction.INTERNAL,
         kind=EventKind.NOTE,
         author=actor,
         body="\n".join(lines),
         payload={"triage_run": run.pk, "outcome": result},
-        created_at=timezone.now(),
     )
 
 
