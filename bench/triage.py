@@ -161,9 +161,27 @@ def start_processes(db_url: str) -> list[subprocess.Popen]:
     # worker of their own, replies and the rest on another.
     workers = [
         subprocess.Popen(
-            [str(venv_bin / "celery"), "-A", "helpdesk", "worker", "-Q", queues, "-c", str(concurrency),
-             "--loglevel", "WARNING", "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                str(venv_bin / "celery"),
+                "-A",
+                "helpdesk",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                str(concurrency),
+                "--loglevel",
+                "WARNING",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
         for name, queues, concurrency in WORKERS
     ]

@@ -66,7 +66,10 @@ def _send_many(notices: list[tuple[int, int | None]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    messages = [{"type": "ticket.changed", "ticket_id": t, "event_id": e} for t, e in notices]
+    sends: list[tuple[str, dict]] = []
+    for ticket_id, event_id in notices:
+        message = {"type": "ticket.changed", "ticket_id": ticket_id, "event_id": event_id}
+        sends += [(ticket_group(ticket_id), message), (QUEUE_GROUP, message)]
 
     async def publish() -> None:
         # A few at a time: each send in flight holds one of the layer's Redis connections.
@@ -76,8 +79,7 @@ def _send_many(notices: list[tuple[int, int | None]]) -> None:
             async with slots:
                 await layer.group_send(group, message)
 
-        groups = [(ticket_group(m["ticket_id"]), m) for m in messages] + [(QUEUE_GROUP, m) for m in messages]
-        await asyncio.gather(*(send(group, m) for group, m in groups))
+        await asyncio.gather(*(send(group, message) for group, message in sends))
 
     try:
         if layer.__class__.__name__ == "RedisChannelLayer":
