@@ -122,7 +122,7 @@ def _drain_layer(channel: str) -> list[dict]:
         while True:
             try:
                 out.append(await asyncio.wait_for(layer.receive(channel), timeout=0.05))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return out
 
     return async_to_sync(receive_all)()
