@@ -14,12 +14,10 @@ SIMILAR_LIMIT = 3
 
 
 def active_run(*, customer_id: int, mode: str = RunMode.SMS) -> Run | None:
-    """Return the customer's active run in this mode (there is at most one)."""
-    return (
-        Run.objects.select_related("flow_version", "ticket", "contact_point")
-        .filter(customer_id=customer_id, mode=mode, status=RunStatus.ACTIVE)
-        .first()
-    )
+    """Return the customer's active run in this mode (there is at most one), without its relations:
+    `answer_run` reads them again under its lock. The four-table join cost 4.9 ms of CPU against
+    1.9 ms for the run alone, on every SMS answer (bench.triage)."""
+    return Run.objects.filter(customer_id=customer_id, mode=mode, status=RunStatus.ACTIVE).first()
 
 
 def resumable_run(*, customer_id: int, since, channel: str = "sms") -> Run | None:

@@ -2,7 +2,8 @@
 
 `accept()` stores the parsed message with one INSERT … ON CONFLICT DO NOTHING (a provider's
 retry inserts nothing) and wakes the drain; `drain()` runs in a worker, claims what arrived a batch
-at a time and takes each message through the one inbound path, `tickets.services.record_inbound`.
+at a time and takes each message through the one inbound path, `tickets.services.record_inbound`,
+then offers it to the inbound handlers (consent, triage) in the same worker.
 
 The wake-up is coalesced: a webhook sets one Redis flag (SET NX) and publishes a drain task only
 when no drain is pending already. A drain clears the flag before it claims, so a message committed
@@ -282,12 +283,7 @@ def drain() -> int:
                 # More may be waiting: another drain takes the next batch while this one works
                 # (its own linger, from its later start, covers what this one would have waited for).
                 tasks.drain_inbox.delay()
-            for inbox_id in ids:
-                try:
-                    process(inbox_id)
-                except Exception:  # noqa: BLE001 - one broken message must not stop the others
-                    # Left claimed: the sweep tries it again after SWEEP_AFTER.
-                    logger.exception("inbox %s not recorded; the sweep will retry it", inbox_id)
+            process_many(ids)
             recorded += len(ids)
             if eager or len(ids) == DRAIN_BATCH or claimed_at >= linger_until:
                 return recorded
@@ -301,21 +297,46 @@ def drain() -> int:
         raise
 
 
+def process_many(inbox_ids: list[int]) -> None:
+    """Process these inbox rows in order, one broken message never stopping the others; their live
+    notices go out together at the end (one per ticket)."""
+    from helpdesk.tickets import realtime
+
+    with realtime.coalesced():
+        for inbox_id in inbox_ids:
+            try:
+                process(inbox_id)
+            except Exception:  # noqa: BLE001 - one broken message must not stop the others
+                # Left claimed: the sweep tries it again after SWEEP_AFTER.
+                logger.exception("inbox %s not recorded; the sweep will retry it", inbox_id)
+
+
 def process(inbox_id: int) -> None:
-    """Record one inbox row through the one inbound path (idempotent: safe to run twice)."""
+    """Record one inbox row, then offer it to the inbound handlers; the row is marked processed only
+    after they ran, so one whose worker died is swept and offered again (safe to run twice).
+
+    The handlers run here rather than in one more Celery task per message: that hop (publish,
+    deliver, ack, reload the event) cost more worker time than the triage answer itself
+    (bench.triage, bench/README.md)."""
+    row = InboxMessage.objects.filter(pk=inbox_id, processed_at__isnull=True).first()
+    if row is not None:
+        _process_row(row)
+
+
+def _process_row(row: InboxMessage) -> None:
     from helpdesk.errors import ApplicationError
+    from helpdesk.tickets.inbound import offer_inbound_event
     from helpdesk.tickets.services import record_inbound
 
-    row = InboxMessage.objects.filter(pk=inbox_id, processed_at__isnull=True).first()
-    if row is None:
-        return
     try:
-        result = record_inbound(message=_from_json(row.message))
+        result = record_inbound(message=_from_json(row.message), offer_later=False)
     except ApplicationError as exc:
         # The message cannot be recorded as sent (e.g. an impossible sender): keep it, say why.
         InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), error=exc.message[:300])
         logger.warning("inbox %s not recorded: %s", row.pk, exc.code)  # the message may quote the sender
         return
+    # Also when the event was there already: its worker may have died before the handlers ran.
+    offer_inbound_event(result.event)
     InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), event_id=result.event.pk)
 
 

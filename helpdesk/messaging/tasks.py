@@ -38,6 +38,5 @@ def sweep_inbox() -> int:
     from helpdesk.messaging import inbox
 
     ids = inbox.stale_ids()
-    for inbox_id in ids:
-        inbox.process(inbox_id)
+    inbox.process_many(ids)
     return len(ids)

@@ -18,17 +18,25 @@ logger = logging.getLogger(__name__)
 
 
 def process_inbound_event(event_id: int) -> None:
+    """Offer the recorded event with this id to the handlers (the Celery task's body)."""
     event = (
         TimelineEvent.objects.select_related("ticket", "customer", "contact_point")
         .filter(pk=event_id)
         .first()
     )
-    if event is None:
-        return
+    if event is not None:
+        offer_inbound_event(event)
+
+
+def offer_inbound_event(event: TimelineEvent) -> None:
+    """Announce the event to agents, then offer it to each handler until one consumes it.
+
+    At least once: a retry after a crash offers the event again. A triage answer is still fed once
+    (`answer_run` skips an event it has seen); a repeated consent keyword notes itself again."""
     if event.ticket_id:
         realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
     for path in settings.INBOUND_HANDLERS:
         handler = import_string(path)
         if handler(event):
-            logger.debug("inbound event %s consumed by %s", event_id, path)
+            logger.debug("inbound event %s consumed by %s", event.pk, path)
             return

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
+from collections.abc import Iterator
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
@@ -25,20 +27,59 @@ def ticket_changed(ticket, *, event=None) -> None:
 
 
 def ticket_id_changed(ticket_id: int, *, event_id: int | None = None) -> None:
-    transaction.on_commit(lambda: _send(ticket_id, event_id))
+    """Announce a change to the ticket with this id once the transaction commits."""
+    transaction.on_commit(lambda: _announce(ticket_id, event_id))
 
 
-def _send(ticket_id: int, event_id: int | None) -> None:
+# Notices held back by `coalesced()` in this thread: ticket id -> latest event id.
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def coalesced() -> Iterator[None]:
+    """Hold back the notices committed inside the block and send one per ticket at its end, all
+    in one round of Redis calls: an SMS answer announced its ticket twice (the inbound event, the
+    next question), each two group sends that waited on Redis, per message of a drain batch."""
+    if getattr(_held, "notices", None) is not None:
+        yield  # nested: the outer block sends
+        return
+    _held.notices = {}
+    try:
+        yield
+    finally:
+        notices, _held.notices = _held.notices, None
+        if notices:
+            _send_many(list(notices.items()))
+
+
+def _announce(ticket_id: int, event_id: int | None) -> None:
+    notices = getattr(_held, "notices", None)
+    if notices is None:
+        _send_many([(ticket_id, event_id)])
+    elif event_id is not None or ticket_id not in notices:
+        notices[ticket_id] = event_id  # browsers refetch the ticket; the latest event id is enough
+
+
+def _send_many(notices: list[tuple[int, int | None]]) -> None:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "ticket.changed", "ticket_id": ticket_id, "event_id": event_id}
+    sends: list[tuple[str, dict]] = []
+    for ticket_id, event_id in notices:
+        message = {"type": "ticket.changed", "ticket_id": ticket_id, "event_id": event_id}
+        sends += [(ticket_group(ticket_id), message), (QUEUE_GROUP, message)]
 
     async def publish() -> None:
-        await layer.group_send(ticket_group(ticket_id), message)
-        await layer.group_send(QUEUE_GROUP, message)
+        # A few at a time: each send in flight holds one of the layer's Redis connections.
+        slots = asyncio.Semaphore(SENDS_IN_FLIGHT)
+
+        async def send(group: str, message: dict) -> None:
+            async with slots:
+                await layer.group_send(group, message)
+
+        await asyncio.gather(*(send(group, message) for group, message in sends))
 
     try:
         if layer.__class__.__name__ == "RedisChannelLayer":
@@ -48,10 +89,11 @@ def _send(ticket_id: int, event_id: int | None) -> None:
         else:
             async_to_sync(publish)()
     except Exception:  # noqa: BLE001 - a realtime hiccup must never fail the action that caused it
-        logger.warning("realtime notification for ticket %s failed", ticket_id, exc_info=True)
+        logger.warning("realtime notification for tickets %s failed", [t for t, _e in notices], exc_info=True)
 
 
 SEND_TIMEOUT = 2.0
+SENDS_IN_FLIGHT = 8
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid = 0
 _loop_lock = threading.Lock()

@@ -297,8 +297,11 @@ def find_thread(*, customer: Customer, channel: str, now: datetime) -> Ticket | 
     )
 
 
-def record_inbound(*, message: InboundMessage) -> InboundResult:
-    """Resolve the customer, thread into their open ticket and append the event, exactly once."""
+def record_inbound(*, message: InboundMessage, offer_later: bool = True) -> InboundResult:
+    """Resolve the customer, thread into their open ticket and append the event, exactly once.
+
+    With `offer_later`, a Celery task offers a new event to the inbound handlers after commit;
+    without, the caller offers it (`tickets.inbound.offer_inbound_event`), as the inbox drain does."""
     existing = _existing_event(message)
     if existing is not None:
         return InboundResult(existing, created=False)
@@ -310,9 +313,10 @@ def record_inbound(*, message: InboundMessage) -> InboundResult:
         if existing is None:
             raise
         return InboundResult(existing, created=False)
-    from helpdesk.tickets import tasks
+    if offer_later:
+        from helpdesk.tickets import tasks
 
-    transaction.on_commit(lambda: tasks.process_inbound_event.delay(event.pk))
+        transaction.on_commit(lambda: tasks.process_inbound_event.delay(event.pk))
     return InboundResult(event, created=True)
 
 
@@ -362,8 +366,8 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
     Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
     if ticket.status == TicketStatus.PENDING:  # the customer answered: the ball is ours again
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)
-    # No realtime notice here: the webhook must answer fast; the inbound worker announces the
-    # event to agents' browsers (helpdesk.tickets.inbound.process_inbound_event).
+    # No realtime notice here: the webhook must answer fast; offering the event to the handlers
+    # announces it to agents' browsers (helpdesk.tickets.inbound.offer_inbound_event).
     return event
 
 

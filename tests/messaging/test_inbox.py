@@ -111,7 +111,9 @@ def test_a_surge_publishes_one_drain_until_a_worker_takes_it(queued_drains):
         assert inbox.accept(message(sid=f"SM{i:032x}"))
     assert len(queued_drains) == 1
     assert inbox.drain() == 5  # the worker clears the flag first, then claims all five
-    assert TimelineEvent.objects.count() == 5
+    assert TimelineEvent.objects.filter(direction="in").count() == 5
+    # The drain ran the handlers too: each "کمک" (HELP) got its answer.
+    assert TimelineEvent.objects.filter(direction="out").count() == 5
     assert InboxMessage.objects.filter(processed_at__isnull=True).count() == 0
     inbox.accept(message(sid="SM" + "d" * 32))
     assert len(queued_drains) == 2  # the flag was cleared: the next message wakes a new drain
