@@ -1047,23 +1047,23 @@ def _failure_state(error: ChannelError) -> str:
     return DeliveryState.FAILED
 
 
-def record_results(rows: Sequence[tuple[int, str, str, str, float]]) -> None:
-    """Record a batch's outcomes in one UPDATE … FROM (VALUES …)."""
+def _update_from_values(sql: str, types: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Run one UPDATE … FROM (VALUES …) for the rows, each value cast to its column's type."""
     if not rows:
         return
-    placeholders = ", ".join(["(%s::bigint, %s, %s, %s, %s::float)"] * len(rows))
-    params = [value for row in rows for value in row]
+    row = "(" + ", ".join(f"%s{t}" for t in types) + ")"
+    params = [value for r in rows for value in r]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_RECORD_SQL.format(rows=placeholders), params)
+        cursor.execute(sql.format(rows=", ".join([row] * len(rows))), params)
+
+
+def record_results(rows: Sequence[tuple[int, str, str, str, float]]) -> None:
+    """Record a batch's outcomes in one UPDATE … FROM (VALUES …)."""
+    _update_from_values(_RECORD_SQL, ("::bigint", "", "", "", "::float"), rows)
 
 
 def _settle(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
-    if not rows:
-        return
-    placeholders = ", ".join(["(%s::bigint, %s::int, %s, %s, %s)"] * len(rows))
-    params = [value for row in rows for value in row]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_SETTLE_SQL.format(rows=placeholders), params)
+    _update_from_values(_SETTLE_SQL, ("::bigint", "::int", "", "", ""), rows)
 
 
 def _has_pending(broadcast_id: int) -> bool:

@@ -15,17 +15,32 @@ from tests.factories import ContactPointFactory, CustomerFactory
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def test_broadcast_through_the_sdk_reaches_the_fake_once_and_skips_opted_out_and_invalid(fake_twilio):
-    points = [ContactPointFactory(customer=CustomerFactory(tags=["north"])) for _ in range(12)]
-    ContactPoint.objects.filter(pk=points[0].pk).update(opted_out_at=timezone.now())
-    ContactPoint.objects.filter(pk=points[1].pk).update(invalid_at=timezone.now())
+def _sent_broadcast(audience_tag: str, body: str = "Flood: text HELP"):
+    """Create, plan and dispatch a broadcast to the tag's customers, in this process."""
     broadcast = services.create_broadcast(
-        name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=0
+        name="b", bodies={"en": body}, audience={"tags": [audience_tag]}, rate_per_second=0
     )
     broadcast.status = BroadcastStatus.PLANNING
     broadcast.save(update_fields=["status"])
     services.plan_broadcast(broadcast_id=broadcast.pk)
     services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    return broadcast
+
+
+def _as_if_its_worker_died(delivery) -> None:
+    """Twilio accepted the message, but the worker died before recording it."""
+    BroadcastDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryState.SENDING,
+        provider_id="",
+        attempt_at=timezone.now() - timezone.timedelta(minutes=1),
+    )
+
+
+def test_broadcast_through_the_sdk_reaches_the_fake_once_and_skips_opted_out_and_invalid(fake_twilio):
+    points = [ContactPointFactory(customer=CustomerFactory(tags=["north"])) for _ in range(12)]
+    ContactPoint.objects.filter(pk=points[0].pk).update(opted_out_at=timezone.now())
+    ContactPoint.objects.filter(pk=points[1].pk).update(invalid_at=timezone.now())
+    broadcast = _sent_broadcast("north", "Outage: text HELP")
 
     at_fake = Counter(m["to"] for m in fake_twilio.messages())
     assert set(at_fake) == {p.value for p in points[2:]}
@@ -40,21 +55,10 @@ def test_broadcast_through_the_sdk_reaches_the_fake_once_and_skips_opted_out_and
 
 def test_reconciler_adopts_a_message_the_fake_already_has(fake_twilio):
     point = ContactPointFactory(customer=CustomerFactory(tags=["north"]))
-    broadcast = services.create_broadcast(
-        name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=0
-    )
-    broadcast.status = BroadcastStatus.PLANNING
-    broadcast.save(update_fields=["status"])
-    services.plan_broadcast(broadcast_id=broadcast.pk)
-    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    broadcast = _sent_broadcast("north", "Outage: text HELP")
     delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
     sid = delivery.provider_id
-    # As if the worker died after Twilio accepted the message but before we recorded it.
-    BroadcastDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryState.SENDING,
-        provider_id="",
-        attempt_at=timezone.now() - timezone.timedelta(minutes=1),
-    )
+    _as_if_its_worker_died(delivery)
     assert services.reconcile_stuck_deliveries() == {"adopted": 1, "resent": 0, "unknown": 0}
     delivery.refresh_from_db()
     assert delivery.provider_id == sid and delivery.status == DeliveryState.SENT
@@ -86,39 +90,17 @@ def test_reconciler_adopts_a_message_still_queued_at_twilio_instead_of_sending_i
     DateSent would not see it and the reconciler would send a second copy."""
     fake_twilio.configure(queue_seconds=3600, callbacks=False)
     point = ContactPointFactory(customer=CustomerFactory(tags=["north"]))
-    broadcast = services.create_broadcast(
-        name="b", bodies={"en": "Outage: text HELP"}, audience={"tags": ["north"]}, rate_per_second=0
-    )
-    broadcast.status = BroadcastStatus.PLANNING
-    broadcast.save(update_fields=["status"])
-    services.plan_broadcast(broadcast_id=broadcast.pk)
-    services.dispatch_broadcast(broadcast_id=broadcast.pk)
+    broadcast = _sent_broadcast("north", "Outage: text HELP")
     delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
     sid = delivery.provider_id
     [queued] = fake_twilio.messages(point.value)
     assert queued["status"] == "queued" and queued["date_sent"] is None
-    # As if the worker died after Twilio accepted the message but before we recorded it.
-    BroadcastDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryState.SENDING,
-        provider_id="",
-        attempt_at=timezone.now() - timezone.timedelta(minutes=1),
-    )
+    _as_if_its_worker_died(delivery)
     assert services.reconcile_stuck_deliveries() == {"adopted": 1, "resent": 0, "unknown": 0}
     delivery.refresh_from_db()
     assert delivery.provider_id == sid and delivery.status == DeliveryState.SENT
     services.dispatch_broadcast(broadcast_id=broadcast.pk)  # nothing is left to send
     assert len(fake_twilio.messages(point.value)) == 1
-
-
-def _sent_broadcast(audience_tag: str):
-    broadcast = services.create_broadcast(
-        name="b", bodies={"en": "Flood: text HELP"}, audience={"tags": [audience_tag]}, rate_per_second=0
-    )
-    broadcast.status = BroadcastStatus.PLANNING
-    broadcast.save(update_fields=["status"])
-    services.plan_broadcast(broadcast_id=broadcast.pk)
-    services.dispatch_broadcast(broadcast_id=broadcast.pk)
-    return broadcast
 
 
 def test_what_twilio_says_of_a_number_holds_for_the_next_broadcast(fake_twilio, client, settings):
