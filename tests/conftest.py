@@ -69,9 +69,3 @@ def agent_client(client, agent):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
-
-
-def pytest_collection_modifyitems(config, items):
-    """Browser tests last: the session's Playwright keeps an event loop running in the main thread,
-    and after it every async_to_sync there (live notices through the in-memory channel layer) fails."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
@@ -87,9 +88,21 @@ def _send_many(notices: list[tuple[int, int | None]]) -> None:
             # loop, so async_to_sync (a new loop each call) paid a new connection every time (~6 ms).
             asyncio.run_coroutine_threadsafe(publish(), _background_loop()).result(timeout=SEND_TIMEOUT)
         else:
-            async_to_sync(publish)()
+            _run_sync(publish)
     except Exception:  # noqa: BLE001 - a realtime hiccup must never fail the action that caused it
         logger.warning("realtime notification for tickets %s failed", [t for t, _e in notices], exc_info=True)
+
+
+def _run_sync(coroutine_function) -> None:
+    """async_to_sync, also from a thread where an event loop is already running (asgiref refuses
+    that): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(coroutine_function)()
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(async_to_sync(coroutine_function)).result(timeout=SEND_TIMEOUT)
 
 
 SEND_TIMEOUT = 2.0

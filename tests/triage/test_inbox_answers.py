@@ -125,7 +125,15 @@ def _drain_layer(channel: str) -> list[dict]:
             except TimeoutError:
                 return out
 
-    return async_to_sync(receive_all)()
+    return _in_own_thread(async_to_sync(receive_all))
+
+
+def _in_own_thread(call):
+    # Another test may leave an event loop running in this thread, where async_to_sync refuses.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result(timeout=10)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -135,8 +143,8 @@ def test_a_drained_answer_announces_its_ticket_once(small_flow):
     phone = ContactPointFactory(value="+14155550199", customer=CustomerFactory(language="en"))
     run = services.start_run(flow=small_flow, customer=phone.customer)
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(ticket_group(run.ticket_id), channel)
+    channel = _in_own_thread(async_to_sync(layer.new_channel))
+    _in_own_thread(lambda: async_to_sync(layer.group_add)(ticket_group(run.ticket_id), channel))
     inbox.accept(sms("1", "SMlive1"))  # committed; eager Celery drains it here
     assert answers() == 1
     notices = _drain_layer(channel)
