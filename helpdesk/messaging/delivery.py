@@ -7,11 +7,10 @@ broadcast or triage prompt pays for that number again.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.db import transaction
 
-from channels_app.base import DELIVERY_RANK, ContactState, DeliveryReport, DeliveryStatus
+from channels_app.base import DELIVERY_RANK, ContactState, DeliveryReport
 
 logger = logging.getLogger(__name__)
 
@@ -72,15 +71,3 @@ def record_delivery_report(report: DeliveryReport) -> bool:
                 reason=f"{report.provider} {report.error_code}".strip(),
             )
     return moved
-
-
-def report_for_error(*, provider: str, provider_id: str, error: Any) -> DeliveryReport:
-    """A report for a ChannelError raised when sending (no provider id: the message never left)."""
-    return DeliveryReport(
-        provider=provider,
-        provider_id=provider_id,
-        status=DeliveryStatus.FAILED,
-        error_code=error.code,
-        error_message=error.message,
-        contact_state=error.contact_state,
-    )
