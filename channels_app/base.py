@@ -79,6 +79,9 @@ class InboundMessage:
     received_at: datetime | None = None
     ticket_id: int | None = None  # a thread hint the adapter trusts (e.g. email In-Reply-To)
     new_ticket: bool = False  # the adapter asks for a fresh ticket (e.g. a new contact form)
+    # The provider vouched that the sender holds `sender` (a signed webhook from the phone
+    # network); an unproven sender (a web form) never reaches a known customer's record.
+    sender_proven: bool = False
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class ContactPointFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     kind = ContactKind.PHONE
     value = factory.Sequence(lambda n: f"+1415555{n:04d}")
+    verified = True  # an established customer's point; tests of unproven senders say False
 
 
 class QueueFactory(factory.django.DjangoModelFactory):

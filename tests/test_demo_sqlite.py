@@ -16,7 +16,7 @@ from helpdesk.messaging import inbox
 from channels_app.base import InboundMessage
 from helpdesk.tickets.models import TimelineEvent
 message = InboundMessage(channel="sms", sender_kind="phone", sender="+14155550177", body="sqlite",
-                         provider="twilio", provider_id="SM" + "1" * 32)
+                         provider="twilio", provider_id="SM" + "1" * 32, sender_proven=True)
 assert inbox.accept(message) is True
 assert inbox.accept(message) is False
 assert TimelineEvent.objects.filter(body="sqlite").count() == 1

@@ -575,6 +575,7 @@ def segment_customer_ids(*, tag: str = "", language: str = "") -> list[int]:
     customers = Customer.objects.filter(
         merged_into__isnull=True,
         contact_points__kind=ContactKind.PHONE,
+        contact_points__verified=True,
         contact_points__opted_out_at__isnull=True,
         contact_points__invalid_at__isnull=True,
     ).exclude(triage_runs__status=RunStatus.ACTIVE, triage_runs__mode=RunMode.SMS)

@@ -77,6 +77,7 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
         recipient=_clean(params.get("To", ""), 64),
         media=media,
         language=guess_language(body),
+        sender_proven=True,  # the request carries Twilio's signature: the number wrote it
         payload={
             k: _clean(params[k], 200)
             for k in ("FromCity", "FromState", "FromCountry", "NumSegments", "MessagingServiceSid")

@@ -33,7 +33,11 @@ def submit_contact_form(
     phone: str = "",
     remote_addr: str = "",
 ) -> Submission:
-    """Record the message as a new ticket (once per token) and remember the customer's phone."""
+    """Record the message as a new ticket (once per token) and note the phone it gives.
+
+    Nobody vouches for a form's writer: the core never files it into a known customer's record
+    (see `resolve_unproven_sender`), and the phone is kept unverified on the new customer, or only
+    in the event's payload when it is somebody else's."""
     payload = {"phone": phone} if phone else {}
     if remote_addr:
         payload["remote_addr"] = remote_addr

@@ -171,6 +171,7 @@ class BroadcastPreview:
     recipients: int
     opted_out: int
     invalid: int
+    unverified: int  # in the audience but never proven theirs: not sent
     by_language: dict  # language -> {"recipients", "segments", "encoding", "body"}
     segments_total: int
     estimated_cost: float
@@ -211,6 +212,7 @@ def preview_broadcast(*, broadcast: Broadcast) -> BroadcastPreview:
         recipients=recipients,
         opted_out=totals["opted_out"],
         invalid=totals["invalid"],
+        unverified=audience_queryset(broadcast.audience, channel=broadcast.channel, unverified=True).count(),
         by_language=dict(sorted(by_language.items())),
         segments_total=segments_total,
         estimated_cost=round(segments_total * settings.SMS_PRICE_PER_SEGMENT, 2),

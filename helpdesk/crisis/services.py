@@ -331,14 +331,16 @@ def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
     missing = [n for n in numbers if n not in existing]
     if missing:
         customers = Customer.objects.bulk_create([Customer(language=language) for _ in missing])
+        # The business's own list of its customers' numbers: staff vouch for them.
         created = ContactPoint.objects.bulk_create(
             [
-                ContactPoint(customer=c, kind=ContactKind.PHONE, value=n)
+                ContactPoint(customer=c, kind=ContactKind.PHONE, value=n, verified=True)
                 for c, n in zip(customers, missing, strict=True)
             ]
         )
         existing.update({cp.value: cp.pk for cp in created})
         report.created_customers = len(missing)
+    ContactPoint.objects.filter(pk__in=existing.values(), verified=False).update(verified=True)
     report.opted_out = list(
         ContactPoint.objects.filter(pk__in=existing.values(), opted_out_at__isnull=False).values_list(
             "value", flat=True
@@ -349,12 +351,13 @@ def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
     return report
 
 
-def audience_queryset(audience: dict, *, channel: str = "sms"):
-    """Return the channel's contact points the audience spec selects (opted-out and invalid included)."""
+def audience_queryset(audience: dict, *, channel: str = "sms", unverified: bool = False):
+    """Return the channel's verified contact points the audience spec selects (opted-out and
+    invalid included, to be counted as skipped); `unverified` selects the unproven ones instead."""
     from helpdesk.tickets.models import OPEN_STATUSES
 
     kind = contact_kind_of(channel) or ContactKind.PHONE
-    qs = ContactPoint.objects.filter(kind=kind, customer__merged_into__isnull=True)
+    qs = ContactPoint.objects.filter(kind=kind, customer__merged_into__isnull=True, verified=not unverified)
     if not audience_is_set(audience):
         return qs.none()
     if audience.get("contact_point_ids"):

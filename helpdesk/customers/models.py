@@ -56,7 +56,9 @@ class ContactPoint(models.Model):
 
     @property
     def can_receive(self) -> bool:
-        return self.opted_out_at is None and self.invalid_at is None and self.bouncing_at is None
+        """Sendable: verified (proven by the customer or confirmed by staff) and not blocked."""
+        blocked = self.opted_out_at or self.invalid_at or self.bouncing_at
+        return self.verified and blocked is None
 
 
 class CustomerMergeAudit(models.Model):

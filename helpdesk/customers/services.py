@@ -54,27 +54,66 @@ def normalize_contact(kind: str, raw: str) -> str:
 @dataclass(frozen=True)
 class ResolvedCustomer:
     customer: Customer
-    contact_point: ContactPoint
+    contact_point: ContactPoint | None  # None: an unproven sender named someone else's point
     created: bool
 
 
-def resolve_customer(*, kind: str, value: str, name: str = "", language: str = "") -> ResolvedCustomer:
-    """Find the customer who owns this contact point, creating both when new."""
+def resolve_customer(
+    *, kind: str, value: str, name: str = "", language: str = "", proven: bool = False
+) -> ResolvedCustomer:
+    """Find the customer who owns this contact point, creating both when new.
+
+    `proven`: the sender showed they hold the point (a signed provider webhook from it, or staff
+    confirmed it); a point proven here is marked verified."""
     normalized = normalize_contact(kind, value)
     point = ContactPoint.objects.select_related("customer").filter(kind=kind, value=normalized).first()
     if point is not None:
+        if proven and not point.verified:
+            ContactPoint.objects.filter(pk=point.pk).update(verified=True)
+            point.verified = True
         return ResolvedCustomer(point.customer, point, created=False)
     with transaction.atomic():
         customer = Customer.objects.create(name=name[:200], language=language or "en")
         point, created = ContactPoint.objects.get_or_create(
-            kind=kind, value=normalized, defaults={"customer": customer, "language": language}
+            kind=kind,
+            value=normalized,
+            defaults={"customer": customer, "language": language, "verified": proven},
         )
         if not created:  # lost a race: another request created it first
             transaction.set_rollback(True)
     if not created:
-        point = ContactPoint.objects.select_related("customer").get(kind=kind, value=normalized)
-        return ResolvedCustomer(point.customer, point, created=False)
+        return resolve_customer(kind=kind, value=value, name=name, language=language, proven=proven)
     return ResolvedCustomer(customer, point, created=True)
+
+
+def resolve_unproven_sender(*, kind: str, value: str, name: str = "", language: str = "") -> ResolvedCustomer:
+    """A sender nobody vouches for (a web form): never attach to, or thread into, a known customer.
+
+    An address we already know gets a new customer of its own with no contact point: the
+    message reaches an agent, who links it to the real customer once they have checked; nothing
+    is sent to the address and nothing of the known customer is shown. A new address gets a new
+    customer with the point unverified (replies wait for proof)."""
+    normalized = normalize_contact(kind, value)
+    if ContactPoint.objects.filter(kind=kind, value=normalized).exists():
+        customer = Customer.objects.create(name=name[:200], language=language or "en")
+        return ResolvedCustomer(customer, None, created=True)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(name=name[:200], language=language or "en")
+            point = ContactPoint.objects.create(
+                customer=customer, kind=kind, value=normalized, language=language, verified=False
+            )
+    except IntegrityError:  # the address appeared meanwhile: treat it as known
+        customer = Customer.objects.create(name=name[:200], language=language or "en")
+        return ResolvedCustomer(customer, None, created=True)
+    return ResolvedCustomer(customer, point, created=True)
+
+
+def verify_contact_point(*, contact_point: ContactPoint) -> bool:
+    """Record that staff confirmed the point belongs to its customer; True if it changed."""
+    changed = ContactPoint.objects.filter(pk=contact_point.pk, verified=False).update(verified=True)
+    contact_point.verified = True
+    return bool(changed)
 
 
 @transaction.atomic

@@ -16,7 +16,16 @@ from django.utils.translation import gettext as _
 
 from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.errors import ApplicationError
-from helpdesk.tickets.models import OPEN_STATUSES, Macro, Queue, QueueCounter, Tag, Ticket, TimelineEvent
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    Direction,
+    Macro,
+    Queue,
+    QueueCounter,
+    Tag,
+    Ticket,
+    TimelineEvent,
+)
 
 PAGE_SIZE = 50
 # Past this many matches the queue says "1,000+": counting a million rows on each page view
@@ -241,6 +250,20 @@ def ticket_timeline(*, ticket: Ticket) -> list[TimelineEvent]:
 def customer_contact_points(*, customer_id: int) -> list[ContactPoint]:
     """Return the customer's contact points, phones first."""
     return list(ContactPoint.objects.filter(customer_id=customer_id).order_by("kind", "id"))
+
+
+def unverified_sender(*, ticket: Ticket, contact_points: list[ContactPoint]) -> dict | None:
+    """What an unproven sender claimed to be (kind, value), while nothing of the customer is verified."""
+    if any(p.verified for p in contact_points):
+        return None
+    payload = (
+        TimelineEvent.objects.filter(ticket=ticket, direction=Direction.IN)
+        .filter(payload__has_key="unverified_sender")
+        .order_by("id")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    return payload["unverified_sender"] if payload else None
 
 
 def other_tickets(*, customer_id: int, exclude_id: int | None = None, limit: int = OTHER_TICKETS_LIMIT):

@@ -25,7 +25,7 @@ from channels_app.base import (
     reply_channels,
 )
 from helpdesk.customers.models import ContactPoint, Customer
-from helpdesk.customers.services import resolve_customer
+from helpdesk.customers.services import resolve_customer, resolve_unproven_sender
 from helpdesk.errors import ApplicationError
 from helpdesk.messaging import outbox
 from helpdesk.tickets import realtime
@@ -322,16 +322,18 @@ def record_inbound(*, message: InboundMessage, offer_later: bool = True) -> Inbo
 
 def _record_inbound(message: InboundMessage) -> TimelineEvent:
     now = message.received_at or timezone.now()
-    resolved = resolve_customer(
-        kind=message.sender_kind, value=message.sender, name=message.sender_name, language=message.language
-    )
+    sender = {"kind": message.sender_kind, "value": message.sender, "name": message.sender_name}
+    if message.sender_proven:
+        resolved = resolve_customer(**sender, language=message.language, proven=True)
+    else:
+        resolved = resolve_unproven_sender(**sender, language=message.language)
     customer = resolved.customer
     if customer.merged_into_id:
         customer = Customer.objects.get(pk=customer.merged_into_id)
     ticket = None
-    if message.ticket_id:
+    if message.sender_proven and message.ticket_id:
         ticket = Ticket.objects.filter(pk=message.ticket_id, customer=customer).first()
-    if ticket is None and not message.new_ticket:
+    if ticket is None and message.sender_proven and not message.new_ticket:
         ticket = find_thread(customer=customer, channel=message.channel, now=now)
     if ticket is None:
         subject = message.subject or (message.body.strip().splitlines() or [""])[0][:80]
@@ -345,6 +347,8 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
             notify=False,  # the inbound worker announces it (see tickets.inbound)
         )
     payload = dict(message.payload)
+    if resolved.contact_point is None or not resolved.contact_point.verified:
+        payload["unverified_sender"] = {"kind": message.sender_kind, "value": message.sender}
     if message.media:
         payload["media"] = list(message.media)
     if message.subject:
@@ -397,9 +401,11 @@ def contact_point_for(*, ticket: Ticket, channel: str) -> ContactPoint | None:
         .select_related("contact_point")
         .first()
     )
-    if last is not None and last.contact_point and last.contact_point.customer_id == ticket.customer_id:
-        return last.contact_point
-    return ContactPoint.objects.filter(customer_id=ticket.customer_id, kind=kind).order_by("id").first()
+    point = last.contact_point if last is not None else None
+    if point is not None and point.customer_id == ticket.customer_id and point.verified:
+        return point
+    points = ContactPoint.objects.filter(customer_id=ticket.customer_id, kind=kind)
+    return points.order_by("-verified", "id").first()
 
 
 def blocked_reason(point: ContactPoint | None, channel: str) -> str:
@@ -419,6 +425,11 @@ def blocked_reason(point: ContactPoint | None, channel: str) -> str:
         return _("Not sent: the provider reported %(value)s as invalid.") % {"value": point.value}
     if point.bouncing_at:
         return _("Not sent: mail to %(value)s bounces.") % {"value": point.value}
+    if not point.verified:
+        return _(
+            "Not sent: %(value)s is not verified. Confirm it on the customer's page once you know "
+            "it is theirs."
+        ) % {"value": point.value}
     return ""
 
 

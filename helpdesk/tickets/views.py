@@ -74,10 +74,12 @@ def _ticket_or_404(pk: int) -> Ticket:
 
 
 def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
+    contact_points = selectors.customer_contact_points(customer_id=ticket.customer_id)
     return {
         "ticket": ticket,
         "events": selectors.ticket_timeline(ticket=ticket),
-        "contact_points": selectors.customer_contact_points(customer_id=ticket.customer_id),
+        "contact_points": contact_points,
+        "unverified_sender": selectors.unverified_sender(ticket=ticket, contact_points=contact_points),
         "other_tickets": selectors.other_tickets(customer_id=ticket.customer_id, exclude_id=ticket.pk),
         "macros": selectors.macros_for(language=ticket.language),
         "reply_channel": services.reply_channel_for(ticket),

@@ -46,7 +46,7 @@ def _audience(n: int, tag: str) -> None:
     customers = Customer.objects.bulk_create([Customer(tags=[tag]) for _ in range(n)])
     ContactPoint.objects.bulk_create(
         [
-            ContactPoint(customer=c, kind=ContactKind.PHONE, value=f"+1415{i:07d}")
+            ContactPoint(customer=c, kind=ContactKind.PHONE, value=f"+1415{i:07d}", verified=True)
             for i, c in enumerate(customers)
         ]
     )

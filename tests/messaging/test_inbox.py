@@ -24,6 +24,7 @@ def message(sid: str = "SM" + "a" * 32, body: str = "کمک") -> InboundMessage:
         body=body,
         provider="twilio",
         provider_id=sid,
+        sender_proven=True,
     )
 
 

@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 
 def sms(body: str, sid: str, sender: str = "+14155550100") -> InboundMessage:
     return InboundMessage(
-        channel="sms", sender_kind="phone", sender=sender, body=body, provider="twilio", provider_id=sid
+        channel="sms",
+        sender_kind="phone",
+        sender=sender,
+        body=body,
+        provider="twilio",
+        provider_id=sid,
+        sender_proven=True,
     )
 
 

@@ -72,6 +72,7 @@ def inbound(django_capture_on_commit_callbacks):
                     body=body,
                     provider="twilio",
                     provider_id=f"SMtest{next(_sids)}",
+                    sender_proven=True,
                 )
             )
         return result.event

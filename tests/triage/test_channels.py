@@ -28,7 +28,13 @@ def _inbound(channel: str, kind: str, sender: str, body: str, sid: str, capture)
     with capture(execute=True):
         return record_inbound(
             message=InboundMessage(
-                channel=channel, sender_kind=kind, sender=sender, body=body, provider="t", provider_id=sid
+                channel=channel,
+                sender_kind=kind,
+                sender=sender,
+                body=body,
+                provider="t",
+                provider_id=sid,
+                sender_proven=True,
             )
         ).event
 

@@ -55,6 +55,7 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
             body=str(data.get("text", "")),
             provider="pigeon",
             provider_id=str(data["id"]),
+            sender_proven=True,
         )
     )
     return WebhookAnswer(202, "stored")
