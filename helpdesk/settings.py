@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -150,12 +151,15 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 # Behind one reverse proxy that sets X-Forwarded-Proto and appends to X-Forwarded-For; the
-# forwarded address is believed only from the proxy's own addresses (default: private networks).
+# forwarded address is believed only from the proxy's own addresses, which must be named: a
+# default such as "every private network" would let any client on them pick its own address.
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", False)
-TRUSTED_PROXIES = env.list(
-    "DJANGO_TRUSTED_PROXIES",
-    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
-)
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+if BEHIND_PROXY and not TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "DJANGO_BEHIND_PROXY=1 needs DJANGO_TRUSTED_PROXIES: the proxy's own addresses or networks "
+        "(e.g. 10.0.0.5 or 10.0.0.0/24), the only clients whose X-Forwarded-For is believed."
+    )
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -290,7 +294,9 @@ BROADCAST_REPLY_WINDOW_HOURS = env.int("BROADCAST_REPLY_WINDOW_HOURS", default=7
 
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="demo-auth-token")
+# The demo's token (the fake Twilio signs with it): production refuses it (deploy check, 503).
+TWILIO_DEMO_AUTH_TOKEN = "demo-auth-token"  # noqa: S105 - published on purpose
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default=TWILIO_DEMO_AUTH_TOKEN)
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="+15005550006")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")

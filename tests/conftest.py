@@ -10,6 +10,14 @@ from tests.factories import UserFactory
 pytest_plugins = ["tests.fixtures.processes", "tests.fixtures.browser"]
 
 
+def pytest_configure(config):
+    """Tests run with DEBUG off, where the demo's Twilio token is refused (503): sign with another.
+    Process fixtures pass this one on to the servers and workers they start."""
+    from django.conf import settings
+
+    settings.TWILIO_AUTH_TOKEN = "tests-auth-token-0000000000000000"
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery(request, settings):
     """Unit tests run tasks in-process; integration tests send them to a real worker instead."""

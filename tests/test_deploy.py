@@ -7,6 +7,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,11 @@ def production_env() -> dict[str, str]:
         DJANGO_HSTS_INCLUDE_SUBDOMAINS="1",
         DJANGO_HSTS_PRELOAD="1",
         DJANGO_BEHIND_PROXY="1",
+        DJANGO_TRUSTED_PROXIES="10.0.0.5",
+        TWILIO_AUTH_TOKEN=secrets.token_hex(16),
+        CACHE_URL="rediscache://127.0.0.1:6379/1",
+        # An empty database of its own: a developer's seeded database has the demo logins.
+        DATABASE_URL="sqlite:///" + str(Path(tempfile.mkdtemp()) / "check.sqlite3"),
         # Only channels something really sends on (see test_a_channel_without_a_gateway_is_a_warning).
         CHANNELS="channels_app.sms.spec.SMS,channels_app.voice.spec.VOICE",
         CHANNEL_GATEWAYS="sms=channels_app.sms.gateway.TwilioGateway",
@@ -57,6 +63,64 @@ def test_check_deploy_fails_with_demo_settings():
     result = run_check(env)
     assert result.returncode != 0
     assert "security.W" in result.stdout + result.stderr
+
+
+SHIPPED = {
+    "the settings' default SECRET_KEY": ({"DJANGO_SECRET_KEY": None}, "tourniquet.E001"),
+    ".env.example's SECRET_KEY": (
+        {"DJANGO_SECRET_KEY": "change-me-to-at-least-fifty-random-characters-before-production"},
+        "tourniquet.E001",
+    ),
+    "a placeholder SECRET_KEY": (
+        {"DJANGO_SECRET_KEY": "x" * 20 + "-insecure-" + "y" * 40},
+        "tourniquet.E001",
+    ),
+    "the demo Twilio token": ({"TWILIO_AUTH_TOKEN": None}, "tourniquet.E002"),
+    "the phone simulator": ({"DEMO_PHONE_ENABLED": "1"}, "tourniquet.E003"),
+    "the console gateways": ({"DEMO_GATEWAYS_ENABLED": "1"}, "tourniquet.E004"),
+    "a local-memory cache": ({"CACHE_URL": "locmemcache://tourniquet"}, "tourniquet.E005"),
+}
+
+
+@pytest.mark.parametrize("change", SHIPPED.values(), ids=SHIPPED.keys())
+def test_check_deploy_fails_for_each_shipped_secret_and_demo_switch(change):
+    overrides, check_id = change
+    env = production_env()
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key)
+        else:
+            env[key] = value
+    result = run_check(env)
+    assert result.returncode != 0
+    assert check_id in result.stdout + result.stderr
+
+
+def test_behind_a_proxy_without_naming_it_is_a_start_up_error():
+    env = production_env()
+    env.pop("DJANGO_TRUSTED_PROXIES")
+    result = run_check(env)
+    assert result.returncode != 0
+    assert "DJANGO_BEHIND_PROXY=1 needs DJANGO_TRUSTED_PROXIES" in result.stderr
+
+
+@pytest.mark.django_db
+def test_accounts_with_the_demo_password_fail_the_deploy_check(settings):
+    from helpdesk.accounts.checks import DEMO_PASSWORD, check_demo_switches
+    from tests.factories import UserFactory
+
+    settings.DEBUG = False
+    settings.DEMO_GATEWAYS_ENABLED = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    user = UserFactory(username="admin")
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    UserFactory(username="boss", is_superuser=True).set_password("a-real-password-of-hers")
+    [error] = check_demo_switches()
+    assert error.id == "tourniquet.E006" and "admin" in error.msg and "boss" not in error.msg
+    user.set_password("something-else-entirely")
+    user.save()
+    assert check_demo_switches() == []
 
 
 def test_a_channel_without_a_gateway_is_a_warning():

@@ -32,6 +32,14 @@ FORBIDDEN = WebhookAnswer(403, "Invalid Twilio signature.")
 UNAVAILABLE = WebhookAnswer(503, "Temporarily unavailable; retry later.")
 
 
+NOT_CONFIGURED = WebhookAnswer(503, "TWILIO_AUTH_TOKEN is the demo's; set the account's token.")
+
+
+def demo_token_in_production() -> bool:
+    """The shipped demo token signs anyone's webhooks: production refuses them until it is set."""
+    return not settings.DEBUG and settings.TWILIO_AUTH_TOKEN == settings.TWILIO_DEMO_AUTH_TOKEN
+
+
 def signature_matches(request: WebhookRequest) -> bool:
     """Check X-Twilio-Signature against the public URL Twilio called (works behind a proxy)."""
     signature = request.header("X-Twilio-Signature")
@@ -54,6 +62,8 @@ def _clean(value: str, limit: int) -> str:
 
 def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
     """A customer's SMS/MMS: store it once in the inbox (`inbox.accept`) and answer empty TwiML."""
+    if demo_token_in_production():
+        return NOT_CONFIGURED
     if not signature_matches(request):
         return FORBIDDEN
     params = request.form
@@ -101,6 +111,8 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
 
 def handle_status(request: WebhookRequest) -> WebhookAnswer:
     """A delivery status callback: one report for the core, which moves the message forward only."""
+    if demo_token_in_production():
+        return NOT_CONFIGURED
     if not signature_matches(request):
         return FORBIDDEN
     params = request.form

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from helpdesk.accounts import throttle  # noqa: F401 - connects the sign-in signal receivers
+        from helpdesk.accounts import checks, throttle  # noqa: F401 - deploy checks; sign-in signal receivers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 
@@ -108,9 +109,9 @@ def test_seed_demo_is_idempotent_and_builds_the_demo(settings):
         "sms": "tests.crisis.gateways.RecordingGateway",  # stands in for Twilio: its messages leave
         "email": "channels_app.console.gateway.ConsoleGateway",
     }
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)  # tests run with DEBUG off
     counts = (Ticket.objects.count(), TimelineEvent.objects.count(), Customer.objects.count())
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     assert (Ticket.objects.count(), TimelineEvent.objects.count(), Customer.objects.count()) == counts
 
     assert counts[0] >= 50 and counts[2] >= 40
@@ -134,3 +135,12 @@ def test_seed_demo_is_idempotent_and_builds_the_demo(settings):
     assert TimelineEvent.objects.filter(kind="note").exists()
     counted = sum(QueueCounter.objects.values_list("count", flat=True))
     assert counted == Ticket.objects.filter(status__in=OPEN_STATUSES).count()
+
+
+def test_seed_demo_refuses_without_debug_unless_forced(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=1"):
+        call_command("seed_demo")
+    assert not Ticket.objects.exists() and not get_user_model().objects.filter(username="admin").exists()

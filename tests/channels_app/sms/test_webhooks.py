@@ -225,3 +225,13 @@ def test_lean_door_survives_a_connection_the_server_dropped():
     response = twilio.sms(sid=sid, body="after a PostgreSQL restart")
     assert response.status_code == 200
     assert InboxMessage.objects.filter(provider_id=sid).count() == 1
+
+
+def test_the_demo_token_in_production_is_503_not_a_forgeable_signature(twilio, settings):
+    # Anyone can sign with the published demo token: refuse everything (Twilio retries) until it is set.
+    settings.TWILIO_AUTH_TOKEN = settings.TWILIO_DEMO_AUTH_TOKEN
+    assert twilio.sms(body="forged").status_code == 503
+    assert twilio.status(sid=new_sid(), status="undelivered", error_code="21610").status_code == 503
+    assert not TimelineEvent.objects.filter(body="forged").exists()
+    settings.DEBUG = True  # the demo: its fake Twilio signs with that token
+    assert twilio.sms(body="demo").status_code == 200

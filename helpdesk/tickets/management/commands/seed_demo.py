@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -317,7 +317,19 @@ TICKET_COUNT = 60
 class Command(BaseCommand):
     help = "Create the demo data (idempotent): agents, queues, a flood crisis, customers, tickets, macros."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG off (a staging copy): creates logins with the published password.",
+        )
+
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo creates the logins agent, manager and admin with the published password "
+                f"{DEMO_PASSWORD!r}: it runs only with DJANGO_DEBUG=1 (or --force on a staging copy)."
+            )
         # Each reply goes through the outbox and the console gateway; one line per ticket is enough.
         for name in ("celery", "channels_app"):
             logging.getLogger(name).setLevel(logging.WARNING)
