@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.links import validate_link
+
 
 class Flow(models.Model):
     name = models.CharField(_("name"), max_length=200)
@@ -169,7 +171,7 @@ class ResourceKind(models.TextChoices):
 
 class ResourceLink(models.Model):
     title = models.CharField(_("title"), max_length=200)
-    url = models.URLField(_("link"), max_length=500)
+    url = models.URLField(_("link"), max_length=500, validators=[validate_link])
     kind = models.CharField(_("kind"), max_length=16, choices=ResourceKind.choices)
     language = models.CharField(_("language"), max_length=8, default="en")
     crisis = models.ForeignKey(

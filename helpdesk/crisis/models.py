@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.links import contact_href, safe_url
 
 
 class CrisisStatus(models.TextChoices):
@@ -82,6 +85,15 @@ class Banner(models.Model):
     def __str__(self) -> str:
         return f"{self.crisis} banner v{self.version}"
 
+    def clean(self) -> None:
+        """The admin and every other full_clean refuse a link banner.js must not show."""
+        for values in (self.texts or {}).values():
+            link = values.get("link", "") if isinstance(values, dict) else ""
+            if link and not safe_url(link):
+                raise ValidationError(
+                    {"texts": _("Links must be https://, tel:, sms: or mailto: addresses.")}
+                )
+
 
 class DirectoryChannel(models.TextChoices):
     CALL = "call", _("Phone call")
@@ -108,6 +120,15 @@ class DirectoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.text('en')} → {self.channel}"
+
+    def clean(self) -> None:
+        if self.target and not contact_href(self.channel, self.target):
+            raise ValidationError({"target": _("Not a number, address or https:// link for this channel.")})
+
+    @property
+    def href(self) -> str:
+        """The checked link for this line, or '' (then the target is shown as text)."""
+        return contact_href(self.channel, self.target)
 
     def text(self, language: str) -> str:
         """Return the need in the language, falling back to English, then any language."""

@@ -22,6 +22,7 @@ from helpdesk.crisis.models import (
     DeliveryState,
     DirectoryEntry,
 )
+from helpdesk.links import safe_url
 
 
 def active_crises():
@@ -92,6 +93,14 @@ def live_banners(*, now: datetime | None = None) -> list[Banner]:
     )
 
 
+def _checked_links(texts: dict) -> dict:
+    """The banner's texts with any link the validator refuses dropped (rows saved before it)."""
+    return {
+        lang: {**values, "link": safe_url(values.get("link", ""))} if isinstance(values, dict) else values
+        for lang, values in (texts or {}).items()
+    }
+
+
 def banner_payload(*, now: datetime | None = None) -> dict:
     """The JSON the embed script renders: banners and directory in every language."""
     banners = [
@@ -100,13 +109,20 @@ def banner_payload(*, now: datetime | None = None) -> dict:
             "version": b.version,
             "severity": b.severity,
             "placement": b.placement,
-            "texts": b.texts,
+            "texts": _checked_links(b.texts),
             "ends_at": b.ends_at.isoformat() if b.ends_at else None,
         }
         for b in live_banners(now=now)
     ]
     directory = [
-        {"need": e.need, "channel": e.channel, "target": e.target, "hours": e.hours, "languages": e.languages}
+        {
+            "need": e.need,
+            "channel": e.channel,
+            "target": e.target,
+            "href": e.href,
+            "hours": e.hours,
+            "languages": e.languages,
+        }
         for e in directory_entries()
     ]
     return {"banners": banners, "directory": directory, "rtl": list(desk_languages.RTL_LANGUAGES)}

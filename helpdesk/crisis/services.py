@@ -49,6 +49,7 @@ from helpdesk.crisis.models import (
 )
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from helpdesk.errors import ApplicationError
+from helpdesk.links import contact_href, safe_url
 from helpdesk.messaging import ratelimit
 from helpdesk.messaging.delivery import apply_contact_state
 from helpdesk.messaging.segments import count_segments
@@ -181,10 +182,12 @@ def save_banner(
         )
     for values in texts.values():
         link = values.get("link", "")
-        if link and not link.startswith(("https://", "http://", "/", "tel:", "sms:")):
+        if link and not safe_url(link):
             raise ApplicationError(
-                gettext("Links must be web, tel: or sms: addresses: %(link)s") % {"link": repr(link)},
+                gettext("Links must be https://, tel:, sms: or mailto: addresses: %(link)s")
+                % {"link": repr(link[:80])},
                 code="invalid_link",
+                fields={"link": [gettext("Not a link we can show.")]},
             )
     if starts_at and ends_at and ends_at <= starts_at:
         raise ApplicationError(gettext("The banner must end after it starts."), code="invalid_window")
@@ -232,6 +235,16 @@ def save_directory_entry(
         raise ApplicationError(gettext("Describe the need in at least one language."), code="need_required")
     if not target.strip():
         raise ApplicationError(gettext("Give the number or address to reach."), code="target_required")
+    if not contact_href(channel, target):
+        raise ApplicationError(
+            gettext(
+                "This is not a %(channel)s address we can link to: a phone number for calls and SMS, "
+                "an email address, or an https:// link."
+            )
+            % {"channel": channel},
+            code="invalid_target",
+            fields={"target": [gettext("Not a link we can show.")]},
+        )
     entry = entry or DirectoryEntry()
     entry.need, entry.channel, entry.target, entry.hours = need, channel, target.strip(), hours
     entry.languages = [lang for lang in (languages or []) if desk_languages.is_known(lang)]

@@ -6,6 +6,7 @@ app_name = "crisis"
 urlpatterns = [
     path("crisis/", views.crisis_page, name="public"),
     path("embed/banner.js", views.banner_js, name="banner_js"),
+    path("embed/banner.css", views.banner_css, name="banner_css"),
     path("embed/banner.json", views.banner_json, name="banner_json"),
     path("manage/crisis/", views.manage_home, name="manage_home"),
     path("manage/crisis/<int:pk>/", views.manage_crisis, name="manage_crisis"),

@@ -60,6 +60,16 @@ def banner_js(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_GET
+def banner_css(request: HttpRequest) -> HttpResponse:
+    """The banner's stylesheet, which banner.js links from this origin (no inline styles)."""
+    path = Path(settings.BASE_DIR) / "static" / "crisis" / "banner.css"
+    response = HttpResponse(path.read_bytes(), content_type="text/css; charset=utf-8")
+    patch_cache_control(response, public=True, max_age=BANNER_JS_MAX_AGE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def banner_json(request: HttpRequest) -> HttpResponse:
     """Active banners and the directory for any website: ETag, short cache, open CORS."""
     if request.method == "OPTIONS":

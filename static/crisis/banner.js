@@ -6,7 +6,6 @@
   "use strict";
   var LANGS = ["en", "fa", "km", "kn"];
   var RTL = { fa: 1 };
-  var COLORS = { 1: "#1d4ed8", 2: "#0e7490", 3: "#b45309", 4: "#c2410c", 5: "#b91c1c" };
   var LABELS = {
     en: { close: "Dismiss", help: "Get help" },
     fa: { close: "بستن", help: "دریافت کمک" },
@@ -16,6 +15,7 @@
   var script = document.currentScript;
   var src = script && script.src ? script.src : "/embed/banner.js";
   var endpoint = src.replace(/banner\.js(\?.*)?$/, "banner.json");
+  var stylesheet = src.replace(/banner\.js(\?.*)?$/, "banner.css");
   var data = null;
   var root = null;
 
@@ -52,26 +52,20 @@
 
   function style() {
     if (document.getElementById("tq-banner-style")) return;
-    var s = el("style", { id: "tq-banner-style" });
-    s.textContent =
-      ".tq-b{box-sizing:border-box;font:15px/1.45 system-ui,sans-serif;color:#fff;padding:10px 14px;" +
-      "display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;z-index:2147483000}" +
-      ".tq-top{position:relative;width:100%}" +
-      ".tq-pop{position:fixed;inset:auto 16px 16px 16px;max-width:480px;margin:0 auto;border-radius:10px;" +
-      "box-shadow:0 8px 30px rgba(0,0,0,.35);flex-direction:column;align-items:flex-start}" +
-      ".tq-b strong{font-size:16px}.tq-b a{color:#fff;text-decoration:underline}" +
-      ".tq-b ul{margin:0;padding:0;list-style:none;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:14px}" +
-      ".tq-x{margin-inline-start:auto;background:rgba(255,255,255,.2);color:#fff;border:1px solid #fff;" +
-      "border-radius:6px;padding:4px 10px;font:inherit;cursor:pointer}" +
-      ".tq-x:focus-visible,.tq-b a:focus-visible{outline:3px solid #fde047;outline-offset:2px}";
-    document.head.appendChild(s);
+    // A stylesheet from our origin, not a <style> element: a strict CSP (ours) allows it.
+    document.head.appendChild(el("link", { id: "tq-banner-style", rel: "stylesheet", href: stylesheet }));
+  }
+
+  // The server sends only links its validator passed (helpdesk/links.py); check again here, so a
+  // cached or tampered payload still cannot put script in the partner's page.
+  var SAFE_LINK = /^(https?:\/\/[^\/\\@\s<>"'`?#]+([\/?#][^\s\\<>"'`]*)?|(tel|sms):\+?[0-9][0-9().-]{2,30}|mailto:[^\s\\:\/<>"'`@]+@[^\s\\:\/<>"'`@]+)$/i;
+
+  function safeLink(value) {
+    return typeof value === "string" && SAFE_LINK.test(value) ? value : null;
   }
 
   function channelHref(e) {
-    if (e.channel === "call") return "tel:" + e.target;
-    if (e.channel === "sms") return "sms:" + e.target;
-    if (e.channel === "email") return "mailto:" + e.target;
-    return /^https?:\/\//.test(e.target) ? e.target : null;
+    return safeLink(e.href);
   }
 
   function render(payload, lang, mount) {
@@ -90,7 +84,8 @@
     var id = "tq-banner-title-" + banner.id;
     var labels = LABELS[picked.lang] || LABELS.en;
     root = el("div", {
-      "class": "tq-b " + (popup ? "tq-pop" : "tq-top"),
+      "class": "tq-b tq-s" + (banner.severity >= 1 && banner.severity <= 5 ? banner.severity : 3) +
+        (popup ? " tq-pop" : " tq-top"),
       role: popup ? "alertdialog" : "region",
       "aria-labelledby": id,
       "aria-live": popup ? "assertive" : "polite",
@@ -98,10 +93,10 @@
       dir: RTL[picked.lang] ? "rtl" : "ltr",
       "data-banner-id": String(banner.id)
     });
-    root.style.background = COLORS[banner.severity] || COLORS[3];
     root.appendChild(el("strong", { id: id }, picked.t.title || ""));
     if (picked.t.message) root.appendChild(el("span", {}, picked.t.message));
-    if (picked.t.link) root.appendChild(el("a", { href: picked.t.link }, labels.help));
+    var link = safeLink(picked.t.link);
+    if (link) root.appendChild(el("a", { href: link, rel: "noopener noreferrer" }, labels.help));
     var entries = payload.directory || [];
     if (entries.length) {
       var list = el("ul", { "aria-label": labels.help });
