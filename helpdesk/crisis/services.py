@@ -238,10 +238,10 @@ def save_directory_entry(
     if not contact_href(channel, target):
         raise ApplicationError(
             gettext(
-                "This is not a %(channel)s address we can link to: a phone number for calls and SMS, "
-                "an email address, or an https:// link."
+                "We cannot link to %(target)s: calls and SMS need a phone number, email an address, "
+                "chat and self-service an https:// link."
             )
-            % {"channel": channel},
+            % {"target": repr(target.strip()[:80])},
             code="invalid_target",
             fields={"target": [gettext("Not a link we can show.")]},
         )
