@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,7 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -195,7 +196,7 @@ REST_FRAMEWORK = {
     # Token first: a request without credentials gets 401 with a `WWW-Authenticate: Token` challenge
     # (DRF takes the challenge from the first class; session auth has none, which meant 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.permissions.IsStaffAgent"],
@@ -203,6 +204,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.KeysetIdPagination",
     "PAGE_SIZE": 50,
+}
+# API tokens (django-rest-knox): stored as hashes, a new one per sign-in, expiring after a shift
+# unless used (each use extends it), deleted with a password change or deactivation.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12)),
+    "AUTO_REFRESH": True,
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tourniquet API",

@@ -1,11 +1,11 @@
-"""Token endpoint: staff exchange a username and password for an API token."""
+"""Token endpoint: staff exchange a username and password for an API token (django-rest-knox)."""
 
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.models import AuthToken
 from rest_framework import exceptions, permissions, serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,7 +35,12 @@ class ObtainTokenApi(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses=inline_serializer("TokenResponse", fields={"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer(
+                "TokenResponse",
+                fields={"token": serializers.CharField(), "expiry": serializers.DateTimeField()},
+            )
+        },
         auth=[],
         summary="Exchange a staff username and password for an API token",
     )
@@ -47,5 +52,6 @@ class ObtainTokenApi(APIView):
             raise exceptions.Throttled(wait=wait)
         data = TokenRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=data.validated_data["user"])
-        return Response({"token": token.key})
+        # A new token per sign-in, kept only as a hash; earlier ones run out on their own.
+        instance, token = AuthToken.objects.create(user=data.validated_data["user"])
+        return Response({"token": token, "expiry": instance.expiry})

@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from helpdesk.accounts import checks, throttle  # noqa: F401 - deploy checks; sign-in signal receivers
+        # Deploy checks; sign-in throttling and credential revocation signal receivers.
+        from helpdesk.accounts import checks, revocation, throttle  # noqa: F401

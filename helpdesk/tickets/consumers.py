@@ -5,7 +5,12 @@ from __future__ import annotations
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from helpdesk.accounts.guards import is_agent
-from helpdesk.tickets.realtime import QUEUE_GROUP, ticket_group
+from helpdesk.tickets.realtime import QUEUE_GROUP, session_group, ticket_group, user_group
+
+# Tickets one socket may follow: a browser has a few tabs open, a script asking for thousands
+# would only load the channel layer.
+MAX_SUBSCRIPTIONS = 50
+CLOSED_REVOKED = 4401  # the credentials that opened the socket are gone (signed out, password changed)
 
 
 class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
@@ -14,16 +19,30 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         if not is_agent(user):
             await self.close(code=4403)
             return
-        self.groups_joined: set[str] = {QUEUE_GROUP}
-        await self.channel_layer.group_add(QUEUE_GROUP, self.channel_name)
+        self.groups_joined: set[str] = {QUEUE_GROUP, user_group(user.pk)}
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            self.groups_joined.add(session_group(session.session_key))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def receive_json(self, content, **kwargs) -> None:
         ticket_id = content.get("subscribe_ticket")
-        if isinstance(ticket_id, int):
-            group = ticket_group(ticket_id)
-            self.groups_joined.add(group)
-            await self.channel_layer.group_add(group, self.channel_name)
+        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+            return
+        group = ticket_group(ticket_id)
+        if group in self.groups_joined:
+            return
+        tickets = sum(1 for g in self.groups_joined if g.startswith("ticket-"))
+        if tickets >= MAX_SUBSCRIPTIONS:
+            await self.send_json({"type": "error", "error": "too_many_subscriptions"})
+            return
+        self.groups_joined.add(group)
+        await self.channel_layer.group_add(group, self.channel_name)
+
+    async def sockets_close(self, event) -> None:
+        await self.close(code=CLOSED_REVOKED)
 
     async def disconnect(self, code) -> None:
         for group in getattr(self, "groups_joined", set()):

@@ -62,15 +62,39 @@ def _announce(ticket_id: int, event_id: int | None) -> None:
 
 
 def _send_many(notices: list[tuple[int, int | None]]) -> None:
-    from channels.layers import get_channel_layer
 
-    layer = get_channel_layer()
-    if layer is None:
-        return
     sends: list[tuple[str, dict]] = []
     for ticket_id, event_id in notices:
         message = {"type": "ticket.changed", "ticket_id": ticket_id, "event_id": event_id}
         sends += [(ticket_group(ticket_id), message), (QUEUE_GROUP, message)]
+    send_to_groups(sends, what=f"tickets {[t for t, _e in notices]}")
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    return f"session.{session_key}"
+
+
+def close_sockets(*, user_id: int | None = None, session_key: str = "") -> None:
+    """Close the workspace sockets of a user (password changed, deactivated) or of one session
+    (signed out): a socket must not outlive the credentials that opened it."""
+    message = {"type": "sockets.close"}
+    groups = ([user_group(user_id)] if user_id else []) + (
+        [session_group(session_key)] if session_key else []
+    )
+    send_to_groups([(group, message) for group in groups], what=f"closing sockets {groups}")
+
+
+def send_to_groups(sends: list[tuple[str, dict]], *, what: str) -> None:
+    """Send each message to its group on the channel layer; a failure is logged, never raised."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None or not sends:
+        return
 
     async def publish() -> None:
         # A few at a time: each send in flight holds one of the layer's Redis connections.
@@ -90,7 +114,7 @@ def _send_many(notices: list[tuple[int, int | None]]) -> None:
         else:
             _run_sync(publish)
     except Exception:  # noqa: BLE001 - a realtime hiccup must never fail the action that caused it
-        logger.warning("realtime notification for tickets %s failed", [t for t, _e in notices], exc_info=True)
+        logger.warning("realtime notification failed: %s", what, exc_info=True)
 
 
 def _run_sync(coroutine_function) -> None:

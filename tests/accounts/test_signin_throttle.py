@@ -120,6 +120,7 @@ def test_behind_the_proxy_the_address_it_appended_is_the_one_counted(agent, sett
     from django.test import Client
 
     settings.BEHIND_PROXY = True
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
     # Same proxy address; the client may forge earlier X-Forwarded-For entries, not the last one.
     attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.5")
     fail(attacker)
@@ -135,6 +136,7 @@ def test_forwarded_headers_are_believed_only_from_the_proxy(rf, settings):
 
     via_proxy = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1")
     direct = rf.get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.1")
+    settings.TRUSTED_PROXIES = ["10.0.0.0/30"]
     settings.BEHIND_PROXY = False
     assert client_address(via_proxy) == "10.0.0.2"
     settings.BEHIND_PROXY = True
@@ -153,6 +155,19 @@ def test_a_direct_request_cannot_choose_its_address_with_forwarded_headers(agent
         direct = Client(REMOTE_ADDR="203.0.113.77", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
         sign_in(direct, "agent", "wrong")
     assert sign_in(Client(REMOTE_ADDR="203.0.113.77"), "agent", GOOD).status_code == 429
+
+
+def test_a_private_network_client_that_is_not_the_named_proxy_cannot_pick_its_address(agent, settings):
+    """Trusted proxies are only those named: another host on the private network (a compromised
+    laptop on the office LAN) is a client like any other."""
+    from django.test import Client
+
+    settings.BEHIND_PROXY = True
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+    for i in range(throttle.FAILURES_PER_USERNAME):
+        neighbour = Client(REMOTE_ADDR="10.0.0.77", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+        sign_in(neighbour, "agent", "wrong")
+    assert sign_in(Client(REMOTE_ADDR="10.0.0.77"), "agent", GOOD).status_code == 429
 
 
 def test_an_ipv6_client_is_counted_by_its_64(agent):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
@@ -21,7 +21,7 @@ def api(agent) -> APIClient:
 def token_api(agent) -> APIClient:
     """A staff agent's client, authenticated by the Authorization: Token header only."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=agent)[1]}")
     return client
 
 

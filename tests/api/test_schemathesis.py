@@ -12,7 +12,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
 
 from helpdesk.accounts.models import Role
@@ -51,7 +51,7 @@ def world(db, settings) -> dict:
     ContactPointFactory(customer=ticket.customer)
     TimelineEventFactory(ticket=ticket)
     return {
-        "token": Token.objects.create(user=agent).key,
+        "token": AuthToken.objects.create(user=agent)[1],
         "paths": {"/api/v1/customers/": ticket.customer_id, "/api/v1/tickets/": ticket.pk},
         "body": {
             "customer": ticket.customer_id,
