@@ -58,9 +58,29 @@ class RunSerializer(serializers.ModelSerializer):
         return run.state.get("answers") or {}
 
 
+def _runs(request):
+    """Runs on tickets the user may see (a run with no ticket: managers only)."""
+    from helpdesk.accounts.guards import is_manager
+    from helpdesk.tickets.selectors import visible_tickets
+
+    if is_manager(request.user):
+        return Run.objects.all()
+    return Run.objects.filter(ticket__in=visible_tickets(request.user))
+
+
+class VisibleTicketField(serializers.PrimaryKeyRelatedField):
+    """A ticket the requesting user may see: another team's ticket is "does not exist"."""
+
+    def get_queryset(self):
+        from helpdesk.tickets.selectors import visible_tickets
+
+        request = self.context.get("request")
+        return visible_tickets(request.user) if request is not None else Ticket.objects.none()
+
+
 class StartRunSerializer(serializers.Serializer):
     flow = serializers.SlugRelatedField(slug_field="slug", queryset=Flow.objects.all())
-    ticket = serializers.PrimaryKeyRelatedField(queryset=Ticket.objects.all())
+    ticket = VisibleTicketField()
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SMS)
     channel = serializers.CharField(
         max_length=16,
@@ -113,7 +133,7 @@ class FlowPublishApi(APIView):
 class RunStartApi(APIView):
     @extend_schema(request=StartRunSerializer, responses=RunSerializer)
     def post(self, request):
-        serializer = StartRunSerializer(data=request.data)
+        serializer = StartRunSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         run = services.start_run(
@@ -132,7 +152,7 @@ class RunDetailApi(APIView):
     @extend_schema(responses=RunSerializer)
     def get(self, request, pk: int):
         return Response(
-            RunSerializer(get_object_or_404(Run.objects.select_related("flow_version__flow"), pk=pk)).data
+            RunSerializer(get_object_or_404(_runs(request).select_related("flow_version__flow"), pk=pk)).data
         )
 
 
@@ -141,7 +161,7 @@ class RunAnswerApi(APIView):
     def post(self, request, pk: int):
         serializer = AnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = get_object_or_404(Run, pk=pk)
+        run = get_object_or_404(_runs(request), pk=pk)
         result = services.answer_run(run=run, answer=serializer.validated_data["answer"], actor=request.user)
         data = RunSerializer(result.run).data
         data["valid"] = result.valid

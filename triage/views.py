@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from helpdesk.accounts import guards
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.selectors import visible_tickets
 from triage import engine, selectors, services
 from triage.forms import (
     LANGUAGES,
@@ -95,8 +96,9 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-def _panel_run(run_id: int) -> tuple[Run, Ticket]:
-    run = get_object_or_404(Run.objects.select_related("ticket"), pk=run_id)
+def _panel_run(request: HttpRequest, run_id: int) -> tuple[Run, Ticket]:
+    runs = Run.objects.select_related("ticket").filter(ticket__in=visible_tickets(request.user))
+    run = get_object_or_404(runs, pk=run_id)
     if run.ticket is None:  # its ticket was deleted: there is no panel to show it on
         raise Http404
     return run, run.ticket
@@ -113,14 +115,14 @@ def _panel(request: HttpRequest, ticket: Ticket, **extra) -> HttpResponse:
 @staff_required
 def ticket_panel(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The triage card in the ticket sidebar, loaded by htmx."""
-    ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=ticket_id)
+    ticket = get_object_or_404(visible_tickets(request.user).select_related("customer"), pk=ticket_id)
     return _panel(request, ticket)
 
 
 @staff_required
 @require_POST
 def start_run(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    ticket = get_object_or_404(visible_tickets(request.user), pk=ticket_id)
     form = StartRunForm(request.POST, flows=selectors.published_flows())
     if not form.is_valid():
         return _panel(request, ticket, start_form=form)
@@ -141,7 +143,7 @@ def start_run(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def answer_run(request: HttpRequest, run_id: int) -> HttpResponse:
     """The agent types what the customer said on the call; the same engine checks it."""
-    run, ticket = _panel_run(run_id)
+    run, ticket = _panel_run(request, run_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
         return _panel(request, ticket, answer_form=form)
@@ -159,7 +161,7 @@ def answer_run(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_required
 @require_POST
 def resume_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run, ticket = _panel_run(run_id)
+    run, ticket = _panel_run(request, run_id)
     try:
         services.resume_run(run=run, actor=request.user)
     except ApplicationError as exc:
@@ -170,7 +172,7 @@ def resume_run(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_required
 @require_POST
 def cancel_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run, ticket = _panel_run(run_id)
+    run, ticket = _panel_run(request, run_id)
     services.cancel_run(run=run, actor=request.user)
     return _panel(request, ticket)
 
@@ -178,7 +180,7 @@ def cancel_run(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_required
 @require_POST
 def send_options(request: HttpRequest, run_id: int) -> HttpResponse:
-    run, ticket = _panel_run(run_id)
+    run, ticket = _panel_run(request, run_id)
     try:
         services.send_playbook_options(run=run, actor=request.user)
     except ApplicationError as exc:
@@ -189,7 +191,7 @@ def send_options(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_required
 @require_POST
 def send_links(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    ticket = get_object_or_404(visible_tickets(request.user), pk=ticket_id)
     links = selectors.resource_links_for(language=ticket.language, crisis_id=ticket.crisis_id)
     try:
         services.send_resource_links(ticket=ticket, actor=request.user, links=links)

@@ -43,19 +43,24 @@ def customer_detail(*, customer_id: int) -> Customer:
     ).get(pk=customer_id)
 
 
-def customer_tickets(*, customer_id: int) -> list[Ticket]:
-    """Return all the customer's tickets, most recent activity first."""
+def customer_tickets(*, customer_id: int, user) -> list[Ticket]:
+    """Return the customer's tickets the user may see, most recent activity first."""
+    from helpdesk.tickets.selectors import visible_tickets
+
     return list(
-        Ticket.objects.filter(customer_id=customer_id)
+        visible_tickets(user)
+        .filter(customer_id=customer_id)
         .select_related("assignee", "queue")
         .order_by("-last_activity_at", "-id")
     )
 
 
-def recent_events(*, customer_id: int, limit: int = RECENT_EVENTS) -> list[TimelineEvent]:
-    """Return the customer's latest timeline events across all tickets, newest first."""
+def recent_events(*, customer_id: int, user, limit: int = RECENT_EVENTS) -> list[TimelineEvent]:
+    """Return the customer's latest timeline events on tickets the user sees, newest first."""
+    from helpdesk.tickets.selectors import visible_events
+
     return list(
-        TimelineEvent.objects.filter(customer_id=customer_id)
+        visible_events(user, TimelineEvent.objects.filter(customer_id=customer_id))
         .select_related("author", "contact_point", "ticket")
         .order_by("-created_at", "-id")[:limit]
     )

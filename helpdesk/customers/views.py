@@ -37,8 +37,8 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "customers/detail.html",
         {
             "customer": customer,
-            "tickets": selectors.customer_tickets(customer_id=pk),
-            "events": selectors.recent_events(customer_id=pk),
+            "tickets": selectors.customer_tickets(customer_id=pk, user=request.user),
+            "events": selectors.recent_events(customer_id=pk, user=request.user),
         },
     )
 

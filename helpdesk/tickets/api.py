@@ -27,12 +27,13 @@ from helpdesk.tickets.serializers import (
 )
 
 
-def _tickets() -> QuerySet[Ticket]:
-    return Ticket.objects.select_related("customer", "assignee").prefetch_related("tags")
+def _tickets(user) -> QuerySet[Ticket]:
+    """The tickets this user may see (a hidden one answers 404, like a missing one)."""
+    return selectors.visible_tickets(user).select_related("customer", "assignee").prefetch_related("tags")
 
 
-def _ticket(pk: int) -> Ticket:
-    return get_object_by_pk(_tickets(), pk)
+def _ticket(request, pk: int) -> Ticket:
+    return get_object_by_pk(_tickets(request.user), pk)
 
 
 def _filtered(qs: QuerySet[Ticket], filters: dict, agent) -> QuerySet[Ticket]:
@@ -68,7 +69,7 @@ class TicketListCreateApi(generics.GenericAPIView):
     def get(self, request):
         filters = TicketFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(_filtered(_tickets(), filters.validated_data, request.user))
+        page = self.paginate_queryset(_filtered(_tickets(request.user), filters.validated_data, request.user))
         return self.get_paginated_response(TicketSerializer(page, many=True).data)
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
@@ -82,7 +83,7 @@ class TicketListCreateApi(generics.GenericAPIView):
             ticket = services.create_ticket(**fields)
             if first_message:
                 services.add_note(ticket=ticket, author=request.user, body=first_message)
-        return Response(TicketSerializer(_ticket(ticket.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(TicketSerializer(_ticket(request, ticket.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class TicketDetailApi(generics.GenericAPIView):
@@ -90,15 +91,15 @@ class TicketDetailApi(generics.GenericAPIView):
 
     @extend_schema(responses=TicketSerializer)
     def get(self, request, pk: int):
-        return Response(TicketSerializer(_ticket(pk)).data)
+        return Response(TicketSerializer(_ticket(request, pk)).data)
 
     @extend_schema(request=TicketUpdateSerializer, responses=TicketSerializer)
     def patch(self, request, pk: int):
-        ticket = _ticket(pk)
+        ticket = _ticket(request, pk)
         data = TicketUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.update_ticket(ticket=ticket, actor=request.user, **data.validated_data)
-        return Response(TicketSerializer(_ticket(pk)).data)
+        return Response(TicketSerializer(_ticket(request, pk)).data)
 
 
 class TimelineApi(generics.GenericAPIView):
@@ -109,7 +110,7 @@ class TimelineApi(generics.GenericAPIView):
         responses=TimelineEventSerializer(many=True), summary="The ticket's timeline, oldest first"
     )
     def get(self, request, pk: int):
-        ticket = get_object_by_pk(Ticket.objects.all(), pk)
+        ticket = get_object_by_pk(_tickets(request.user), pk)
         events = TimelineEvent.objects.filter(ticket=ticket).select_related("author")
         page = self.paginate_queryset(events)
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
@@ -120,7 +121,7 @@ class NoteApi(generics.GenericAPIView):
 
     @extend_schema(request=NoteSerializer, responses={201: TimelineEventSerializer})
     def post(self, request, pk: int):
-        ticket = get_object_by_pk(Ticket.objects.all(), pk)
+        ticket = get_object_by_pk(_tickets(request.user), pk)
         data = NoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.add_note(ticket=ticket, author=request.user, body=data.validated_data["body"])
@@ -136,7 +137,7 @@ class ReplyApi(generics.GenericAPIView):
         summary="Send a reply; delivery_status is 'blocked' with delivery_error when it cannot go out",
     )
     def post(self, request, pk: int):
-        ticket = get_object_by_pk(Ticket.objects.all(), pk)
+        ticket = get_object_by_pk(_tickets(request.user), pk)
         data = ReplySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.send_reply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from helpdesk.accounts.guards import is_agent
@@ -38,6 +39,10 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         if tickets >= MAX_SUBSCRIPTIONS:
             await self.send_json({"type": "error", "error": "too_many_subscriptions"})
             return
+        if not await _may_see(self.scope["user"], ticket_id):
+            # Another team's ticket and a missing one answer alike.
+            await self.send_json({"type": "error", "error": "not_found", "ticket_id": ticket_id})
+            return
         self.groups_joined.add(group)
         await self.channel_layer.group_add(group, self.channel_name)
 
@@ -52,3 +57,10 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "ticket.changed", "ticket_id": event["ticket_id"], "event_id": event["event_id"]}
         )
+
+
+@database_sync_to_async
+def _may_see(user, ticket_id: int) -> bool:
+    from helpdesk.tickets.selectors import visible_tickets
+
+    return visible_tickets(user).filter(pk=ticket_id).exists()

@@ -86,6 +86,14 @@ class Queue(models.Model):
         help_text=_("Phone number or email that routes here."),
     )
     is_default = models.BooleanField(default=False)
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="queues",
+        help_text=_("Only this team's agents (and managers) see its tickets; empty: every agent."),
+    )
 
     class Meta:
         ordering = ["name"]

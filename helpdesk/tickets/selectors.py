@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Prefetch, QuerySet, Sum
+from django.db.models import BooleanField, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -119,12 +119,68 @@ def _after(keys: tuple[tuple[str, bool], ...], values: list[Any]) -> RawSQL:
     return RawSQL(f"({columns}) {op} ({placeholders})", values, output_field=BooleanField())  # noqa: S611
 
 
+# --- Who sees what -------------------------------------------------------------------------
+
+
+def visible_filter(user, *, prefix: str = "") -> Q | None:
+    """The condition on tickets (through `prefix`, e.g. "ticket__") this staff member may see, or
+    None when they see every ticket.
+
+    Managers and admins see all. An agent sees the tickets of queues shared by every agent (no
+    team) and of their own team's queues, tickets in no queue, and any ticket assigned to them."""
+    from helpdesk.accounts.guards import is_agent, is_manager
+
+    if is_manager(user):
+        return None
+    if not is_agent(user):
+        return Q(pk__in=[])
+    profile = getattr(user, "profile", None)
+    team_id = profile.team_id if profile is not None else None
+    hidden = Queue.objects.exclude(team__isnull=True)
+    if team_id:
+        hidden = hidden.exclude(team_id=team_id)
+    hidden_ids = list(hidden.values_list("id", flat=True))
+    if not hidden_ids:
+        return None  # no queue is another team's (the usual install): nothing to filter
+    return (
+        ~Q(**{f"{prefix}queue_id__in": hidden_ids})
+        | Q(**{f"{prefix}queue__isnull": True})
+        | Q(**{f"{prefix}assignee_id": user.pk})
+    )
+
+
+def visible_tickets(user) -> QuerySet[Ticket]:
+    """The one answer to "which tickets may this user see": pages, API, search, customer pages,
+    triage and the websocket subscribe check all start from it."""
+    condition = visible_filter(user)
+    qs = Ticket.objects.all()
+    return qs if condition is None else qs.filter(condition)
+
+
+def visible_events(user, qs: QuerySet[TimelineEvent]) -> QuerySet[TimelineEvent]:
+    """Timeline events of visible tickets, and those on no ticket (a customer's own history)."""
+    condition = visible_filter(user, prefix="ticket__")
+    return qs if condition is None else qs.filter(condition | Q(ticket__isnull=True))
+
+
+def visible_queues(user) -> QuerySet[Queue]:
+    """The queues whose tickets this user sees (the filter and edit forms offer these)."""
+    from helpdesk.accounts.guards import is_manager
+
+    qs = Queue.objects.all()
+    if is_manager(user):
+        return qs
+    profile = getattr(user, "profile", None)
+    team_id = profile.team_id if profile is not None else None
+    return qs.filter(Q(team__isnull=True) | Q(team_id=team_id)) if team_id else qs.filter(team__isnull=True)
+
+
 # --- The queue ------------------------------------------------------------------------------
 
 
 def filtered_tickets(*, agent, filters: QueueFilters) -> QuerySet[Ticket]:
-    """Return the tickets matching the filters, unordered."""
-    qs = Ticket.objects.all()
+    """Return the tickets matching the filters that the agent may see, unordered."""
+    qs = visible_tickets(agent)
     if filters.status == "all":
         pass
     elif filters.status:
@@ -213,12 +269,12 @@ def queue_page(
     )
 
 
-def filter_choices() -> dict[str, Any]:
-    """Return the queues, agents and crises the filter and edit forms offer."""
+def filter_choices(user) -> dict[str, Any]:
+    """Return the queues (those the user sees), agents and crises the filter and edit forms offer."""
     from helpdesk.crisis.models import Crisis, CrisisStatus
 
     return {
-        "queues": list(Queue.objects.order_by("name")),
+        "queues": list(visible_queues(user).order_by("name")),
         "agents": list(
             get_user_model().objects.filter(is_staff=True, is_active=True).order_by("first_name", "username")
         ),
@@ -229,10 +285,12 @@ def filter_choices() -> dict[str, Any]:
 # --- The ticket page ------------------------------------------------------------------------
 
 
-def ticket_detail(*, ticket_id: int) -> Ticket:
-    """Return the ticket with what its header needs, or raise Ticket.DoesNotExist."""
+def ticket_detail(*, ticket_id: int, user) -> Ticket:
+    """Return the ticket with what its header needs, or raise Ticket.DoesNotExist (also when
+    the user may not see it: a hidden ticket and a missing one look the same)."""
     return (
-        Ticket.objects.select_related("customer", "queue", "assignee", "crisis")
+        visible_tickets(user)
+        .select_related("customer", "queue", "assignee", "crisis")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .get(pk=ticket_id)
     )
@@ -266,9 +324,9 @@ def unverified_sender(*, ticket: Ticket, contact_points: list[ContactPoint]) -> 
     return payload["unverified_sender"] if payload else None
 
 
-def other_tickets(*, customer_id: int, exclude_id: int | None = None, limit: int = OTHER_TICKETS_LIMIT):
-    """Return the customer's other tickets, most recent activity first."""
-    qs = Ticket.objects.filter(customer_id=customer_id).order_by("-last_activity_at", "-id")
+def other_tickets(*, customer_id: int, user, exclude_id: int | None = None, limit: int = OTHER_TICKETS_LIMIT):
+    """Return the customer's other tickets the user sees, most recent activity first."""
+    qs = visible_tickets(user).filter(customer_id=customer_id).order_by("-last_activity_at", "-id")
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
     return list(qs.only("id", "subject", "status", "priority", "last_activity_at", "customer_id")[:limit])
@@ -295,7 +353,7 @@ class SearchResults:
         return not (self.customers or self.tickets or self.events)
 
 
-def search(*, q: str, limit: int = 20) -> SearchResults:
+def search(*, q: str, user, limit: int = 20) -> SearchResults:
     """Find customers, tickets and timeline text containing q, newest first, in any script."""
     q = (q or "").strip()
     if len(q) < SEARCH_MIN_CHARS:
@@ -315,10 +373,10 @@ def search(*, q: str, limit: int = 20) -> SearchResults:
     ids = sorted(set(by_name) | set(by_point), reverse=True)[:limit]
     customers = list(Customer.objects.filter(pk__in=ids).prefetch_related("contact_points").order_by("-id"))
     tickets = list(
-        Ticket.objects.filter(subject__icontains=q).select_related("customer").order_by("-id")[:limit]
+        visible_tickets(user).filter(subject__icontains=q).select_related("customer").order_by("-id")[:limit]
     )
     events = list(
-        TimelineEvent.objects.filter(body__icontains=q)
+        visible_events(user, TimelineEvent.objects.filter(body__icontains=q))
         .select_related("ticket", "customer")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -55,7 +55,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         "sort_choices": cast(forms.ChoiceField, form.fields["sort"]).choices,
         "languages": settings.LANGUAGES,
         "open_statuses": [TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING],
-        **selectors.filter_choices(),
+        **selectors.filter_choices(request.user),
     }
     if more:
         return render(request, "tickets/partials/_queue_page.html", context)
@@ -64,9 +64,9 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "tickets/queue.html", context)
 
 
-def _ticket_or_404(pk: int) -> Ticket:
+def _ticket_or_404(request: HtmxHttpRequest, pk: int) -> Ticket:
     try:
-        return selectors.ticket_detail(ticket_id=pk)
+        return selectors.ticket_detail(ticket_id=pk, user=request.user)
     except Ticket.DoesNotExist:
         from django.http import Http404
 
@@ -80,14 +80,16 @@ def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
         "events": selectors.ticket_timeline(ticket=ticket),
         "contact_points": contact_points,
         "unverified_sender": selectors.unverified_sender(ticket=ticket, contact_points=contact_points),
-        "other_tickets": selectors.other_tickets(customer_id=ticket.customer_id, exclude_id=ticket.pk),
+        "other_tickets": selectors.other_tickets(
+            customer_id=ticket.customer_id, user=request.user, exclude_id=ticket.pk
+        ),
         "macros": selectors.macros_for(language=ticket.language),
         "reply_channel": services.reply_channel_for(ticket),
         "reply_channels": reply_channel_choices(),
         "status_choices": TicketStatus.choices,
         "priority_choices": Priority.choices,
         "panels": [reverse(name, args=[ticket.pk]) for name in settings.TICKET_PANELS],
-        **selectors.filter_choices(),
+        **selectors.filter_choices(request.user),
         **extra,
     }
 
@@ -96,7 +98,7 @@ def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
 @agent_view
 def ticket_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The ticket page: header, whole timeline, reply and note forms, customer sidebar."""
-    ticket = _ticket_or_404(pk)
+    ticket = _ticket_or_404(request, pk)
     return render(request, "tickets/detail.html", _ticket_context(request, ticket))
 
 
@@ -104,7 +106,7 @@ def ticket_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @agent_view
 def ticket_timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The timeline fragment, re-fetched on live updates or by polling."""
-    ticket = get_object_or_404(Ticket.objects.only("id", "customer_id"), pk=pk)
+    ticket = get_object_or_404(selectors.visible_tickets(request.user).only("id", "customer_id"), pk=pk)
     return render(
         request,
         "tickets/partials/_timeline.html",
@@ -127,21 +129,21 @@ def _timeline_or_errors(
         return response
     if not request.htmx:
         return redirect("tickets:detail", pk=ticket.pk)
-    ticket = _ticket_or_404(ticket.pk)
+    ticket = _ticket_or_404(request, ticket.pk)
     response = render(
         request,
         "tickets/partials/_timeline_and_header.html",
-        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket), **_header_context()},
+        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket), **_header_context(request)},
     )
     response["HX-Trigger"] = "ticket-form-sent"
     return response
 
 
-def _header_context() -> dict:
+def _header_context(request: HtmxHttpRequest) -> dict:
     return {
         "status_choices": TicketStatus.choices,
         "priority_choices": Priority.choices,
-        **selectors.filter_choices(),
+        **selectors.filter_choices(request.user),
     }
 
 
@@ -159,7 +161,7 @@ def _errors(form, exc: ApplicationError | None = None) -> list[str]:
 @agent_view
 def ticket_reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Send the agent's reply through the outbox and show it on the timeline."""
-    ticket = get_object_or_404(Ticket, pk=pk)
+    ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _timeline_or_errors(request, ticket, errors=_errors(form), target="reply-errors")
@@ -179,7 +181,7 @@ def ticket_reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @agent_view
 def ticket_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Add an internal note and show it on the timeline."""
-    ticket = get_object_or_404(Ticket, pk=pk)
+    ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
         return _timeline_or_errors(request, ticket, errors=_errors(form), target="note-errors")
@@ -194,7 +196,7 @@ def ticket_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @agent_view
 def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Change status, priority, assignee, queue and tags; answer with the fresh header."""
-    ticket = get_object_or_404(Ticket, pk=pk)
+    ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
     form = TicketUpdateForm(request.POST)
     errors: list[str] = []
     if form.is_valid():
@@ -217,7 +219,7 @@ def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         if errors:
             return HttpResponseBadRequest("; ".join(errors))
         return redirect("tickets:detail", pk=pk)
-    ticket = _ticket_or_404(pk)
+    ticket = _ticket_or_404(request, pk)
     response = render(
         request,
         "tickets/partials/_header.html",
@@ -226,7 +228,7 @@ def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "errors": errors,
             "status_choices": TicketStatus.choices,
             "priority_choices": Priority.choices,
-            **selectors.filter_choices(),
+            **selectors.filter_choices(request.user),
         },
     )
     if not errors:
@@ -238,7 +240,7 @@ def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @agent_view
 def macro_text(request: HtmxHttpRequest, pk: int, macro_id: int) -> JsonResponse:
     """Return a macro filled in for this ticket's customer, for the reply box."""
-    ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=pk)
+    ticket = get_object_or_404(selectors.visible_tickets(request.user).select_related("customer"), pk=pk)
     macro = get_object_or_404(Macro, pk=macro_id)
     return JsonResponse({"body": services.render_macro(macro=macro, ticket=ticket, agent=request.user)})
 
@@ -251,7 +253,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     results, error = None, ""
     if q:
         try:
-            results = selectors.search(q=q, limit=25)
+            results = selectors.search(q=q, user=request.user, limit=25)
         except ApplicationError as exc:
             error = exc.message
     return render(request, "search/results.html", {"q": q, "results": results, "error": error})

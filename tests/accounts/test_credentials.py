@@ -113,13 +113,18 @@ def test_signing_out_closes_that_sessions_sockets_only(agent, client):
     async_to_sync(scenario)()
 
 
+@pytest.mark.django_db(transaction=True)  # the consumer's database_sync_to_async closes connections
 def test_a_socket_follows_a_bounded_number_of_tickets(agent):
+    from tests.factories import TicketFactory
+
+    ids = [TicketFactory().pk for _ in range(MAX_SUBSCRIPTIONS + 1)]
+
     async def scenario():
         socket = await _connected(agent)
-        for ticket_id in range(1, MAX_SUBSCRIPTIONS + 1):
+        for ticket_id in ids[:-1]:
             await socket.send_json_to({"subscribe_ticket": ticket_id})
-        assert await socket.receive_nothing(timeout=0.2)
-        await socket.send_json_to({"subscribe_ticket": 10_000})
+        assert await socket.receive_nothing(timeout=0.5)
+        await socket.send_json_to({"subscribe_ticket": ids[-1]})
         assert await socket.receive_json_from(timeout=2) == {
             "type": "error",
             "error": "too_many_subscriptions",
