@@ -28,7 +28,16 @@ PORT = int(os.environ.get("BENCH_PORT", "8131"))
 AGENT = "bench-agent"
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - a local benchmark login
 BENCH_SUBJECT = "Bench: a ticket with 50 events"
-TARGETS_MS = {"queue": 50.0, "ticket (50 events)": 50.0, "search fa": 200.0, "search km": 200.0}
+HUGE_SUBJECT = "Bench: a ticket with 20,000 events"
+HUGE_EVENTS = 20_000
+TARGETS_MS = {
+    "queue": 50.0,
+    "ticket (50 events)": 50.0,
+    "ticket (20k events)": 150.0,
+    "search fa": 200.0,
+    "search km": 200.0,
+}
+TARGETS_BYTES = {"ticket (20k events)": 300_000}
 
 
 def setup_django() -> None:
@@ -40,17 +49,15 @@ def setup_django() -> None:
     django.setup()
 
 
-def prepare() -> int:
-    """Create the bench agent and a ticket with exactly 50 events, once; return the ticket id."""
+def prepare() -> tuple[int, int]:
+    """Create the bench agent, a ticket with exactly 50 events and one with 20,000, once; return
+    their ids."""
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.utils import timezone
 
     from helpdesk.accounts.models import Role
     from helpdesk.accounts.services import create_agent
-    from helpdesk.customers.models import Customer
-    from helpdesk.tickets.models import Ticket, TimelineEvent
-    from helpdesk.tickets.services import create_ticket
+    from helpdesk.tickets.models import Ticket
 
     if connection.vendor != "postgresql":
         sys.exit("bench.workspace needs the PostgreSQL database seed_bulk filled (DATABASE_URL).")
@@ -58,25 +65,38 @@ def prepare() -> int:
         sys.exit("The database is empty: run `manage.py seed_bulk --tickets N --events-per-ticket M` first.")
     if not get_user_model().objects.filter(username=AGENT).exists():
         create_agent(username=AGENT, password=PASSWORD, role=Role.AGENT, first_name="Bench")
-    ticket = Ticket.objects.filter(subject=BENCH_SUBJECT).first()
+    return _ticket_with(BENCH_SUBJECT, 50), _ticket_with(HUGE_SUBJECT, HUGE_EVENTS)
+
+
+def _ticket_with(subject: str, n: int) -> int:
+    from django.utils import timezone
+
+    from helpdesk.customers.models import Customer
+    from helpdesk.tickets.models import Ticket, TimelineEvent
+    from helpdesk.tickets.services import create_ticket
+
+    ticket = Ticket.objects.filter(subject=subject).first()
     if ticket is None:
         customer = Customer.objects.order_by("id").first()
-        ticket = create_ticket(customer=customer, subject=BENCH_SUBJECT, channel="sms")
-        start = timezone.now()
+        ticket = create_ticket(customer=customer, subject=subject, channel="sms")
+        start = timezone.now() - timezone.timedelta(seconds=n)
         TimelineEvent.objects.bulk_create(
-            TimelineEvent(
-                customer=customer,
-                ticket=ticket,
-                channel="sms" if i % 4 != 3 else "system",
-                direction=("in", "out", "in", "internal")[i % 4],
-                kind="note" if i % 4 == 3 else "message",
-                body=f"Message {i}: the water is rising on our street, سیلاب, ទឹកជំនន់.",
-                delivery_status=("received", "delivered", "received", "")[i % 4],
-                created_at=start + timezone.timedelta(seconds=i),
-            )
-            for i in range(50)
+            (
+                TimelineEvent(
+                    customer=customer,
+                    ticket=ticket,
+                    channel="sms" if i % 4 != 3 else "system",
+                    direction=("in", "out", "in", "internal")[i % 4],
+                    kind="note" if i % 4 == 3 else "message",
+                    body=f"Message {i}: the water is rising on our street, سیلاب, ទឹកជំនន់.",
+                    delivery_status=("received", "delivered", "received", "")[i % 4],
+                    created_at=start + timezone.timedelta(seconds=i),
+                )
+                for i in range(n)
+            ),
+            batch_size=5_000,
         )
-    assert TimelineEvent.objects.filter(ticket=ticket).count() == 50
+    assert TimelineEvent.objects.filter(ticket=ticket).count() == n
     return ticket.pk
 
 
@@ -129,18 +149,21 @@ def login(client: httpx.Client) -> None:
         sys.exit(f"login failed: HTTP {response.status_code}")
 
 
-def measure(client: httpx.Client, path: str, n: int) -> list[float]:
-    """Time n sequential GETs (after a short warm-up); every one must answer 200."""
+def measure(client: httpx.Client, path: str, n: int) -> tuple[list[float], int]:
+    """Time n sequential GETs (after a short warm-up); every one must answer 200. Returns the
+    timings and the size of the last answer's body in bytes."""
     for _ in range(5):
         client.get(path)
     timings = []
+    size = 0
     for _ in range(n):
         began = time.perf_counter()
         response = client.get(path)
         timings.append((time.perf_counter() - began) * 1000)
         if response.status_code != 200:
             sys.exit(f"{path} answered {response.status_code}")
-    return timings
+        size = len(response.content)
+    return timings, size
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -169,7 +192,7 @@ def main() -> int:
     from helpdesk.tickets.management.commands.seed_bulk import SEARCH_TERMS
     from helpdesk.tickets.models import Ticket
 
-    ticket_id = prepare()
+    ticket_id, huge_id = prepare()
     tickets = Ticket.objects.count()
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'tickets_timelineevent'")
@@ -180,6 +203,7 @@ def main() -> int:
         "baseline /healthz": "/healthz",
         "queue": "/tickets/",
         "ticket (50 events)": f"/tickets/{ticket_id}/",
+        "ticket (20k events)": f"/tickets/{huge_id}/",
         "search fa": f"/tickets/search/?q={SEARCH_TERMS['fa']}",
         "search km": f"/tickets/search/?q={SEARCH_TERMS['km']}",
     }
@@ -191,18 +215,24 @@ def main() -> int:
     finally:
         stop_server(server)
 
-    base = statistics.median(results["baseline /healthz"])
+    base = statistics.median(results["baseline /healthz"][0])
     print(f"\nworkspace bench: {tickets:,} tickets, ~{events:,} events, {args.requests} requests each")
     print(f"server: gunicorn {' '.join(server_command(not args.asgi)[1:])}, DEBUG=0\n")
-    print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x base':>9}{'target':>10}  result")
+    print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x base':>9}{'target':>10}{'KB':>8}{'max KB':>8}  result")
     failed = False
-    for name, timings in results.items():
+    for name, (timings, size) in results.items():
         p50, p95 = percentile(timings, 50), percentile(timings, 95)
         target = TARGETS_MS.get(name)
-        verdict = "" if target is None else ("PASS" if p95 < target else "FAIL")
+        max_bytes = TARGETS_BYTES.get(name)
+        ok = (target is None or p95 < target) and (max_bytes is None or size < max_bytes)
+        verdict = "" if target is None and max_bytes is None else ("PASS" if ok else "FAIL")
         failed |= verdict == "FAIL"
         target_text = f"<{target:.0f}" if target else "-"
-        print(f"{name:<22}{p50:>9.1f}{p95:>9.1f}{p50 / base:>9.1f}{target_text:>10}  {verdict}")
+        limit_text = f"<{max_bytes // 1000}" if max_bytes else "-"
+        print(
+            f"{name:<22}{p50:>9.1f}{p95:>9.1f}{p50 / base:>9.1f}{target_text:>10}"
+            f"{size / 1000:>8.1f}{limit_text:>8}  {verdict}"
+        )
     return 1 if failed and args.strict else 0
 
 

@@ -77,7 +77,7 @@ def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
     contact_points = selectors.customer_contact_points(customer_id=ticket.customer_id)
     return {
         "ticket": ticket,
-        "events": selectors.ticket_timeline(ticket=ticket),
+        "timeline": selectors.ticket_timeline(ticket=ticket),
         "contact_points": contact_points,
         "unverified_sender": selectors.unverified_sender(ticket=ticket, contact_points=contact_points),
         "other_tickets": selectors.other_tickets(
@@ -105,12 +105,27 @@ def ticket_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @agent_view
 def ticket_timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The timeline fragment, re-fetched on live updates or by polling."""
+    """The timeline's pieces: `?before=<cursor>` an older page ("load older"); `?after=<id>` the
+    events since the newest one shown, plus `changed=<ids>` shown ones to replace (live updates,
+    by websocket notice or by polling); neither: the latest page."""
     ticket = get_object_or_404(selectors.visible_tickets(request.user).only("id", "customer_id"), pk=pk)
+    try:
+        if request.GET.get("before"):
+            page = selectors.ticket_timeline(ticket=ticket, before=request.GET["before"])
+            return render(
+                request, "tickets/partials/_timeline_older.html", {"ticket": ticket, "timeline": page}
+            )
+        after = request.GET.get("after", "")
+        if after.isdigit():
+            changed = [int(i) for i in request.GET.get("changed", "").split(",") if i.isdigit()]
+            new, updated = selectors.timeline_since(ticket=ticket, after_id=int(after), changed=changed)
+            return render(request, "tickets/partials/_timeline_since.html", {"new": new, "updated": updated})
+    except ApplicationError as exc:
+        return HttpResponseBadRequest(exc.message)
     return render(
         request,
         "tickets/partials/_timeline.html",
-        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket)},
+        {"ticket": ticket, "timeline": selectors.ticket_timeline(ticket=ticket)},
     )
 
 
@@ -133,7 +148,7 @@ def _timeline_or_errors(
     response = render(
         request,
         "tickets/partials/_timeline_and_header.html",
-        {"ticket": ticket, "events": selectors.ticket_timeline(ticket=ticket), **_header_context(request)},
+        {"ticket": ticket, "timeline": selectors.ticket_timeline(ticket=ticket), **_header_context(request)},
     )
     response["HX-Trigger"] = "ticket-form-sent"
     return response

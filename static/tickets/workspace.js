@@ -15,12 +15,26 @@
     if (!el || !window.htmx || document.hidden) return;
     // Never clobber a form the agent is typing in: the header and composer are outside targets.
     if (el.dataset.live === "timeline") {
-      htmx.ajax("GET", el.dataset.refreshUrl, { target: "#timeline", swap: "outerHTML" });
+      // Only what is new since the newest event shown, plus shown ones whose delivery can still
+      // move on (or that a notice named): a long timeline is never fetched again.
+      var last = 0;
+      var changed = {};
+      el.querySelectorAll("article[data-event-id]").forEach(function (a) {
+        var id = parseInt(a.dataset.eventId, 10);
+        if (id > last) last = id;
+        if (a.querySelector(".delivery-pending, .delivery-queued, .delivery-sending, .delivery-sent")) changed[id] = 1;
+      });
+      Object.keys(notified).forEach(function (id) { changed[id] = 1; });
+      notified = {};
+      var ids = Object.keys(changed).slice(-50);
+      var url = el.dataset.refreshUrl + "?after=" + last + (ids.length ? "&changed=" + ids.join(",") : "");
+      htmx.ajax("GET", url, { target: "#timeline", swap: "beforeend" });
     } else {
       htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#queue-results", swap: "innerHTML" });
     }
   }
 
+  var notified = {};  // event ids named by websocket notices since the last refresh
   var pending = null;
   function scheduleRefresh() {
     if (pending) return;
@@ -70,6 +84,7 @@
       if (data.type !== "ticket.changed") return;
       var page = document.querySelector(".ticket-layout[data-ticket-id]");
       if (page && String(data.ticket_id) !== page.dataset.ticketId) return;
+      if (data.event_id) notified[data.event_id] = 1;
       scheduleRefresh();
     };
     ws.onclose = function () {

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import TIME_STRINGS
 from django.utils.translation import get_language, gettext, gettext_noop
 
@@ -166,8 +167,9 @@ PROBLEM_DELIVERY = {"blocked", "failed", "undelivered"}
 
 
 @register.simple_tag
-def timeline_event(e) -> str:
-    """One event of the timeline: channel, direction, author, time, delivery, body."""
+def timeline_event(e, oob: bool = False) -> str:
+    """One event of the timeline: channel, direction, author, time, delivery, body. `oob`: marked
+    to replace the copy already on the page (htmx out-of-band swap, for a live update)."""
     if e.direction == "in":
         direction = text(FROM_CUSTOMER)
     elif e.direction == "out":
@@ -207,7 +209,8 @@ def timeline_event(e) -> str:
     )
     problem = " event-problem" if e.delivery_status in PROBLEM_DELIVERY else ""
     return format_html(
-        '<article class="event dir-{direction_cls} kind-{kind}{problem}" id="event-{pk}">'
+        '<article class="event dir-{direction_cls} kind-{kind}{problem}" id="event-{pk}" '
+        'data-event-id="{pk}"{oob}>'
         '<header class="event-meta"><span class="chan chan-{channel}">{channel_label}</span> '
         '<span class="direction">{direction}</span> {author} {contact} '
         '<time datetime="{iso}">{full}</time> {delivery}</header>'
@@ -216,6 +219,7 @@ def timeline_event(e) -> str:
         kind=e.kind,
         problem=problem,
         pk=e.pk,
+        oob=mark_safe(' hx-swap-oob="true"') if oob else "",  # noqa: S308 - a constant
         channel=e.channel,
         channel_label=label("channel", e.channel),
         direction=direction,
