@@ -239,6 +239,24 @@ class Macro(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        """Only the placeholders `render_macro` fills (the admin and the API call this)."""
+        from django.core.exceptions import ValidationError
+
+        from helpdesk.tickets.services import MACRO_PLACEHOLDERS, unknown_placeholders
+
+        unknown = unknown_placeholders(self.body)
+        if unknown:
+            raise ValidationError(
+                {
+                    "body": _("Unknown placeholders: %(unknown)s. Use: %(known)s.")
+                    % {
+                        "unknown": ", ".join("{{ " + u + " }}" for u in unknown),
+                        "known": ", ".join("{{ " + k + " }}" for k in MACRO_PLACEHOLDERS),
+                    }
+                }
+            )
+
 
 class QueueCounter(models.Model):
     """Open-ticket counts per queue and status, kept current in the same transaction as the change."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template import Context, Template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -515,11 +516,33 @@ def add_note(*, ticket: Ticket, author, body: str) -> TimelineEvent:
     return event
 
 
+# The only placeholders a macro may use: plain values, never objects. A macro is text an agent
+# or manager wrote; rendering it as a template over model objects let `{{ agent.password }}` out.
+MACRO_PLACEHOLDERS: dict[str, Callable[[Ticket, Any], object]] = {
+    "customer.name": lambda ticket, agent: ticket.customer.name,
+    "ticket.id": lambda ticket, agent: ticket.pk,
+    "ticket.subject": lambda ticket, agent: ticket.subject,
+    "agent.first_name": lambda ticket, agent: (agent.first_name or agent.get_username()) if agent else "",
+    "crisis.title": lambda ticket, agent: ticket.crisis.title if ticket.crisis_id else "",
+}
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """The `{{ … }}` names in the text that are not macro placeholders (for validation)."""
+    return sorted(
+        {m.group(1) for m in _PLACEHOLDER.finditer(text or "") if m.group(1) not in MACRO_PLACEHOLDERS}
+    )
+
+
 def render_macro(*, macro: Macro, ticket: Ticket, agent=None) -> str:
-    """Fill a macro's variables ({{ customer.name }}, {{ ticket.id }}, {{ agent.first_name }})."""
-    # Autoescape off: the result is plain text for a message, escaped again wherever it is shown.
-    template = Template("{% autoescape off %}" + macro.body + "{% endautoescape %}")
-    return template.render(Context({"customer": ticket.customer, "ticket": ticket, "agent": agent})).strip()
+    """Fill a macro's placeholders (MACRO_PLACEHOLDERS); anything else stays as written."""
+
+    def value(match: re.Match) -> str:
+        fill = MACRO_PLACEHOLDERS.get(match.group(1))
+        return match.group(0) if fill is None else str(fill(ticket, agent))
+
+    return _PLACEHOLDER.sub(value, macro.body).strip()
 
 
 def check_can_send(channel: str) -> None:

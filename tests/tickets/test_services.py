@@ -8,7 +8,7 @@ from channels_app.base import DeliveryReport, DeliveryStatus
 from helpdesk.customers.services import opt_out
 from helpdesk.errors import ApplicationError
 from helpdesk.messaging.delivery import record_delivery_report
-from helpdesk.tickets.models import Priority, QueueCounter, Ticket, TimelineEvent
+from helpdesk.tickets.models import Macro, Priority, QueueCounter, Ticket, TimelineEvent
 from helpdesk.tickets.services import (
     add_note,
     create_ticket,
@@ -101,3 +101,22 @@ def test_macro_fills_customer_name():
 
 def test_ticket_is_never_left_without_customer():
     assert Ticket._meta.get_field("customer").null is False
+
+
+def test_a_macro_fills_only_its_placeholders_and_never_reaches_model_objects(agent):
+    from django.core.exceptions import ValidationError
+
+    t = create_ticket(customer=CustomerFactory(name="Ravi"), subject="Card")
+    macro = Macro(
+        title="probe",
+        body="{{ customer.name }} {{ agent.password }} {{ agent.first_name }} {% debug %} "
+        "{{ ticket.customer.notes }}",
+    )
+    text = render_macro(macro=macro, ticket=t, agent=agent)
+    assert text.startswith(
+        f"Ravi {{{{ agent.password }}}} {agent.first_name or agent.username} {{% debug %}}"
+    )
+    assert "pbkdf2" not in text and "{{ ticket.customer.notes }}" in text
+    with pytest.raises(ValidationError) as raised:
+        macro.full_clean()
+    assert "agent.password" in str(raised.value) and "ticket.customer.notes" in str(raised.value)
