@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -68,6 +69,7 @@ def _runs(request):
     return Run.objects.filter(ticket__in=visible_tickets(request.user))
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleTicketField(serializers.PrimaryKeyRelatedField):
     """A ticket the requesting user may see: another team's ticket is "does not exist"."""
 

@@ -33,7 +33,7 @@ def _tickets(user) -> QuerySet[Ticket]:
 
 
 def _ticket(request, pk: int) -> Ticket:
-    return get_object_by_pk(_tickets(request.user), pk)
+    return get_object_by_pk(selectors.visible_tickets(request.user), pk)
 
 
 def _filtered(qs: QuerySet[Ticket], filters: dict, agent) -> QuerySet[Ticket]:
@@ -110,7 +110,7 @@ class TimelineApi(generics.GenericAPIView):
         responses=TimelineEventSerializer(many=True), summary="The ticket's timeline, oldest first"
     )
     def get(self, request, pk: int):
-        ticket = get_object_by_pk(_tickets(request.user), pk)
+        ticket = get_object_by_pk(selectors.visible_tickets(request.user), pk)
         events = TimelineEvent.objects.filter(ticket=ticket).select_related("author")
         page = self.paginate_queryset(events)
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
@@ -121,7 +121,7 @@ class NoteApi(generics.GenericAPIView):
 
     @extend_schema(request=NoteSerializer, responses={201: TimelineEventSerializer})
     def post(self, request, pk: int):
-        ticket = get_object_by_pk(_tickets(request.user), pk)
+        ticket = get_object_by_pk(selectors.visible_tickets(request.user), pk)
         data = NoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.add_note(ticket=ticket, author=request.user, body=data.validated_data["body"])
@@ -137,7 +137,7 @@ class ReplyApi(generics.GenericAPIView):
         summary="Send a reply; delivery_status is 'blocked' with delivery_error when it cannot go out",
     )
     def post(self, request, pk: int):
-        ticket = get_object_by_pk(_tickets(request.user), pk)
+        ticket = get_object_by_pk(selectors.visible_tickets(request.user), pk)
         data = ReplySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.send_reply(

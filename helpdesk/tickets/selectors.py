@@ -363,14 +363,14 @@ def unverified_sender(*, ticket: Ticket, contact_points: list[ContactPoint]) -> 
     """What an unproven sender claimed to be (kind, value), while nothing of the customer is verified."""
     if any(p.verified for p in contact_points):
         return None
+    # The message that opened the ticket says it (one index row, however long the timeline).
     payload = (
         TimelineEvent.objects.filter(ticket=ticket, direction=Direction.IN)
-        .filter(payload__has_key="unverified_sender")
-        .order_by("id")
+        .order_by("created_at", "id")
         .values_list("payload", flat=True)
         .first()
     )
-    return payload["unverified_sender"] if payload else None
+    return payload.get("unverified_sender") if isinstance(payload, dict) else None
 
 
 def other_tickets(*, customer_id: int, user, exclude_id: int | None = None, limit: int = OTHER_TICKETS_LIMIT):

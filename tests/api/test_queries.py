@@ -14,6 +14,9 @@ pytestmark = pytest.mark.django_db
 # Session + user, the page of rows, one prefetch (contact points, tags) or the ticket lookup;
 # counting rows is never one of them.
 MAX_QUERIES = 4
+# Ticket endpoints also ask who sees what (visible_tickets): the agent's profile (role, team)
+# and the queues of other teams.
+TICKET_MAX_QUERIES = MAX_QUERIES + 2
 
 
 def assert_no_count(queries) -> None:
@@ -85,7 +88,7 @@ def test_customer_list_query_count_is_fixed(api, rows, django_assert_max_num_que
 @pytest.mark.parametrize("rows", [10, 1000])
 def test_ticket_list_query_count_is_fixed(api, agent, rows, django_assert_max_num_queries):
     make_tickets(rows, agent)
-    with django_assert_max_num_queries(MAX_QUERIES) as queries:
+    with django_assert_max_num_queries(TICKET_MAX_QUERIES) as queries:
         response = api.get("/api/v1/tickets/", {"page_size": 200, "tag": "flood", "status": "active"})
     assert_no_count(queries)
     assert response.status_code == 200
@@ -97,7 +100,7 @@ def test_ticket_list_query_count_is_fixed(api, agent, rows, django_assert_max_nu
 @pytest.mark.parametrize("rows", [10, 1000])
 def test_timeline_query_count_is_fixed(api, agent, rows, django_assert_max_num_queries):
     ticket = make_tickets(rows, agent)
-    with django_assert_max_num_queries(MAX_QUERIES) as queries:
+    with django_assert_max_num_queries(TICKET_MAX_QUERIES) as queries:
         response = api.get(f"/api/v1/tickets/{ticket.pk}/timeline/", {"page_size": 200})
     assert_no_count(queries)
     assert response.status_code == 200
