@@ -48,7 +48,50 @@ class DirectoryEntrySerializer(serializers.ModelSerializer):
         fields = ["id", "position", "need", "channel", "target", "hours", "languages", "is_active"]
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF's own also takes "yes", "on", 1…, which the schema does not say)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class AudienceSerializer(serializers.Serializer):
+    """Who a broadcast goes to (services.clean_audience checks the same for every caller)."""
+
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), max_length=100, required=False)
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=["en", "fa", "km", "kn"]), max_length=4, required=False
+    )
+    queues = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=100, required=False
+    )
+    crisis = serializers.IntegerField(min_value=1, required=False)
+    has_open_tickets = StrictBooleanField(required=False)
+    all = StrictBooleanField(required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {k: ["Unknown audience key."] for k in sorted(map(str, unknown))}
+                )
+        return super().to_internal_value(data)
+
+
 class BroadcastSerializer(serializers.ModelSerializer):
+    audience = AudienceSerializer()
+    bodies = serializers.DictField(
+        child=serializers.CharField(max_length=services.MAX_BODY_CHARS, allow_blank=True),
+        help_text="Language → text (en, fa, km, kn).",
+    )
+    max_segments = serializers.IntegerField(min_value=1, max_value=services.MAX_SEGMENTS_LIMIT, default=2)
+    rate_per_second = serializers.IntegerField(
+        min_value=0, max_value=services.MAX_RATE_PER_SECOND, default=50, help_text="0: the account's rate."
+    )
+
     class Meta:
         model = Broadcast
         fields = [

@@ -396,6 +396,73 @@ def audience_queryset(audience: dict, *, channel: str = "sms", unverified: bool 
     return qs
 
 
+MAX_SEGMENTS_LIMIT = 10
+MAX_RATE_PER_SECOND = 1000
+MAX_BODY_CHARS = 1600  # 10 segments of GSM-7 text
+AUDIENCE_LIST_MAX = 100
+
+
+def _bad_audience(message: str) -> ApplicationError:
+    return ApplicationError(message, code="invalid_audience", fields={"audience": [message]})
+
+
+def clean_audience(audience: object) -> dict:
+    """The audience spec in its one shape, or ApplicationError saying what is wrong with it:
+    tags (strings), languages (the desk's), queues (ids), crisis (an id), has_open_tickets and
+    all (booleans). Contact points come only from a CSV the desk imported itself."""
+    if audience in (None, ""):
+        return {}
+    if not isinstance(audience, dict):
+        raise ApplicationError(gettext("The audience must be an object."), code="invalid_audience")
+    unknown = set(audience) - {"tags", "languages", "queues", "crisis", "has_open_tickets", "all"}
+    if unknown:
+        raise ApplicationError(
+            gettext("Unknown audience keys: %(keys)s.") % {"keys": ", ".join(sorted(map(str, unknown)))},
+            code="invalid_audience",
+        )
+    clean: dict = {}
+
+    def strings(key: str, *, allowed=None) -> None:
+        values = audience.get(key)
+        if values in (None, []):
+            return
+        if not (isinstance(values, list) and len(values) <= AUDIENCE_LIST_MAX):
+            raise ApplicationError(gettext("%(key)s must be a list.") % {"key": key}, code="invalid_audience")
+        if not all(isinstance(v, str) and 0 < len(v.strip()) <= 64 for v in values):
+            raise ApplicationError(
+                gettext("%(key)s must be a list of names.") % {"key": key}, code="invalid_audience"
+            )
+        if allowed is not None and not all(allowed(v) for v in values):
+            raise ApplicationError(gettext("Unknown %(key)s.") % {"key": key}, code="invalid_audience")
+        clean[key] = [v.strip() for v in values]
+
+    strings("tags")
+    strings("languages", allowed=desk_languages.is_known)
+    queues = audience.get("queues")
+    if queues not in (None, []):
+        if not (
+            isinstance(queues, list)
+            and len(queues) <= AUDIENCE_LIST_MAX
+            and all(isinstance(q, int) and not isinstance(q, bool) and q > 0 for q in queues)
+        ):
+            raise ApplicationError(gettext("queues must be a list of queue ids."), code="invalid_audience")
+        clean["queues"] = queues
+    crisis = audience.get("crisis")
+    if crisis not in (None, 0):
+        if not (isinstance(crisis, int) and not isinstance(crisis, bool) and crisis > 0):
+            raise ApplicationError(gettext("crisis must be a crisis id."), code="invalid_audience")
+        clean["crisis"] = crisis
+    for flag in ("has_open_tickets", "all"):
+        value = audience.get(flag)
+        if value not in (None, False):
+            if value is not True:
+                raise ApplicationError(
+                    gettext("%(key)s must be true or false.") % {"key": flag}, code="invalid_audience"
+                )
+            clean[flag] = True
+    return clean
+
+
 def audience_is_set(audience: dict) -> bool:
     """True when the spec names anyone: an empty spec never means "everyone" by accident."""
     keys = ("contact_point_ids", "tags", "languages", "queues", "crisis", "has_open_tickets", "all")
@@ -404,6 +471,8 @@ def audience_is_set(audience: dict) -> bool:
 
 def validate_bodies(*, bodies: dict, max_segments: int) -> dict[str, int]:
     """Return segments per language; raise when a body is missing or over the manager's limit."""
+    if not isinstance(bodies, dict):
+        raise ApplicationError(gettext("Bodies are an object of language → text."), code="invalid_bodies")
     bodies = {
         k: v
         for k, v in (bodies or {}).items()
@@ -449,14 +518,30 @@ def create_broadcast(
     triage_flow=None,
     channel: str = "sms",
 ) -> Broadcast:
-    """Create a draft broadcast after checking its bodies and audience; nothing is sent yet."""
+    """Create a draft broadcast after checking its bodies and audience; nothing is sent yet.
+
+    The limits hold for every caller (the form, the API, a script): segments per message,
+    sending rate, body length, and an audience of known shape."""
     if channel not in BROADCAST_CHANNELS:
         raise ApplicationError(
             gettext("Broadcasts can go out by: %(channels)s.") % {"channels": ", ".join(BROADCAST_CHANNELS)},
             code="invalid_channel",
         )
+    if not (isinstance(max_segments, int) and 1 <= max_segments <= MAX_SEGMENTS_LIMIT):
+        raise ApplicationError(
+            gettext("Segments per message go from 1 to %(n)d.") % {"n": MAX_SEGMENTS_LIMIT},
+            code="invalid_max_segments",
+            fields={"max_segments": [gettext("Out of range.")]},
+        )
+    if not (isinstance(rate_per_second, int) and 0 <= rate_per_second <= MAX_RATE_PER_SECOND):
+        raise ApplicationError(
+            gettext("Messages per second go from 0 (the account's rate) to %(n)d.")
+            % {"n": MAX_RATE_PER_SECOND},
+            code="invalid_rate",
+            fields={"rate_per_second": [gettext("Out of range.")]},
+        )
     validate_bodies(bodies=bodies, max_segments=max_segments)
-    audience = dict(audience or {})
+    audience = clean_audience(audience)
     report = None
     if csv_data is not None:
         report = import_recipients_csv(data=csv_data)

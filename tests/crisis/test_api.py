@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.crisis.models import Broadcast
+from helpdesk.errors import ApplicationError
 from tests.factories import ContactPointFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +48,47 @@ def test_broadcast_create_pause_and_progress_over_the_api(manager_client):
     assert manager_client.post(f"/api/v1/broadcasts/{pk}/pause/").status_code == 400  # a draft cannot pause
     progress = manager_client.get(f"/api/v1/broadcasts/{pk}/progress/").json()
     assert progress["status"] == "draft" and progress["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"max_segments": 32767},
+        {"max_segments": 0},
+        {"bodies": {"en": "x" * 9000}},
+        {"bodies": ["not", "an", "object"]},
+        {"rate_per_second": -1},
+        {"rate_per_second": 10**9},
+        {"audience": "everyone"},
+        {"audience": {"tags": "flood"}},
+        {"audience": {"queues": ["a"]}},
+        {"audience": {"crisis": "abc"}},
+        {"audience": {"contact_point_ids": [1, 2, 3]}},
+        {"audience": {"all": "yes"}},
+    ],
+    ids=lambda c: next(iter(c)) + "=" + str(next(iter(c.values())))[:20],
+)
+def test_the_broadcast_api_holds_the_forms_limits_and_refuses_malformed_audiences(manager, change):
+    from rest_framework.test import APIClient
+
+    from helpdesk.crisis.models import Broadcast
+
+    ContactPointFactory(value="+14155550123")  # somebody reachable: the unchanged request is fine
+    api = APIClient()
+    api.force_authenticate(manager)
+    good = {"name": "Outage", "bodies": {"en": "Our network is down."}, "audience": {"all": True}}
+    assert api.post("/api/v1/broadcasts/", good, format="json").status_code == 201
+    response = api.post("/api/v1/broadcasts/", {**good, **change}, format="json")
+    assert response.status_code == 400, response.content
+    assert Broadcast.objects.count() == 1
+
+
+def test_the_service_holds_the_limits_for_any_caller():
+    from helpdesk.crisis import services
+
+    ContactPointFactory(value="+14155550123")
+    services.create_broadcast(name="x", bodies={"en": "hi"}, audience={"all": True})
+    for kwargs in ({"max_segments": 11}, {"rate_per_second": 5000}, {"audience": {"tags": [1]}}):
+        args = {"name": "x", "bodies": {"en": "hi"}, "audience": {"all": True}, **kwargs}
+        with pytest.raises(ApplicationError):
+            services.create_broadcast(**args)
