@@ -170,6 +170,10 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy on every response (django-csp): scripts and styles from our own
 # static files only, no inline script or style, no plugins, no <base>, no framing. The
 # websocket server may live on another origin (WEBSOCKET_BASE_URL).
+# Request bodies: forms and JSON up to 2.5 MB in memory (Django's default, said here on purpose);
+# uploads past 1 MB spill to a temporary file, and each upload field has its own cap.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1_048_576
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

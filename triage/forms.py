@@ -199,8 +199,20 @@ class AdvancedForm(forms.Form):
         return {k: v for k, v in value.items() if k in ("severity_bands", "rules", "texts", "languages")}
 
 
+# A flow is a few KB of questions and rules; anything this big is not one.
+MAX_FLOW_FILE_BYTES = 256 * 1024
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Flow JSON file"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FLOW_FILE_BYTES:
+            raise forms.ValidationError(
+                _("A flow file is at most %(kb)d KB.") % {"kb": MAX_FLOW_FILE_BYTES // 1024}
+            )
+        return upload
 
 
 def _parse_choices(text: str) -> list[dict]:

@@ -431,6 +431,10 @@ def flow_import(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             return redirect("triage:flow_edit", flow_id=version.flow_id)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
     return redirect("triage:flow_list")
 
 

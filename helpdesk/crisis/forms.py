@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.crisis.models import DirectoryChannel, Placement
+from helpdesk.crisis.services import MAX_CSV_BYTES
 
 LANGUAGE_NAMES = (("en", _("English")), ("fa", _("Persian")), ("km", _("Khmer")), ("kn", _("Kannada")))
 
@@ -131,6 +132,15 @@ class BroadcastForm(forms.Form):
                 widget=forms.Textarea({"rows": 3}),
             )
         _dir_auto(self)
+
+    def clean_csv_file(self):
+        upload = self.cleaned_data.get("csv_file")
+        if upload is not None and upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError(
+                _("A CSV of numbers is at most %(mb)d MB (about 200,000 numbers).")
+                % {"mb": MAX_CSV_BYTES // (1024 * 1024)}
+            )
+        return upload
 
     def clean_queues(self) -> list[int]:
         raw = [p.strip() for p in self.cleaned_data["queues"].split(",") if p.strip()]

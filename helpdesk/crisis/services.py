@@ -321,6 +321,12 @@ def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
     """Resolve the CSV's numbers to contact points, creating customers for unknown numbers."""
     from helpdesk.customers.services import normalize_phone
 
+    if len(data) > MAX_CSV_BYTES:
+        raise ApplicationError(
+            gettext("A CSV of numbers is at most %(mb)d MB.") % {"mb": MAX_CSV_BYTES // (1024 * 1024)},
+            code="csv_too_large",
+        )
+
     raw_numbers = _read_csv_numbers(data)
     report = CsvReport(rows=len(raw_numbers))
     seen: set[str] = set()
@@ -397,6 +403,8 @@ def audience_queryset(audience: dict, *, channel: str = "sms", unverified: bool 
 
 
 MAX_SEGMENTS_LIMIT = 10
+# 200,000 numbers with a name column fit in 4 MB; the import holds one list of them in memory.
+MAX_CSV_BYTES = 4 * 1024 * 1024
 MAX_RATE_PER_SECOND = 1000
 MAX_BODY_CHARS = 1600  # 10 segments of GSM-7 text
 AUDIENCE_LIST_MAX = 100

@@ -226,3 +226,20 @@ def test_second_manager_approves_from_the_page(client):
     client.post(f"/manage/crisis/broadcasts/{broadcast.pk}/approve/")
     broadcast.refresh_from_db()
     assert broadcast.approved_by == second
+
+
+def test_a_csv_over_the_size_cap_is_refused_before_anything_is_read(manager_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from helpdesk.crisis.models import Broadcast
+    from helpdesk.crisis.services import MAX_CSV_BYTES
+    from helpdesk.customers.models import Customer
+
+    huge = SimpleUploadedFile("numbers.csv", b"phone\n" + b"+14155550100\n" * (MAX_CSV_BYTES // 13 + 10))
+    response = manager_client.post(
+        "/manage/crisis/broadcasts/new/",
+        {"name": "Big", "body_en": "Hello", "max_segments": 2, "rate_per_second": 50, "csv_file": huge},
+    )
+    assert response.status_code in (200, 400)
+    assert "at most 4 MB" in response.content.decode()
+    assert not Broadcast.objects.exists() and not Customer.objects.exists()

@@ -125,3 +125,13 @@ def test_ticket_panel_query_count_is_fixed(
     )
     with django_assert_max_num_queries(16):
         assert agent_client.get(reverse("triage:ticket_panel", args=[ticket.pk])).status_code == 200
+
+
+def test_a_flow_file_over_the_cap_is_refused(manager_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from triage.forms import MAX_FLOW_FILE_BYTES
+
+    big = SimpleUploadedFile("flow.json", b'{"name": "x", "pad": "' + b"a" * MAX_FLOW_FILE_BYTES + b'"}')
+    response = manager_client.post("/triage/flows/import/", {"file": big}, follow=True)
+    assert "A flow file is at most 256 KB." in response.content.decode()
