@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from helpdesk import health
 from helpdesk.accounts.api import ObtainTokenApi
+from helpdesk.accounts.guards import IsStaffAgent
 from helpdesk.messaging import door
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -33,6 +34,11 @@ urlpatterns = [
     path("", include("helpdesk.crisis.urls")),
     path("triage/", include("triage.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # For signed-in staff only: the schema maps every operation, an attacker's first read.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsStaffAgent]), name="schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[IsStaffAgent]),
+        name="api-docs",
+    ),
 ]

@@ -8,6 +8,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_swagger_docs_render_every_api_group_without_outside_requests(page, live_server, screenshot):
+    from tests.factories import UserFactory
+    from tests.fixtures.browser import login
+
+    UserFactory(username="docs-reader")
+    login(page, live_server, "docs-reader")  # the docs are for signed-in staff
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None)
     page.goto(f"{live_server.url}/api/docs/")

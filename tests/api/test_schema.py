@@ -23,6 +23,9 @@ def test_schema_generates_and_validates_without_warnings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_schema_and_docs_are_served(client):
+def test_schema_and_docs_are_served_to_staff_only(client, agent):
+    assert client.get("/api/schema/").status_code in (401, 403)
+    assert client.get("/api/docs/").status_code in (401, 403)
+    client.force_login(agent)
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
