@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
@@ -13,6 +13,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from helpdesk.tickets.consumers import CLOSED_REVOKED, MAX_SUBSCRIPTIONS, WorkspaceConsumer
+from tests import asyncrun
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,7 @@ async def _connected(user, session_key: str = "") -> WebsocketCommunicator:
     return communicator
 
 
+@pytest.mark.django_db(transaction=True)  # the scenario may run in a thread of its own
 def test_a_password_change_closes_the_users_sockets(agent, django_capture_on_commit_callbacks):
     async def scenario():
         socket = await _connected(agent)
@@ -93,9 +95,10 @@ def test_a_password_change_closes_the_users_sockets(agent, django_capture_on_com
         closed = await socket.receive_output(timeout=2)
         assert closed == {"type": "websocket.close", "code": CLOSED_REVOKED}
 
-    async_to_sync(scenario)()
+    asyncrun.run(scenario)
 
 
+@pytest.mark.django_db(transaction=True)  # the scenario may run in a thread of its own
 def test_signing_out_closes_that_sessions_sockets_only(agent, client):
     client.force_login(agent)
     key = client.session.session_key
@@ -110,7 +113,7 @@ def test_signing_out_closes_that_sessions_sockets_only(agent, client):
         assert await elsewhere.receive_nothing(timeout=0.3)
         await elsewhere.disconnect()
 
-    async_to_sync(scenario)()
+    asyncrun.run(scenario)
 
 
 @pytest.mark.django_db(transaction=True)  # the consumer's database_sync_to_async closes connections
@@ -131,4 +134,4 @@ def test_a_socket_follows_a_bounded_number_of_tickets(agent):
         }
         await socket.disconnect()
 
-    async_to_sync(scenario)()
+    asyncrun.run(scenario)

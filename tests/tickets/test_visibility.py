@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
@@ -11,6 +10,7 @@ from helpdesk.accounts.models import AgentProfile, Role, Team
 from helpdesk.tickets import services
 from helpdesk.tickets.consumers import WorkspaceConsumer
 from helpdesk.tickets.selectors import visible_tickets
+from tests import asyncrun
 from tests.factories import CustomerFactory, QueueFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,4 +89,4 @@ def test_the_websocket_refuses_to_follow_another_teams_ticket(teams):
         assert await socket.receive_nothing(timeout=0.3)
         await socket.disconnect()
 
-    async_to_sync(scenario)()
+    asyncrun.run(scenario)
