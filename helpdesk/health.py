@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import redis
-from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+
+from helpdesk import redis_client
 
 
 def healthz(request):
@@ -23,7 +23,7 @@ def readyz(request):
     except Exception as exc:  # noqa: BLE001 - report any failure as not ready
         checks["database"] = f"error: {exc.__class__.__name__}"
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+        redis_client.get().ping()  # the process's pooled client: no new connection per probe
         checks["redis"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["redis"] = f"error: {exc.__class__.__name__}"

@@ -35,3 +35,16 @@ def test_readyz_503_names_redis_when_it_is_down(client, settings):
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("error")
     assert "redis" in response.content.decode()
+
+
+def test_readyz_reuses_one_redis_connection(client):
+    import redis
+    from django.conf import settings
+
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    client.get("/readyz")
+    before = admin.info("stats")["total_connections_received"]
+    for _ in range(20):
+        assert client.get("/readyz").status_code == 200
+    opened = admin.info("stats")["total_connections_received"] - before
+    assert opened < 10  # not one per probe (20); other clients of the server may connect meanwhile

@@ -108,7 +108,8 @@ def _panel(request: HttpRequest, ticket: Ticket, **extra) -> HttpResponse:
     if request.method == "POST" and not _is_htmx(request):
         if extra.get("error"):
             messages.error(request, extra["error"])
-        return redirect(request.META.get("HTTP_REFERER") or reverse("triage:ticket_panel", args=[ticket.pk]))
+        # Back to the ticket page, never to wherever a Referer header points (an open redirect).
+        return redirect("tickets:detail", pk=ticket.pk)
     return render(request, "triage/partials/_ticket_panel.html", _panel_context(ticket, **extra))
 
 

@@ -135,3 +135,14 @@ def test_a_flow_file_over_the_cap_is_refused(manager_client):
     big = SimpleUploadedFile("flow.json", b'{"name": "x", "pad": "' + b"a" * MAX_FLOW_FILE_BYTES + b'"}')
     response = manager_client.post("/triage/flows/import/", {"file": big}, follow=True)
     assert "A flow file is at most 256 KB." in response.content.decode()
+
+
+def test_a_panel_action_without_htmx_goes_back_to_the_ticket_not_to_the_referer(agent_client):
+    from tests.factories import TicketFactory
+
+    ticket = TicketFactory()
+    response = agent_client.post(
+        f"/triage/tickets/{ticket.pk}/start/", {}, HTTP_REFERER="https://evil.example/phish"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/tickets/{ticket.pk}/"
