@@ -8,11 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.translation import get_language
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk import languages as desk_languages
 from helpdesk.accounts import guards
 from helpdesk.accounts.views import HtmxHttpRequest
 from helpdesk.crisis import selectors, services
@@ -29,8 +31,16 @@ BANNER_JS_MAX_AGE = 3600
 
 @require_GET
 def crisis_page(request: HttpRequest) -> HttpResponse:
-    """Active crises, what to do, and where to get help, in the visitor's language."""
-    language = (get_language() or "en")[:2]
+    """Active crises, what to do, and where to get help, in the visitor's language (`?lang=`, else
+    the browser's). Publicly cacheable: the page has no CSRF token, no session, no staff parts."""
+    chosen = request.GET.get("lang", "")
+    if desk_languages.is_known(chosen):
+        with translation.override(chosen):
+            return _crisis_page(request, chosen)
+    return _crisis_page(request, (get_language() or "en")[:2])
+
+
+def _crisis_page(request: HttpRequest, language: str) -> HttpResponse:
     crises = list(selectors.active_crises())
     entries = selectors.directory_entries(language)
     context = {
@@ -44,6 +54,8 @@ def crisis_page(request: HttpRequest) -> HttpResponse:
         ],
         "entries": [{"entry": e, "need": e.text(language)} for e in entries],
     }
+    context["languages"] = [(code, get_language_info(code)["name_local"]) for code in desk_languages.codes()]
+    context["language"] = language
     response = render(request, "crisis/public.html", context)
     patch_cache_control(response, public=True, max_age=60)
     patch_vary_headers(response, ["Accept-Language", "Cookie"])

@@ -243,3 +243,15 @@ def test_a_csv_over_the_size_cap_is_refused_before_anything_is_read(manager_clie
     assert response.status_code in (200, 400)
     assert "at most 4 MB" in response.content.decode()
     assert not Broadcast.objects.exists() and not Customer.objects.exists()
+
+
+def test_the_public_crisis_page_is_cacheable_because_it_carries_nothing_personal(client, manager_client):
+    anonymous = client.get("/crisis/")
+    assert "public" in anonymous["Cache-Control"]
+    assert "csrftoken" not in anonymous.cookies and "sessionid" not in anonymous.cookies
+    page = anonymous.content.decode()
+    assert "csrf" not in page.lower()
+    staff = manager_client.get("/crisis/").content.decode()
+    assert "/tickets/" not in staff and "Log out" not in staff and "csrf" not in staff.lower()
+    persian = client.get("/crisis/?lang=fa").content.decode()
+    assert 'lang="fa" dir="rtl"' in persian
