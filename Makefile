@@ -38,23 +38,35 @@ RUN_WS_BIND ?= 127.0.0.1:8001
 # request runs in a fresh thread with a fresh connection: measured 2x slower pages (bench/README.md).
 GUNICORN_HTTP := -c python:helpdesk.gunicorn
 
-.PHONY: help install demo test lint run bench services chromium translations
+.PHONY: help install lock demo test quick lint run bench services chromium translations
 
 help:
 	@echo "make demo   - install, seed and serve the demo at http://$(DEMO_HOST):$(DEMO_PORT)"
 	@echo "make test   - lint, type-check and run every test (PostgreSQL, Redis, chromium)"
 	@echo "make run    - production-like: web (gunicorn+uvicorn), Celery worker and beat"
 	@echo "make bench  - fill a benchmark database and run every bench/*.py"
-	@echo "make lint   - ruff and mypy only"
+	@echo "make quick  - lint and the tests without browsers or worker processes (inner loop)"
+	@echo "make lint   - ruff, ruff format, import-linter and mypy"
+	@echo "make lock   - upgrade: re-resolve dependencies into requirements.lock (with hashes)"
 
-# Idempotent: reinstalls only when pyproject.toml changes (or the venv is missing).
+# Idempotent: reinstalls only when the lock or pyproject.toml changes (or the venv is missing).
+# Every dependency comes from requirements.lock, pinned with hashes (pip refuses anything else);
+# the project itself is installed on top without resolving again.
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(MAKE) --no-print-directory translations
 	@touch $(STAMP)
+
+# Upgrading is this one command: re-resolve pyproject.toml's ranges to the newest releases and
+# write requirements.lock with hashes (no index URL or local path in it). Review, test, commit.
+lock:
+	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --upgrade --generate-hashes --allow-unsafe --strip-extras --extra dev \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml
 
 # .mo files are not committed: compile every locale/*/LC_MESSAGES/*.po (pure Python, no msgfmt).
 translations:
@@ -86,6 +98,12 @@ lint: install
 
 test: install services chromium lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
+
+# The inner loop (about 5 minutes): lint and every test but the browser and multi-process ones.
+quick: install services lint
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider \
+	  -m "not e2e and not integration" --ignore=tests/e2e --ignore=tests/integration \
+	  --deselect tests/api/test_docs_browser.py
 
 # Production-like on this machine: migrate, then the workers, beat, the HTTP server (WSGI) and the
 # websocket server (ASGI); Ctrl-C stops them all. The sweep queue has a worker of its own, so a

@@ -242,3 +242,26 @@ def test_each_web_worker_wakes_the_inbox_drain_at_start(monkeypatch):
 
     monkeypatch.setattr(tasks.drain_inbox, "delay", broker_down)
     conf.post_worker_init(worker=None)  # logs, does not stop the worker
+
+
+def test_every_dependency_is_locked_with_hashes_and_no_index_or_local_path():
+    import tomllib
+
+    lock = (ROOT / "requirements.lock").read_text()
+    assert "--index-url" not in lock and "--extra-index-url" not in lock and "--find-links" not in lock
+    assert "file:" not in lock and "/opt/" not in lock and "/work/" not in lock
+    body = "\n".join(line for line in lock.splitlines() if not line.startswith("#"))
+    entries = re.split(r"\n(?=[a-z0-9])", body.strip(), flags=re.IGNORECASE)
+    pinned = {}
+    for entry in entries:
+        name, _sep, version = entry.split(" ", 1)[0].partition("==")
+        assert version, entry[:80]
+        assert "--hash=sha256:" in entry, name
+        pinned[name.lower().replace("_", "-")] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    for requirement in wanted:
+        name = re.split(r"[<>=\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is in pyproject.toml but not in requirements.lock: run make lock"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements.lock" in makefile
