@@ -26,6 +26,18 @@ M = TypeVar("M", bound=Model)
 MAX_ID = 2**63 - 1
 
 
+def strict_page_size(request, default: int, maximum: int) -> int:
+    """`page_size` as the schema says: an integer from 1 to `maximum`; anything else is a 400."""
+    raw = request.query_params.get("page_size")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise exceptions.ValidationError(
+            {"page_size": [f"A whole number from 1 to {maximum}."]}, code="invalid_page_size"
+        )
+    return int(raw)
+
+
 class KeysetIdPagination(CursorPagination):
     """Keyset pagination on id: the cost of a page does not grow with the table."""
 
@@ -38,6 +50,16 @@ class KeysetIdPagination(CursorPagination):
     def paginate_queryset(self, queryset, request, view=None):
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request) -> int:
+        return strict_page_size(request, self.page_size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == "page_size":
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        return parameters
 
     def decode_cursor(self, request):
         """Decode the cursor and check its position fits the sort column, so a forged one is a 400."""
@@ -112,16 +134,13 @@ class KeysetOldestFirstPagination(BasePagination):
         return [
             {"name": "cursor", "required": False, "in": "query", "schema": {"type": "string"},
              "description": "The page after this one, as given in `next`."},
-            {"name": "page_size", "required": False, "in": "query", "schema": {"type": "integer"},
+            {"name": "page_size", "required": False, "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
              "description": f"Rows per page, at most {self.max_page_size}."},
         ]  # fmt: skip
 
     def _page_size(self, request) -> int:
-        try:
-            size = int(request.query_params.get("page_size", self.page_size))
-        except (TypeError, ValueError):
-            return self.page_size
-        return min(size, self.max_page_size) if size > 0 else self.page_size
+        return strict_page_size(request, self.page_size, self.max_page_size)
 
     @staticmethod
     def _encode(created_at: datetime, pk: int) -> str:
@@ -184,3 +203,58 @@ def exception_handler(exc, context):
         message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
         response.data = {"message": message, "code": getattr(exc, "default_code", "error"), "fields": {}}
     return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["message", "code", "fields"],
+    "properties": {
+        "message": {"type": "string"},
+        "code": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+ERROR_RESPONSES = {
+    "400": "The request is not valid: `fields` says what to change.",
+    "401": "No credentials, or a token that expired or was revoked.",
+    "403": "Signed in, but not allowed (e.g. not a manager).",
+    "404": "No such object, or one this user may not see.",
+    "409": "The object changed state meanwhile (e.g. a broadcast already started).",
+    "429": "Too many attempts: wait Retry-After seconds.",
+}
+
+
+def document_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents the errors every view can
+    answer, all in the one shape of `exception_handler` (clients are generated from the schema)."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = ["400", "401", "403", "429"]
+            if "{" in path:
+                codes += ["404", "409"]
+            elif method in ("post", "patch", "put", "delete"):
+                codes.append("409")
+            for code in codes:
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "description": ERROR_RESPONSES[code],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                )
+    return result
+
+
+def not_found(request, exception=None):
+    """Django's 404 for a URL no route matched (e.g. /api/v1/tickets/abc/): JSON under /api/, in
+    the API's one error shape; the usual page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "code": "not_found", "fields": {}}, status=404)
+    return page_not_found(request, exception)

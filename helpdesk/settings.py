@@ -204,6 +204,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.permissions.IsStaffAgent"],
+    # JSON bodies only: one content type to validate, and the schema says exactly that.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.KeysetIdPagination",
@@ -229,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Group operations by resource (customers, tickets, crises...) rather than one "v1" heap.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.api.document_error_responses",
+    ],
     # Several choice sets share a field name (kind, status, channel); name each one.
     "ENUM_NAME_OVERRIDES": {
         "ContactKindEnum": "helpdesk.customers.models.ContactKind",

@@ -42,3 +42,5 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler404 = "helpdesk.api.not_found"

@@ -19,10 +19,17 @@ class IsManagerForWrites(guards.IsManagerForWrites):
 
 
 class CrisisSerializer(serializers.ModelSerializer):
+    texts = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(max_length=2000, allow_blank=True)),
+        required=False,
+        help_text='Per language: {"en": {"summary": "…", "what_to_do": "…"}}.',
+    )
+
     class Meta:
         model = Crisis
         fields = ["id", "title", "severity", "status", "starts_at", "ends_at", "affected_segment", "texts"]
         read_only_fields = ["status", "starts_at", "ends_at"]
+        extra_kwargs = {"severity": {"min_value": 1, "max_value": 5}}
 
 
 class BannerSerializer(serializers.ModelSerializer):
@@ -125,14 +132,10 @@ class BroadcastSerializer(serializers.ModelSerializer):
         ]
 
 
-class CrisisListCreateApi(generics.GenericAPIView):
+class CrisisListCreateApi(generics.ListCreateAPIView):
     permission_classes = [IsManagerForWrites]
     serializer_class = CrisisSerializer
-    queryset = Crisis.objects.all()
-
-    def get(self, request):
-        page = self.paginate_queryset(Crisis.objects.order_by("-id"))
-        return self.get_paginated_response(CrisisSerializer(page, many=True).data)
+    queryset = Crisis.objects.order_by("-id")
 
     def post(self, request):
         data = CrisisSerializer(data=request.data)
@@ -175,14 +178,10 @@ class DirectoryApi(generics.ListAPIView):
         return DirectoryEntry.objects.order_by("position", "id")
 
 
-class BroadcastListCreateApi(generics.GenericAPIView):
+class BroadcastListCreateApi(generics.ListCreateAPIView):
     permission_classes = [IsManagerForWrites]
     serializer_class = BroadcastSerializer
-    queryset = Broadcast.objects.all()
-
-    def get(self, request):
-        page = self.paginate_queryset(Broadcast.objects.order_by("-id"))
-        return self.get_paginated_response(BroadcastSerializer(page, many=True).data)
+    queryset = Broadcast.objects.order_by("-id")
 
     def post(self, request):
         data = BroadcastSerializer(data=request.data)

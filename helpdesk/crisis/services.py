@@ -149,9 +149,13 @@ def resolve_crisis(*, crisis: Crisis, now: datetime | None = None) -> Crisis:
 
 
 def _clean_texts(texts: dict) -> dict:
-    """Keep only known languages and non-empty string values."""
+    """Keep only known languages and non-empty string values; anything but an object is refused."""
+    if texts is None:
+        return {}
+    if not isinstance(texts, dict):
+        raise ApplicationError(gettext("Texts are an object of language → fields."), code="invalid_texts")
     clean: dict = {}
-    for lang, values in (texts or {}).items():
+    for lang, values in texts.items():
         if not desk_languages.is_known(lang) or not isinstance(values, dict):
             continue
         kept = {k: str(v).strip() for k, v in values.items() if isinstance(v, str) and v.strip()}

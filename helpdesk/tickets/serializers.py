@@ -86,6 +86,11 @@ class TicketFilterSerializer(serializers.Serializer):
 class TimelineEventSerializer(serializers.ModelSerializer):
     author_name = serializers.SerializerMethodField()
     subject = serializers.SerializerMethodField()
+    # "" for events that are not deliveries (notes, system events): part of the enum, as sent.
+    delivery_status = serializers.ChoiceField(
+        choices=[("", "Not a delivery"), *TimelineEvent._meta.get_field("delivery_status").choices],
+        read_only=True,
+    )
 
     class Meta:
         model = TimelineEvent

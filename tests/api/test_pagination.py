@@ -51,9 +51,14 @@ def test_cursor_links_walk_every_row_once(api):
     assert seen == sorted(made, reverse=True)
 
 
-def test_page_size_that_is_not_a_number_falls_back_to_the_default(api):
+def test_a_page_size_the_schema_does_not_allow_is_a_400_not_silently_ignored(api):
+    # It used to fall back to the default: a client asking for 500 rows believed it had them all.
     CustomerFactory()
-    assert api.get("/api/v1/customers/", {"page_size": "abc"}).status_code == 200
+    for size in ("abc", "0", "201", "-5", "1.5"):
+        response = api.get("/api/v1/customers/", {"page_size": size})
+        assert response.status_code == 400, size
+        assert response.json()["fields"]["page_size"]
+    assert api.get("/api/v1/customers/", {"page_size": "200"}).status_code == 200
 
 
 def test_timeline_pages_through_events_sharing_one_timestamp_without_loss(api):

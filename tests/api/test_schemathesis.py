@@ -1,4 +1,4 @@
-"""Property-based run of schemathesis over every operation in the real /api/schema/: no 5xx.
+"""Property-based run of schemathesis over every operation of the real /api/schema/.
 
 Requests go straight into the Django WSGI app (same thread, same test transaction), with a
 staff token, so generated bodies, ids and query strings reach the real views and database.
@@ -13,7 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from knox.models import AuthToken
-from schemathesis.checks import not_a_server_error
+from schemathesis import checks
 
 from helpdesk.accounts.models import Role
 from tests.factories import (
@@ -25,6 +25,23 @@ from tests.factories import (
     UserFactory,
 )
 
+# Every response check: no 5xx, and status codes, content types, headers and bodies as the schema
+# says. Not yet the two request-side checks (negative_data_rejection, positive_data_acceptance):
+# a last run with them finds 14 operations where the server is looser or stricter than the
+# schema (numbers taken as strings, an empty `tag` filter, rules a schema cannot state such as
+# "at least one language"); the issue's closing note lists them.
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+    checks.missing_required_header,
+    checks.unsupported_method,
+    checks.use_after_free,
+    checks.ensure_resource_availability,
+    checks.ignored_auth,
+]
 # Bounded so the whole run stays well under a minute on a shared two-core machine.
 EXAMPLES_PER_OPERATION = 15
 
@@ -106,4 +123,4 @@ schema = _schema()
 )
 def test_no_operation_answers_with_a_server_error(case, world):
     aim_at_real_rows(case, world)
-    case.call_and_validate(headers={"Authorization": f"Token {world['token']}"}, checks=[not_a_server_error])
+    case.call_and_validate(headers={"Authorization": f"Token {world['token']}"}, checks=CHECKS)
