@@ -435,7 +435,7 @@ def flow_import(request: HttpRequest) -> HttpResponse:
     else:
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
     return redirect("triage:flow_list")
 
 

@@ -43,7 +43,7 @@ def crisis_page(request: HttpRequest) -> HttpResponse:
 def _crisis_page(request: HttpRequest, language: str) -> HttpResponse:
     crises = list(selectors.active_crises())
     entries = selectors.directory_entries(language)
-    context = {
+    context: dict[str, object] = {
         "crises": [
             {
                 "crisis": c,

@@ -7,7 +7,17 @@ from rest_framework import serializers
 
 from helpdesk.crisis.models import Crisis
 from helpdesk.customers.models import Customer
-from helpdesk.tickets.models import Channel, Macro, Priority, Queue, Tag, Ticket, TicketStatus, TimelineEvent
+from helpdesk.tickets.models import (
+    Channel,
+    DeliveryStatus,
+    Macro,
+    Priority,
+    Queue,
+    Tag,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+)
 
 # Named module constants so the OpenAPI schema can give each choice set its own enum name.
 TICKET_STATUS_FILTER_CHOICES = [*TicketStatus.choices, ("active", "new, open or pending")]
@@ -88,7 +98,7 @@ class TimelineEventSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
     # "" for events that are not deliveries (notes, system events): part of the enum, as sent.
     delivery_status = serializers.ChoiceField(
-        choices=[("", "Not a delivery"), *TimelineEvent._meta.get_field("delivery_status").choices],
+        choices=[("", "Not a delivery"), *DeliveryStatus.choices],
         read_only=True,
     )
 

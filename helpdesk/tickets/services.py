@@ -523,7 +523,7 @@ MACRO_PLACEHOLDERS: dict[str, Callable[[Ticket, Any], object]] = {
     "ticket.id": lambda ticket, agent: ticket.pk,
     "ticket.subject": lambda ticket, agent: ticket.subject,
     "agent.first_name": lambda ticket, agent: (agent.first_name or agent.get_username()) if agent else "",
-    "crisis.title": lambda ticket, agent: ticket.crisis.title if ticket.crisis_id else "",
+    "crisis.title": lambda ticket, agent: ticket.crisis.title if ticket.crisis is not None else "",
 }
 _PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 
