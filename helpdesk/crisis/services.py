@@ -567,6 +567,11 @@ def create_broadcast(
     )
     if not reachable.exists():
         raise ApplicationError(gettext("Nobody reachable matches this audience."), code="no_audience")
+    # A mass message past the threshold needs a second manager, whatever the author chose: a
+    # stolen manager session must not be able to text the whole customer base alone.
+    threshold = settings.BROADCAST_APPROVAL_THRESHOLD
+    if threshold and reachable.count() > threshold:
+        requires_approval = True
     return Broadcast.objects.create(
         name=name.strip() or "Broadcast",
         channel=channel,

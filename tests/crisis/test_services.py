@@ -446,3 +446,18 @@ def test_two_sweeps_settle_a_dead_workers_row_once(recording_gateway, settings):
     delivery = BroadcastDelivery.objects.get(broadcast=broadcast)
     assert delivery.status == DeliveryState.SENT and delivery.attempts == 2
     assert len(recording_gateway.sent()) == 1
+
+
+def test_a_broadcast_past_the_threshold_waits_for_a_second_manager(settings):
+    from helpdesk.crisis.models import BroadcastStatus
+    from helpdesk.crisis.services import start_broadcast
+
+    settings.BROADCAST_APPROVAL_THRESHOLD = 2
+    for i in range(3):
+        ContactPointFactory(customer=CustomerFactory(tags=["t"]), value=f"+1415777{i:04d}")
+    big = create_broadcast(name="b", bodies={"en": "Hi"}, audience={"tags": ["t"]}, requires_approval=False)
+    assert big.requires_approval
+    assert start_broadcast(broadcast=big).status == BroadcastStatus.PENDING_APPROVAL
+    settings.BROADCAST_APPROVAL_THRESHOLD = 3
+    small = create_broadcast(name="s", bodies={"en": "Hi"}, audience={"tags": ["t"]})
+    assert not small.requires_approval

@@ -42,6 +42,12 @@ def _worker_env(gateway: str) -> dict:
     return workers.worker_env(database_url=db_url, redis_url=django_settings.REDIS_URL, gateway=gateway)
 
 
+@pytest.fixture(autouse=True)
+def _no_forced_approval(settings):
+    """These broadcasts (1,500-3,000 recipients) are about dispatch, not the second manager."""
+    settings.BROADCAST_APPROVAL_THRESHOLD = 0
+
+
 def _audience(n: int, tag: str) -> None:
     customers = Customer.objects.bulk_create([Customer(tags=[tag]) for _ in range(n)])
     ContactPoint.objects.bulk_create(
