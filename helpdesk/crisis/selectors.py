@@ -223,6 +223,16 @@ def preview_broadcast(*, broadcast: Broadcast) -> BroadcastPreview:
         )
         entry["recipients"] += row["n"]
         segments_total += counted.segments * row["n"]
+    new_numbers = len((broadcast.audience or {}).get("new_numbers", []))
+    if new_numbers:  # the CSV's numbers nobody has yet: customers once it starts
+        lang = (broadcast.audience or {}).get("csv_language") or "en"
+        counted = count_segments(broadcast.body_for(lang))
+        key = lang if lang in broadcast.bodies else f"{lang}→fallback"
+        entry = by_language.setdefault(
+            key, {"recipients": 0, "segments": counted.segments, "encoding": counted.encoding}
+        )
+        entry["recipients"] += new_numbers
+        segments_total += counted.segments * new_numbers
     recipients = sum(v["recipients"] for v in by_language.values())
     return BroadcastPreview(
         recipients=recipients,

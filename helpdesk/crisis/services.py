@@ -270,6 +270,7 @@ class CsvReport:
     duplicates: list[str] = field(default_factory=list)
     opted_out: list[str] = field(default_factory=list)
     contact_point_ids: list[int] = field(default_factory=list)
+    new_numbers: list[str] = field(default_factory=list)  # nobody's yet: customers at start
 
     def as_dict(self) -> dict:
         """The validation report shown to the manager (samples, not every row)."""
@@ -320,9 +321,10 @@ def _read_csv_numbers(data: bytes) -> list[str]:
     )
 
 
-@transaction.atomic
 def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
-    """Resolve the CSV's numbers to contact points, creating customers for unknown numbers."""
+    """Check the CSV and resolve its numbers to known contact points, writing nothing: numbers we
+    do not know yet stay numbers (`new_numbers`) until the broadcast starts (`adopt_csv_numbers`),
+    so a draft that is never sent creates no customers."""
     from helpdesk.customers.services import normalize_phone
 
     if len(data) > MAX_CSV_BYTES:
@@ -351,27 +353,48 @@ def import_recipients_csv(*, data: bytes, language: str = "en") -> CsvReport:
     existing = dict(
         ContactPoint.objects.filter(kind=ContactKind.PHONE, value__in=numbers).values_list("value", "id")
     )
-    missing = [n for n in numbers if n not in existing]
-    if missing:
-        customers = Customer.objects.bulk_create([Customer(language=language) for _ in missing])
-        # The business's own list of its customers' numbers: staff vouch for them.
-        created = ContactPoint.objects.bulk_create(
-            [
-                ContactPoint(customer=c, kind=ContactKind.PHONE, value=n, verified=True)
-                for c, n in zip(customers, missing, strict=True)
-            ]
-        )
-        existing.update({cp.value: cp.pk for cp in created})
-        report.created_customers = len(missing)
-    ContactPoint.objects.filter(pk__in=existing.values(), verified=False).update(verified=True)
+    report.new_numbers = [n for n in numbers if n not in existing]
+    report.created_customers = len(report.new_numbers)
     report.opted_out = list(
         ContactPoint.objects.filter(pk__in=existing.values(), opted_out_at__isnull=False).values_list(
             "value", flat=True
         )
     )
-    report.contact_point_ids = [existing[n] for n in numbers]
+    report.contact_point_ids = [existing[n] for n in numbers if n in existing]
     report.accepted = len(numbers) - len(report.opted_out)
     return report
+
+
+@transaction.atomic
+def adopt_csv_numbers(*, broadcast: Broadcast) -> None:
+    """At start: the CSV's numbers become verified contact points of customers (new ones for
+    numbers nobody has), and the audience lists them by id."""
+    audience = dict(broadcast.audience or {})
+    numbers = list(audience.pop("new_numbers", []) or [])
+    listed = list(audience.get("contact_point_ids") or [])
+    if numbers:
+        known = dict(
+            ContactPoint.objects.filter(kind=ContactKind.PHONE, value__in=numbers).values_list("value", "id")
+        )
+        missing = [n for n in numbers if n not in known]  # another broadcast may have added some
+        if missing:
+            language = audience.get("csv_language") or "en"
+            customers = Customer.objects.bulk_create([Customer(language=language) for _ in missing])
+            created = ContactPoint.objects.bulk_create(
+                [
+                    ContactPoint(customer=c, kind=ContactKind.PHONE, value=n, verified=True)
+                    for c, n in zip(customers, missing, strict=True)
+                ]
+            )
+            known.update({cp.value: cp.pk for cp in created})
+        listed += [known[n] for n in numbers]
+    if listed:
+        # The business's own list of its customers' numbers: staff vouch for them.
+        ContactPoint.objects.filter(pk__in=listed, verified=False).update(verified=True)
+        audience["contact_point_ids"] = listed
+    audience.pop("csv_language", None)
+    broadcast.audience = audience
+    broadcast.save(update_fields=["audience"])
 
 
 def audience_queryset(audience: dict, *, channel: str = "sms", unverified: bool = False):
@@ -380,7 +403,10 @@ def audience_queryset(audience: dict, *, channel: str = "sms", unverified: bool 
     from helpdesk.tickets.models import OPEN_STATUSES
 
     kind = contact_kind_of(channel) or ContactKind.PHONE
-    qs = ContactPoint.objects.filter(kind=kind, customer__merged_into__isnull=True, verified=not unverified)
+    qs = ContactPoint.objects.filter(kind=kind, customer__merged_into__isnull=True)
+    # Points a manager's CSV lists count as vouched for (they are verified when it starts).
+    listed = Q(pk__in=audience.get("contact_point_ids") or [])
+    qs = qs.filter(verified=False).exclude(listed) if unverified else qs.filter(Q(verified=True) | listed)
     if not audience_is_set(audience):
         return qs.none()
     if audience.get("contact_point_ids"):
@@ -477,7 +503,16 @@ def clean_audience(audience: object) -> dict:
 
 def audience_is_set(audience: dict) -> bool:
     """True when the spec names anyone: an empty spec never means "everyone" by accident."""
-    keys = ("contact_point_ids", "tags", "languages", "queues", "crisis", "has_open_tickets", "all")
+    keys = (
+        "contact_point_ids",
+        "new_numbers",
+        "tags",
+        "languages",
+        "queues",
+        "crisis",
+        "has_open_tickets",
+        "all",
+    )
     return any(audience.get(k) for k in keys)
 
 
@@ -558,6 +593,8 @@ def create_broadcast(
     if csv_data is not None:
         report = import_recipients_csv(data=csv_data)
         audience["contact_point_ids"] = report.contact_point_ids
+        if report.new_numbers:
+            audience["new_numbers"] = report.new_numbers
     if not audience_is_set(audience):
         raise ApplicationError(
             gettext("Choose an audience (tags, languages, queues, crisis, or a CSV)."), code="no_audience"
@@ -565,12 +602,13 @@ def create_broadcast(
     reachable = audience_queryset(audience, channel=channel).filter(
         opted_out_at__isnull=True, invalid_at__isnull=True
     )
-    if not reachable.exists():
+    new_numbers = len(audience.get("new_numbers", []))
+    if not new_numbers and not reachable.exists():
         raise ApplicationError(gettext("Nobody reachable matches this audience."), code="no_audience")
     # A mass message past the threshold needs a second manager, whatever the author chose: a
     # stolen manager session must not be able to text the whole customer base alone.
     threshold = settings.BROADCAST_APPROVAL_THRESHOLD
-    if threshold and reachable.count() > threshold:
+    if threshold and reachable.count() + new_numbers > threshold:
         requires_approval = True
     return Broadcast.objects.create(
         name=name.strip() or "Broadcast",
@@ -636,6 +674,7 @@ def _begin(broadcast: Broadcast, *, now: datetime | None) -> Broadcast:
         broadcast.status = BroadcastStatus.SCHEDULED
         broadcast.save(update_fields=["status"])
         return broadcast
+    adopt_csv_numbers(broadcast=broadcast)
     broadcast.status = BroadcastStatus.PLANNING
     broadcast.started_at = now
     broadcast.save(update_fields=["status", "started_at"])

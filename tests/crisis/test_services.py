@@ -211,8 +211,10 @@ def test_no_audience_is_refused():
     assert not Broadcast.objects.exists()
 
 
-def test_csv_report_counts_invalid_duplicates_opted_out_and_creates_unknown():
-    known = ContactPointFactory(value="+14155550100")
+def test_csv_report_counts_invalid_duplicates_opted_out_and_creates_unknown_only_at_start(
+    django_capture_on_commit_callbacks,
+):
+    known = ContactPointFactory(value="+14155550100", verified=False)
     opted = ContactPointFactory(value="+14155550101", opted_out_at=timezone.now())
     data = b"name,phone\nA,+1 415 555 0100\nB,4155550100\nC,not-a-number\nD,+14155550101\nE,+14155550199\n"
     customers_before = Customer.objects.count()
@@ -220,8 +222,21 @@ def test_csv_report_counts_invalid_duplicates_opted_out_and_creates_unknown():
     report = broadcast.csv_report
     assert (report["rows"], report["invalid"], report["duplicates"], report["opted_out"]) == (5, 1, 1, 1)
     assert report["created_customers"] == 1 and report["accepted"] == 2
+    # A draft writes nothing: no customer, and the listed point is not verified yet.
+    assert Customer.objects.count() == customers_before
+    assert broadcast.audience["new_numbers"] == ["+14155550199"]
+    known.refresh_from_db()
+    assert not known.verified
+    assert preview_broadcast(broadcast=broadcast).recipients == 2  # known + the new number
+    with django_capture_on_commit_callbacks(execute=True):
+        services.start_broadcast(broadcast=broadcast)
+    broadcast.refresh_from_db()
     assert Customer.objects.count() == customers_before + 1
-    assert set(broadcast.audience["contact_point_ids"]) >= {known.pk, opted.pk}
+    new_point = ContactPoint.objects.get(value="+14155550199")
+    assert new_point.verified and "new_numbers" not in broadcast.audience
+    assert set(broadcast.audience["contact_point_ids"]) == {known.pk, opted.pk, new_point.pk}
+    known.refresh_from_db()
+    assert known.verified
 
 
 @pytest.mark.parametrize(
