@@ -1,4 +1,4 @@
-"""Run a test's async scenario to completion from sync test code.
+"""Run a test's async scenario to completion from sync test code (`realtime.run_sync`).
 
 Once a browser test has run, the session's Playwright (sync API) keeps an event loop running in
 the main thread, where `async_to_sync` refuses to start; the scenario then runs in a thread of its
@@ -7,17 +7,8 @@ own. Tests that use this touch the database from that thread too: mark them
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
-from asgiref.sync import async_to_sync
+from helpdesk.tickets.realtime import run_sync
 
 
 def run(coroutine_function) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        async_to_sync(coroutine_function)()
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(async_to_sync(coroutine_function)).result(timeout=60)
+    run_sync(coroutine_function, timeout=60)

@@ -62,24 +62,25 @@ def _crisis_page(request: HttpRequest, language: str) -> HttpResponse:
     return response
 
 
-@require_GET
-def banner_js(request: HttpRequest) -> HttpResponse:
-    """The embed script: hand-written, dependency-free, cached for an hour."""
-    path = Path(settings.BASE_DIR) / "static" / "crisis" / "banner.js"
-    response = HttpResponse(path.read_bytes(), content_type="application/javascript; charset=utf-8")
+def _embed_file(name: str, content_type: str) -> HttpResponse:
+    """One of the embed's own static files, for any site: cached for an hour, open CORS."""
+    path = Path(settings.BASE_DIR) / "static" / "crisis" / name
+    response = HttpResponse(path.read_bytes(), content_type=content_type)
     patch_cache_control(response, public=True, max_age=BANNER_JS_MAX_AGE)
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@require_GET
+def banner_js(request: HttpRequest) -> HttpResponse:
+    """The embed script: hand-written, dependency-free."""
+    return _embed_file("banner.js", "application/javascript; charset=utf-8")
 
 
 @require_GET
 def banner_css(request: HttpRequest) -> HttpResponse:
     """The banner's stylesheet, which banner.js links from this origin (no inline styles)."""
-    path = Path(settings.BASE_DIR) / "static" / "crisis" / "banner.css"
-    response = HttpResponse(path.read_bytes(), content_type="text/css; charset=utf-8")
-    patch_cache_control(response, public=True, max_age=BANNER_JS_MAX_AGE)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return _embed_file("banner.css", "text/css; charset=utf-8")
 
 
 def banner_json(request: HttpRequest) -> HttpResponse:

@@ -112,21 +112,22 @@ def send_to_groups(sends: list[tuple[str, dict]], *, what: str) -> None:
             # loop, so async_to_sync (a new loop each call) paid a new connection every time (~6 ms).
             asyncio.run_coroutine_threadsafe(publish(), _background_loop()).result(timeout=SEND_TIMEOUT)
         else:
-            _run_sync(publish)
+            run_sync(publish)
     except Exception:  # noqa: BLE001 - a realtime hiccup must never fail the action that caused it
         logger.warning("realtime notification failed: %s", what, exc_info=True)
 
 
-def _run_sync(coroutine_function) -> None:
+def run_sync(coroutine_function, timeout: float | None = None) -> None:
     """async_to_sync, also from a thread where an event loop is already running (asgiref refuses
-    that): then in a thread of its own."""
+    that; the session's Playwright keeps one running in the tests' main thread): then in a
+    thread of its own."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         async_to_sync(coroutine_function)()
         return
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(async_to_sync(coroutine_function)).result(timeout=SEND_TIMEOUT)
+        pool.submit(async_to_sync(coroutine_function)).result(timeout=timeout or SEND_TIMEOUT)
 
 
 SEND_TIMEOUT = 2.0
