@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
 from rest_framework import exceptions, permissions, serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,6 +32,8 @@ class ObtainTokenApi(APIView):
     # Credentials are the authentication here; no session means no CSRF for API clients.
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    # JSON, or a plain form post (curl -d username=…): the API's other operations take JSON only.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     serializer_class = TokenRequestSerializer
 
     @extend_schema(
