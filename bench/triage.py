@@ -278,6 +278,44 @@ def webhook_available() -> bool:
     return response.status_code != 404
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_group() -> dict[int, float]:
+    """utime + stime of every live process, summed per process group, from /proc/<pid>/stat."""
+    totals: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()  # fields[0] is field 3 (state)
+        group = int(fields[2])
+        totals[group] = totals.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return totals
+
+
+def postgres_cpu_seconds() -> float:
+    """utime + stime of the PostgreSQL backends connected to the bench's database (others share it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
 def count_answers() -> int:
     from django.db import connection
 
@@ -340,6 +378,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
         replies_before = count_replies_queued()
+        cpu_before, pg_before = cpu_seconds_by_group(), postgres_cpu_seconds()
         started = time.monotonic()
         if direct:
             elapsed_post, failures = record_directly(phones[:answers], "۲۵", "a"), 0
@@ -352,6 +391,9 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(0.5)
             done = count_answers()
         elapsed = time.monotonic() - started
+        cpu_after = cpu_seconds_by_group()
+        # Backends live as long as their connections (CONN_MAX_AGE): read before the processes stop.
+        pg_cpu = postgres_cpu_seconds() - pg_before
         replies = count_replies_queued() - replies_before
         rate = done / elapsed
         print(f"posted {answers} answers in {elapsed_post:.1f}s ({failures} failed)")
@@ -360,6 +402,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"next questions queued in the outbox: {replies}")
         print(f"ratio triage/baseline: {rate / baseline:.2f}")
+        names = ["web", *(name for name, _queues, _c in WORKERS)]
+        per_answer = [
+            f"{name} {(cpu_after.get(proc.pid, 0) - cpu_before.get(proc.pid, 0)) / max(done, 1) * 1000:.1f}"
+            for name, proc in zip(names, procs, strict=True)
+        ]
+        print(
+            "CPU ms per answer in the triage phase: " + ", ".join(per_answer)
+            + f"; PostgreSQL (this database's backends) {pg_cpu / max(done, 1) * 1000:.1f}"
+        )  # fmt: skip
         if done < answers:
             raise SystemExit(f"only {done} of {answers} answers were processed within {args.timeout}s")
     finally:

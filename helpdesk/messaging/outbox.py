@@ -12,7 +12,11 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -43,24 +47,45 @@ MAX_RATE_WAIT_SECONDS = 1.0
 SWEEP_BATCH = 200
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: its outbound event (saved) and where and what to send."""
+
+    event: Any
+    to: str
+    body: str
+    subject: str = ""
+    language: str = "en"
+    metadata: dict | None = None
+
+    def row(self) -> Outbox:
+        return Outbox(
+            event=self.event,
+            channel=self.event.channel,
+            to=self.to,
+            subject=self.subject,
+            body=self.body,
+            language=self.language,
+            metadata=self.metadata or {},
+            next_attempt_at=timezone.now(),
+        )
+
+
 def enqueue(
     *, event, to: str, body: str, subject: str = "", language: str = "en", metadata: dict | None = None
 ) -> Outbox:
     """Write an outbox row for the event; the relay is woken when the transaction commits."""
-    row = Outbox.objects.create(
-        event=event,
-        channel=event.channel,
-        to=to,
-        subject=subject,
-        body=body,
-        language=language,
-        metadata=metadata or {},
-        next_attempt_at=timezone.now(),
-    )
+    return enqueue_many([Outgoing(event, to, body, subject, language, metadata)])[0]
+
+
+def enqueue_many(messages: Sequence[Outgoing]) -> list[Outbox]:
+    """Write the outbox rows in one INSERT; the relay is woken for each when the transaction commits."""
     from helpdesk.messaging import tasks
 
-    transaction.on_commit(lambda: tasks.relay_outbox_message.delay(row.pk))
-    return row
+    rows = Outbox.objects.bulk_create([m.row() for m in messages])
+    for row in rows:
+        transaction.on_commit(partial(tasks.relay_outbox_message.delay, row.pk))
+    return rows
 
 
 def backoff_seconds(attempt: int) -> float:
