@@ -325,6 +325,19 @@ def count_answers() -> int:
     return TimelineEvent.objects.filter(kind="triage_answer").count()
 
 
+def wait_for_inbox(timeout: float) -> float:
+    """Wait until every inbox row is processed; return how long that took."""
+    from helpdesk.messaging.models import InboxMessage
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        waiting = InboxMessage.objects.filter(processed_at__isnull=True).count()
+        if not waiting:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def count_replies_queued() -> int:
     from helpdesk.messaging.models import Outbox
 
@@ -376,6 +389,10 @@ def main(argv: list[str] | None = None) -> None:
             f"baseline: {args.baseline} webhooks accepted in {elapsed:.1f}s = {baseline:.0f}/s "
             f"({failures} failed)"
         )
+
+        # The baseline's messages (new customers, new tickets) must not drain during the triage phase.
+        waited = wait_for_inbox(args.timeout)
+        print(f"baseline drained {waited:.1f}s after its last webhook")
 
         replies_before = count_replies_queued()
         cpu_before, pg_before = cpu_seconds_by_group(), postgres_cpu_seconds()

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from channels_app.base import contact_kind_of
+from helpdesk.bulkwrite import update_each
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import realtime
@@ -463,9 +464,7 @@ def answer_runs(answers: Sequence[tuple[Run, Turn, TimelineEvent]], *, now: date
     )
     for run, turn, event in fresh:
         _take_turn(run, turn, event=event, now=now)
-    Run.objects.bulk_update(
-        [run for run, _turn, _event in fresh], ["state", "last_activity_at", "reminded_at"]
-    )
+    update_each([run for run, _turn, _event in fresh], ["state", "last_activity_at", "reminded_at"])
     questions = []
     for run, turn, _event in fresh:
         body = _prompt_body(turn.prompts)

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from channels_app.base import InboundMessage
 from helpdesk import redis_client
+from helpdesk.bulkwrite import update_each
 from helpdesk.messaging.groupcommit import GroupCommit
 from helpdesk.messaging.models import InboxMessage
 
@@ -339,7 +340,7 @@ def _process_batch(rows: list[InboxMessage]) -> set[int]:
                 if event is not None:
                     row.processed_at, row.event_id = now, event.pk
                     handled.append(row)
-            InboxMessage.objects.bulk_update(handled, ["processed_at", "event_id"])
+            update_each(handled, ["processed_at", "event_id"])
     except Exception:  # noqa: BLE001 - rolled back whole; each message then goes its own way
         logger.warning("inbox batch of %s rows failed; recording them one by one", len(rows), exc_info=True)
         return set()

@@ -25,6 +25,7 @@ from channels_app.base import (
     reply_channel_of,
     reply_channels,
 )
+from helpdesk.bulkwrite import update_each
 from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.customers.services import normalize_contact, resolve_customer
 from helpdesk.errors import ApplicationError
@@ -475,9 +476,7 @@ def append_inbound_many(plans: Sequence[InboundPlan]) -> list[TimelineEvent]:
     for plan in plans:
         plan.ticket.last_activity_at = plan.now
         plan.ticket.channel = plan.message.channel
-    Ticket.objects.bulk_update(
-        sorted((p.ticket for p in plans), key=lambda t: t.pk), ["last_activity_at", "channel"]
-    )
+    update_each([p.ticket for p in plans], ["last_activity_at", "channel"])
     return events
 
 
