@@ -338,22 +338,23 @@ def cpu_seconds_by_group() -> dict[int, float]:
     return totals
 
 
-def postgres_cpu_seconds() -> float:
-    """utime + stime of the PostgreSQL backends connected to the bench's database (others share it)."""
+def postgres_cpu_seconds() -> dict[int, float]:
+    """utime + stime of each PostgreSQL backend connected to the bench's database (others share the
+    server), by pid."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         pids = [row[0] for row in cursor.fetchall()]
-    total = 0.0
+    seconds = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
 
 
 def count_answers() -> int:
@@ -453,7 +454,8 @@ def main(argv: list[str] | None = None) -> None:
         elapsed = time.monotonic() - started
         cpu_after = cpu_seconds_by_group()
         # Backends live as long as their connections (CONN_MAX_AGE): read before the processes stop.
-        pg_cpu = postgres_cpu_seconds() - pg_before
+        # A backend that closed in between is not counted: a lower bound.
+        pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in postgres_cpu_seconds().items())
         replies = count_replies_queued() - replies_before
         rate = done / elapsed
         print(f"posted {answers} answers in {elapsed_post:.1f}s ({failures} failed)")
