@@ -385,6 +385,53 @@ def count_replies_queued() -> int:
     return Outbox.objects.count()
 
 
+def drain_here(senders: list[str]) -> None:
+    """Store one answer per sender in the inbox, then drain them in this process as the inbound
+    worker would (claim, process_many) and print the CPU, wall time and statements per answer:
+    the worker's own cost, without the machine's other processes in the number."""
+    from django.db import connection, transaction
+
+    from channels_app.base import InboundMessage
+    from helpdesk.messaging import inbox, tasks
+    from helpdesk.tickets.models import TimelineEvent
+
+    # No worker runs here: the relay's tasks are not published (they would wait in Redis).
+    tasks.relay_outbox_messages.delay = tasks.relay_outbox_message.delay = lambda *a, **k: None  # type: ignore[method-assign]
+    with transaction.atomic():  # stored, and no drain woken before the commit
+        tasks.drain_inbox.delay = lambda *a, **k: None  # type: ignore[method-assign]
+        for i, sender in enumerate(senders):
+            inbox.accept(
+                InboundMessage(
+                    channel="sms",
+                    sender_kind="phone",
+                    sender=sender,
+                    body="۲۵",
+                    provider="twilio",
+                    provider_id=f"SMa{i:031x}",
+                    recipient=OUR_NUMBER,
+                )  # fmt: skip
+            )
+    statements = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    cpu, wall = time.process_time(), time.monotonic()
+    with connection.execute_wrapper(count):
+        while ids := inbox.claim():
+            inbox.process_many(ids)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    done = TimelineEvent.objects.filter(kind="triage_answer").count()
+    n = max(done, 1)
+    print(
+        f"drained here: {done}/{len(senders)} answers, {cpu / n * 1000:.2f} ms CPU and "
+        f"{wall / n * 1000:.2f} ms wall per answer, {statements / n:.2f} statements per answer "
+        f"(batches of {inbox.DRAIN_BATCH}; BEGIN/COMMIT of atomic blocks not counted)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -393,6 +440,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--direct", action="store_true", help="record answers in-process instead of HTTP")
+    parser.add_argument(
+        "--drain-only", action="store_true", help="no processes: store the answers, drain them here, count"
+    )
     args = parser.parse_args(argv)
     answers = args.answers or args.runs
 
@@ -408,6 +458,9 @@ def main(argv: list[str] | None = None) -> None:
     t = time.monotonic()
     phones = create_runs(args.runs)
     print(f"setup: {args.runs} active runs in {time.monotonic() - t:.1f}s")
+    if args.drain_only:
+        drain_here(phones[:answers])
+        return
 
     procs = start_processes(db_url)
     # A SIGTERM (timeout, Ctrl-C in make) must still stop the server and worker we started.
