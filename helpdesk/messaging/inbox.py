@@ -3,7 +3,9 @@
 `accept()` stores the parsed message with one INSERT … ON CONFLICT DO NOTHING (a provider's
 retry inserts nothing) and wakes the drain; `drain()` runs in a worker, claims what arrived a batch
 at a time and takes each message through the one inbound path, `tickets.services.record_inbound`,
-then offers it to the inbound handlers (consent, triage) in the same worker.
+then offers it to the inbound handlers (consent, triage) in the same worker. The batch handler
+(settings.INBOUND_BATCH_HANDLER) first takes the messages it can handle together, set-based, with
+the same outcome: in a surge of triage answers, nearly all of them.
 
 The wake-up is coalesced: a webhook sets one Redis flag (SET NX) and publishes a drain task only
 when no drain is pending already. A drain clears the flag before it claims, so a message committed

@@ -602,7 +602,7 @@ def _outbound_event(
         delivery_status=DeliveryStatus.BLOCKED if reason else DeliveryStatus.PENDING,
         delivery_error=reason[:300],
         created_at=now,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -637,7 +637,7 @@ def send_system_messages(messages: Sequence[SystemMessage]) -> list[TimelineEven
                 kind=EventKind.MESSAGE,
                 payload=dict(m.payload),
                 now=now,
-            )  # fmt: skip
+            )
         )
     TimelineEvent.objects.bulk_create(events)
     outbox.enqueue_many(

@@ -308,3 +308,38 @@ def test_a_batch_of_answers_runs_a_fixed_number_of_queries(
         assert inbox.drain() == size
     assert answers() == size
     assert Outbox.objects.filter(body__startswith="How many people?").count() == size
+
+
+def broken_batch_handler(messages):
+    """An INBOUND_BATCH_HANDLER with a bug: it writes, then fails."""
+    TimelineEvent.objects.create(customer_id=CustomerFactory().pk, channel="system", direction="internal")
+    raise RuntimeError("a bug in the batch handler")
+
+
+def test_a_batch_that_fails_is_rolled_back_and_recorded_one_by_one(small_flow, phone, store, settings):
+    settings.INBOUND_BATCH_HANDLER = "tests.triage.test_inbox_answers.broken_batch_handler"
+    run = services.start_run(flow=small_flow, customer=phone.customer)
+    store(sms("1", "SMbroken1"))
+    assert inbox.drain() == 1
+    run.refresh_from_db()
+    assert run.state["step"] == "people" and answers() == 1
+    assert not TimelineEvent.objects.filter(channel="system", direction="internal", body="").exists()
+    assert InboxMessage.objects.get().processed_at is not None
+
+
+def test_an_answer_on_a_pending_ticket_reopens_it_in_a_batch(small_flow, phone, store):
+    from helpdesk.tickets.models import TicketStatus
+
+    other = ContactPointFactory(value="+14155550188", customer=CustomerFactory(language="en"))
+    runs = [services.start_run(flow=small_flow, customer=p.customer) for p in (phone, other)]
+    runs[0].ticket.status = TicketStatus.PENDING
+    runs[0].ticket.save()
+    store(sms("1", "SMpending1"))
+    store(sms("2", "SMpending2", sender=other.value))
+    assert inbox.drain() == 2
+    for run in runs:
+        run.refresh_from_db()
+        run.ticket.refresh_from_db()
+    assert runs[0].ticket.status == TicketStatus.OPEN
+    assert [r.state["answers"] for r in runs] == [{"hurt": "cash"}, {"hurt": "staff"}]
+    assert answers() == 2
