@@ -293,7 +293,7 @@ def test_stop_in_persian_in_a_batch_of_answers_opts_out_and_asks_nothing(small_f
 # The batch path: the claim, the rows, three reads (events, senders, threads), the runs locked,
 # four INSERTs (answers in, triage answers, questions, outbox rows), three UPDATEs (tickets twice,
 # runs) and the rows marked, with BEGIN/COMMIT: the same for 10 answers as for 40.
-QUERIES_PER_BATCH = 18
+QUERIES_PER_BATCH = 16
 
 
 @pytest.mark.parametrize("size", [10, 40])
