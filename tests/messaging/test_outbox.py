@@ -195,3 +195,34 @@ def test_a_transient_failure_in_a_chunk_is_retried_alone(ticket, scripted):
     assert list(retries) == [rows[1].pk]
     statuses = dict(Outbox.objects.values_list("id", "status"))
     assert [statuses[row.pk] for row in rows] == ["sent", "pending", "sent"]
+
+
+def test_a_chunk_sends_only_its_rows_that_are_due_and_not_taken(ticket):
+    from datetime import timedelta
+
+    point = ticket.customer.contact_points.get()
+    events = TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                customer=ticket.customer,
+                ticket=ticket,
+                channel="sms",
+                direction="out",
+                body=f"Reply {i}",
+                contact_point=point,
+                delivery_status=DeliveryStatus.PENDING,
+                created_at=timezone.now(),
+            )  # fmt: skip
+            for i in range(3)
+        ]
+    )
+    due, taken, later = outbox.enqueue_many(
+        [outbox.Outgoing(event=e, to=point.value, body=e.body) for e in events]
+    )
+    assert outbox.claim(taken.pk)  # another worker has it
+    Outbox.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert outbox.relay_many([due.pk, taken.pk, later.pk]) == {}
+    statuses = dict(Outbox.objects.values_list("id", "status"))
+    assert (statuses[due.pk], statuses[taken.pk], statuses[later.pk]) == ("sent", "sending", "pending")
+    assert Outbox.objects.get(pk=due.pk).attempts == 1
+    assert outbox.relay_many([]) == {}
