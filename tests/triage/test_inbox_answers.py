@@ -343,3 +343,27 @@ def test_an_answer_on_a_pending_ticket_reopens_it_in_a_batch(small_flow, phone, 
     assert runs[0].ticket.status == TicketStatus.OPEN
     assert [r.state["answers"] for r in runs] == [{"hurt": "cash"}, {"hurt": "staff"}]
     assert answers() == 2
+
+
+SEEN_BY_EXTRA_HANDLER: list[str] = []
+
+
+def extra_handler(event) -> bool:
+    """A handler a deployment added between consent and triage (surveys, say)."""
+    SEEN_BY_EXTRA_HANDLER.append(event.body)
+    return False
+
+
+def test_a_handler_added_to_inbound_handlers_still_sees_every_answer(small_flow, phone, store, settings):
+    settings.INBOUND_HANDLERS = [
+        "helpdesk.messaging.consent.handle_inbound",
+        "tests.triage.test_inbox_answers.extra_handler",
+        "triage.inbound.handle_inbound",
+    ]
+    SEEN_BY_EXTRA_HANDLER.clear()
+    run = services.start_run(flow=small_flow, customer=phone.customer)
+    store(sms("1", "SMextra1"))
+    assert inbox.drain() == 1
+    run.refresh_from_db()
+    assert SEEN_BY_EXTRA_HANDLER == ["1"]
+    assert run.state["step"] == "people" and answers() == 1
