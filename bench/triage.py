@@ -232,26 +232,66 @@ def signed_posts(senders: list[str], body: str, tag: str) -> list[tuple[dict, di
     return out
 
 
-async def post_all(requests: list[tuple[dict, dict]], concurrency: int) -> tuple[float, int]:
-    import httpx
+def _request_bytes(params: dict, headers: dict) -> bytes:
+    from urllib.parse import urlencode
 
-    url = f"http://127.0.0.1:{PORT}/webhooks/twilio/sms/"
+    body = urlencode(params).encode()
+    head = [
+        "POST /webhooks/twilio/sms/ HTTP/1.1",
+        f"Host: 127.0.0.1:{PORT}",
+        "Content-Type: application/x-www-form-urlencoded",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bool]:
+    """Send one request on a kept-alive connection; return the status and whether the server keeps it."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    await reader.readexactly(int(fields.get("content-length", "0")))
+    return status, fields.get("connection", "").lower() != "close"
+
+
+async def post_all(requests: list[tuple[dict, dict]], concurrency: int) -> tuple[float, int]:
+    """POST every request over `concurrency` kept-alive connections. A plain HTTP/1.1 client on
+    asyncio streams: the load generator shares the two cores with the desk, and httpx spent 3.5 ms
+    of CPU a request, more than the web server that answered it (bench/README.md)."""
     queue: asyncio.Queue = asyncio.Queue()
-    for item in requests:
-        queue.put_nowait(item)
+    for params, headers in requests:
+        queue.put_nowait(_request_bytes(params, headers))
     failures = 0
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal failures
-        while not queue.empty():
-            params, headers = queue.get_nowait()
-            response = await client.post(url, data=params, headers=headers)
-            if response.status_code >= 300:
-                failures += 1
+        reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+        try:
+            while not queue.empty():
+                request = queue.get_nowait()
+                try:
+                    status, keep = await _exchange(reader, writer, request)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    # The server closed an idle connection: once more on a new one (a repeated
+                    # MessageSid is stored once).
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+                    status, keep = await _exchange(reader, writer, request)
+                if status >= 300:
+                    failures += 1
+                if not keep:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+        finally:
+            writer.close()
 
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=30) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return time.monotonic() - started, failures
 
 
@@ -278,6 +318,45 @@ def webhook_available() -> bool:
     return response.status_code != 404
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_group() -> dict[int, float]:
+    """utime + stime of every live process, summed per process group, from /proc/<pid>/stat."""
+    totals: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()  # fields[0] is field 3 (state)
+        group = int(fields[2])
+        totals[group] = totals.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return totals
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """utime + stime of each PostgreSQL backend connected to the bench's database (others share the
+    server), by pid."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    seconds = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
 def count_answers() -> int:
     from django.db import connection
 
@@ -287,10 +366,70 @@ def count_answers() -> int:
     return TimelineEvent.objects.filter(kind="triage_answer").count()
 
 
+def wait_for_inbox(timeout: float) -> float:
+    """Wait until every inbox row is processed; return how long that took."""
+    from helpdesk.messaging.models import InboxMessage
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        waiting = InboxMessage.objects.filter(processed_at__isnull=True).count()
+        if not waiting:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def count_replies_queued() -> int:
     from helpdesk.messaging.models import Outbox
 
     return Outbox.objects.count()
+
+
+def drain_here(senders: list[str]) -> None:
+    """Store one answer per sender in the inbox, then drain them in this process as the inbound
+    worker would (claim, process_many) and print the CPU, wall time and statements per answer:
+    the worker's own cost, without the machine's other processes in the number."""
+    from django.db import connection, transaction
+
+    from channels_app.base import InboundMessage
+    from helpdesk.messaging import inbox, tasks
+    from helpdesk.tickets.models import TimelineEvent
+
+    # No worker runs here: the relay's tasks are not published (they would wait in Redis).
+    tasks.relay_outbox_messages.delay = tasks.relay_outbox_message.delay = lambda *a, **k: None  # type: ignore[method-assign]
+    with transaction.atomic():  # stored, and no drain woken before the commit
+        tasks.drain_inbox.delay = lambda *a, **k: None  # type: ignore[method-assign]
+        for i, sender in enumerate(senders):
+            inbox.accept(
+                InboundMessage(
+                    channel="sms",
+                    sender_kind="phone",
+                    sender=sender,
+                    body="۲۵",
+                    provider="twilio",
+                    provider_id=f"SMa{i:031x}",
+                    recipient=OUR_NUMBER,
+                )  # fmt: skip
+            )
+    statements = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    cpu, wall = time.process_time(), time.monotonic()
+    with connection.execute_wrapper(count):
+        while ids := inbox.claim():
+            inbox.process_many(ids)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    done = TimelineEvent.objects.filter(kind="triage_answer").count()
+    n = max(done, 1)
+    print(
+        f"drained here: {done}/{len(senders)} answers, {cpu / n * 1000:.2f} ms CPU and "
+        f"{wall / n * 1000:.2f} ms wall per answer, {statements / n:.2f} statements per answer "
+        f"(batches of {inbox.DRAIN_BATCH}; BEGIN/COMMIT of atomic blocks not counted)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -301,6 +440,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--direct", action="store_true", help="record answers in-process instead of HTTP")
+    parser.add_argument(
+        "--drain-only", action="store_true", help="no processes: store the answers, drain them here, count"
+    )
     args = parser.parse_args(argv)
     answers = args.answers or args.runs
 
@@ -316,6 +458,9 @@ def main(argv: list[str] | None = None) -> None:
     t = time.monotonic()
     phones = create_runs(args.runs)
     print(f"setup: {args.runs} active runs in {time.monotonic() - t:.1f}s")
+    if args.drain_only:
+        drain_here(phones[:answers])
+        return
 
     procs = start_processes(db_url)
     # A SIGTERM (timeout, Ctrl-C in make) must still stop the server and worker we started.
@@ -339,19 +484,31 @@ def main(argv: list[str] | None = None) -> None:
             f"({failures} failed)"
         )
 
+        # The baseline's messages (new customers, new tickets) must not drain during the triage phase.
+        waited = wait_for_inbox(args.timeout)
+        print(f"baseline drained {waited:.1f}s after its last webhook")
+
         replies_before = count_replies_queued()
+        cpu_before, pg_before = cpu_seconds_by_group(), postgres_cpu_seconds()
         started = time.monotonic()
         if direct:
             elapsed_post, failures = record_directly(phones[:answers], "۲۵", "a"), 0
+            client_cpu = 0.0
         else:
             requests = signed_posts(phones[:answers], "۲۵", "a")
             started = time.monotonic()
+            client_cpu = time.process_time()
             elapsed_post, failures = asyncio.run(post_all(requests, args.concurrency))
+            client_cpu = time.process_time() - client_cpu
         done = count_answers()
         while done < answers and time.monotonic() - started < args.timeout:
             time.sleep(0.5)
             done = count_answers()
         elapsed = time.monotonic() - started
+        cpu_after = cpu_seconds_by_group()
+        # Backends live as long as their connections (CONN_MAX_AGE): read before the processes stop.
+        # A backend that closed in between is not counted: a lower bound.
+        pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in postgres_cpu_seconds().items())
         replies = count_replies_queued() - replies_before
         rate = done / elapsed
         print(f"posted {answers} answers in {elapsed_post:.1f}s ({failures} failed)")
@@ -360,6 +517,16 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"next questions queued in the outbox: {replies}")
         print(f"ratio triage/baseline: {rate / baseline:.2f}")
+        names = ["web", *(name for name, _queues, _c in WORKERS)]
+        per_answer = [
+            f"{name} {(cpu_after.get(proc.pid, 0) - cpu_before.get(proc.pid, 0)) / max(done, 1) * 1000:.1f}"
+            for name, proc in zip(names, procs, strict=True)
+        ]
+        print(
+            "CPU ms per answer in the triage phase: " + ", ".join(per_answer)
+            + f"; PostgreSQL (this database's backends) {pg_cpu / max(done, 1) * 1000:.1f}"
+            + f"; the bench's own HTTP client {client_cpu / max(done, 1) * 1000:.1f}"
+        )  # fmt: skip
         if done < answers:
             raise SystemExit(f"only {done} of {answers} answers were processed within {args.timeout}s")
     finally:

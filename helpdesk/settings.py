@@ -320,6 +320,10 @@ INBOUND_HANDLERS: list[str] = env.list(
         "triage.inbound.handle_inbound",  # an answer to the customer's active triage run
     ],
 )
+# The same handlers for a drained batch, set-based where they can be (helpdesk.messaging.inbox):
+# it takes the messages that INBOUND_HANDLERS would treat exactly as it does, and leaves the others
+# to them (all of them when INBOUND_HANDLERS is not the list it stands for). Empty: one by one.
+INBOUND_BATCH_HANDLER: str = env.str("INBOUND_BATCH_HANDLER", default="triage.inbound.answer_many")
 
 # Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the
 # sidebar, so later apps (triage, crisis, surveys) add a panel without touching tickets' templates.

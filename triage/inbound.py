@@ -1,16 +1,22 @@
 """Inbound handler for triage: a message is first an answer to the customer's active run on its channel.
 
 Runs after the SMS consent handler (settings.INBOUND_HANDLERS), so STOP never reaches here;
-the opt-out hook (triage.apps) ends the run when that happens.
+the opt-out hook (triage.apps) ends the run when that happens. `answer_many` is the same for a
+drained batch (settings.INBOUND_BATCH_HANDLER), set-based for the plain answers.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from django.conf import settings
 from django.utils import timezone
 
+from channels_app.base import InboundMessage
 from helpdesk.messaging import keywords
+from helpdesk.tickets import services as ticket_services
+from helpdesk.tickets.inbound import announce_inbound_event
 from helpdesk.tickets.models import Channel, Direction, TimelineEvent
 from triage import engine, selectors, services
 from triage.models import RunMode, RunStatus
@@ -49,3 +55,48 @@ def handle_inbound(event: TimelineEvent) -> bool:
             services.resume_run(run=expired)
             return True
     return services.start_runs_for_yes_reply(event) is not None
+
+
+# The handlers that `answer_many` stands in for, in this order; with any other list it takes nothing,
+# so a handler added later (surveys, say) is never skipped by the batch.
+STANDS_FOR = ["helpdesk.messaging.consent.handle_inbound", "triage.inbound.handle_inbound"]
+
+
+def answer_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent | None]:
+    """Record, announce and answer the messages that are plain answers to their customer's active
+    run, as `record_inbound`, the consent handler and `handle_inbound` would one by one, in a dozen
+    statements for the batch (bench.triage); in the caller's transaction. Returns each message's
+    inbound event, or None for the others (not an answer, a keyword, a new sender, the answer that
+    ends a run, any message after a customer's first): record and offer those one by one, after these."""
+    results: list[TimelineEvent | None] = [None] * len(messages)
+    if list(settings.INBOUND_HANDLERS) != STANDS_FOR:
+        return results
+    plans = [
+        (i, plan)
+        for i, plan in enumerate(ticket_services.plan_inbound_many(messages))
+        if plan is not None
+        and plan.message.channel not in NOT_CONVERSATIONS
+        and plan.contact_point.opted_out_at is None
+        # STOP, START and HELP are the consent handler's (and a STOP ends the run): one by one.
+        and keywords.keyword_of(plan.message.body or "") is None
+    ]
+    runs = services.lock_active_runs(customer_ids=[plan.customer.pk for _i, plan in plans])
+    taken = []
+    for i, plan in plans:
+        run = runs.get(plan.customer.pk)
+        if run is None or run.channel != plan.message.channel or run.contact_point is None:
+            continue
+        turn = services.next_turn(run=run, answer=plan.message.body or "")
+        if turn.outcome is None:  # the last answer routes the ticket and picks a playbook: one by one
+            taken.append((i, plan, run, turn))
+    if not taken:
+        return results
+    events = ticket_services.append_inbound_many([plan for _i, plan, _run, _turn in taken])
+    for event in events:
+        announce_inbound_event(event)
+    services.answer_runs(
+        [(run, turn, event) for (_i, _p, run, turn), event in zip(taken, events, strict=True)]
+    )
+    for (i, _plan, _run, _turn), event in zip(taken, events, strict=True):
+        results[i] = event
+    return results

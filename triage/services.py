@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,6 +24,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from channels_app.base import contact_kind_of
+from helpdesk.bulkwrite import update_each
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import realtime
@@ -232,10 +234,15 @@ def _answer_channel(run: Run) -> str:
     return run.channel or Channel.VOICE
 
 
-def _send_prompts(run: Run, prompts: list[str], *, author=None) -> None:
+def _prompt_body(prompts: list[str]) -> str:
     # One message per turn: the invalid-answer note, the next question and the closing line travel
-    # together. Voice and agent-guided runs return their prompts instead (AnswerResult.prompts).
-    body = "\n\n".join(p for p in prompts if p)
+    # together.
+    return "\n\n".join(p for p in prompts if p)
+
+
+def _send_prompts(run: Run, prompts: list[str], *, author=None) -> None:
+    # Voice and agent-guided runs return their prompts instead (AnswerResult.prompts).
+    body = _prompt_body(prompts)
     if run.mode != RunMode.SMS or not body or run.ticket is None:
         return
     ticket_services.send_message(
@@ -317,16 +324,50 @@ def start_run(
     return run
 
 
-def _record_answer(
-    run: Run, *, step: dict | None, answer: str, valid: bool, value: Any, actor, event, now
-) -> None:
+@dataclass(frozen=True)
+class Turn:
+    """What one answer does to a run, worked out by the engine before anything is written."""
+
+    step: dict | None
+    state: dict[str, Any]
+    prompts: list[str]
+    outcome: engine.Outcome | None
+    valid: bool
+    value: Any
+
+
+def next_turn(*, run: Run, answer: str) -> Turn:
+    """Feed the answer to the engine for this run (its flow version loaded); writes nothing."""
+    definition = run.flow_version.definition
+    step = engine.current_step(definition, run.state)
+    before = dict(run.state.get("answers") or {})
+    state, prompts, outcome = engine.advance(definition, run.state, answer)
+    key = step.get("key") if step else None
+    moved_on = key is not None and key in state["answers"] and key not in before
+    return Turn(
+        step=dict(step) if step else None,
+        state=state,
+        prompts=prompts,
+        outcome=outcome,
+        valid=moved_on and state["answers"].get(key) is not None,
+        value=state["answers"].get(key) if moved_on else None,
+    )
+
+
+def _already_fed(run: Run, event: TimelineEvent | None) -> bool:
+    # At-least-once delivery of inbound events: an event already fed to the run is ignored.
+    return event is not None and event.pk <= int(run.state.get("last_event_id") or 0)
+
+
+def _answer_event(run: Run, turn: Turn, *, answer: str, actor, event, now) -> TimelineEvent:
+    step, valid, value = turn.step, turn.valid, turn.value
     question = engine.text_for(step.get("text"), run.language) if step else ""
     meaning = engine.describe_value(step or {}, value, run.language, run.state.get("crisis")) if valid else ""
     shown = f"{answer} ({meaning})" if meaning and meaning != answer.strip() else answer
     if not valid:
         shown = f"{answer} — " + _("not understood")
     body = f"{question}\n→ {shown}" if question else shown
-    TimelineEvent.objects.create(
+    return TimelineEvent(
         customer_id=run.customer_id,
         ticket=run.ticket,
         channel=_answer_channel(run),
@@ -347,6 +388,22 @@ def _record_answer(
     )
 
 
+def _take_turn(run: Run, turn: Turn, *, event: TimelineEvent | None, now: datetime) -> list[str]:
+    """Move the run (in memory) to the turn's state; return the fields to save."""
+    if event is not None:
+        turn.state["last_event_id"] = event.pk
+    run.state = turn.state
+    run.last_activity_at = now
+    run.reminded_at = None
+    fields = ["state", "last_activity_at", "reminded_at"]
+    if turn.outcome is not None:
+        run.status = RunStatus.COMPLETED
+        run.ended_at = now
+        run.severity = turn.outcome.severity
+        fields += ["status", "ended_at", "severity"]
+    return fields
+
+
 def answer_run(
     *, run: Run, answer: str, actor=None, event: TimelineEvent | None = None, now: datetime | None = None
 ) -> AnswerResult:
@@ -360,45 +417,68 @@ def answer_run(
         )
         if run.status != RunStatus.ACTIVE:
             raise ApplicationError(_("This triage run is not active."), code="run_not_active")
-        # At-least-once delivery of inbound events: an event already fed to the run is ignored.
-        if event is not None and event.pk <= int(run.state.get("last_event_id") or 0):
+        if _already_fed(run, event):
             return AnswerResult(run, valid=False, prompts=[], completed=False)
-        definition = run.flow_version.definition
-        step = engine.current_step(definition, run.state)
-        before = dict(run.state.get("answers") or {})
-        state, prompts, outcome = engine.advance(definition, run.state, answer or "")
-        key = step.get("key") if step else None
-        moved_on = key is not None and key in state["answers"] and key not in before
-        valid = moved_on and state["answers"].get(key) is not None
-        if event is not None:
-            state["last_event_id"] = event.pk
-        _record_answer(
-            run,
-            step=dict(step) if step else None,
-            answer=answer or "",
-            valid=valid,
-            value=state["answers"].get(key) if moved_on else None,
-            actor=actor,
-            event=event,
-            now=now,
+        turn = next_turn(run=run, answer=answer or "")
+        _answer_event(run, turn, answer=answer or "", actor=actor, event=event, now=now).save(
+            force_insert=True
         )
-        run.state = state
-        run.last_activity_at = now
-        run.reminded_at = None
-        fields = ["state", "last_activity_at", "reminded_at"]
-        if outcome is not None:
-            run.status = RunStatus.COMPLETED
-            run.ended_at = now
-            run.severity = outcome.severity
-            fields += ["status", "ended_at", "severity"]
-        run.save(update_fields=fields)
-        if outcome is not None:
-            _apply_outcome(run, outcome, actor=actor)
-        _send_prompts(run, prompts)
+        run.save(update_fields=_take_turn(run, turn, event=event, now=now))
+        if turn.outcome is not None:
+            _apply_outcome(run, turn.outcome, actor=actor)
+        _send_prompts(run, turn.prompts)
         if run.ticket is not None and run.mode != RunMode.SMS:
             # Over SMS, send_message already announced the change; one notification per answer.
             realtime.ticket_changed(run.ticket)
-    return AnswerResult(run, valid=valid, prompts=prompts, completed=outcome is not None)
+    return AnswerResult(run, valid=turn.valid, prompts=turn.prompts, completed=turn.outcome is not None)
+
+
+def lock_active_runs(*, customer_ids: Sequence[int], mode: str = RunMode.SMS) -> dict[int, Run]:
+    """The customers' active runs in this mode by customer id, locked until the transaction ends,
+    with their version, ticket and contact point (one query for them all)."""
+    runs = (
+        Run.objects.select_for_update(of=("self",))
+        .select_related("flow_version", "ticket", "contact_point")
+        .filter(customer_id__in=customer_ids, mode=mode, status=RunStatus.ACTIVE)
+        .order_by("id")  # one lock order for every batch
+    )
+    return {run.customer_id: run for run in runs}
+
+
+def answer_runs(answers: Sequence[tuple[Run, Turn, TimelineEvent]], *, now: datetime | None = None) -> None:
+    """`answer_run` for many SMS runs at once, each locked (`lock_active_runs`) and fed the inbound
+    event's answer in a turn (`next_turn`) that does not end it: one INSERT of answer events, one
+    UPDATE of the runs, the next questions through `send_system_messages`. In the caller's transaction."""
+    now = now or timezone.now()
+    fresh = [(run, turn, event) for run, turn, event in answers if not _already_fed(run, event)]
+    if any(
+        turn.outcome is not None or run.mode != RunMode.SMS or run.contact_point is None
+        for run, turn, _event in fresh
+    ):
+        raise ValueError("answer_runs takes SMS runs with a contact point, in turns that do not end them")
+    TimelineEvent.objects.bulk_create(
+        [
+            _answer_event(run, turn, answer=event.body or "", actor=None, event=event, now=now)
+            for run, turn, event in fresh
+        ]
+    )
+    for run, turn, event in fresh:
+        _take_turn(run, turn, event=event, now=now)
+    update_each([run for run, _turn, _event in fresh], ["state", "last_activity_at", "reminded_at"])
+    questions = []
+    for run, turn, _event in fresh:
+        body = _prompt_body(turn.prompts)
+        if body and run.ticket is not None and run.contact_point is not None:
+            questions.append(
+                ticket_services.SystemMessage(
+                    ticket=run.ticket,
+                    channel=run.channel,
+                    body=body,
+                    contact_point=run.contact_point,
+                    payload={"triage_run": run.pk},
+                )
+            )
+    ticket_services.send_system_messages(questions)
 
 
 def _apply_outcome(run: Run, outcome: engine.Outcome, *, actor=None) -> None:

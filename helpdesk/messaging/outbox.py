@@ -12,9 +12,13 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,26 +45,75 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 MAX_RATE_WAIT_SECONDS = 1.0
 # One sweep relays at most this many rows, so a backlog is worked off in bounded tasks.
 SWEEP_BATCH = 200
+# Rows of one enqueue_many that one relay task sends in turn. A drained batch of 50 triage answers
+# published 50 tasks, a third of the drain's CPU (bench.triage); a chunk of ten keeps its last reply
+# within ten provider calls of its first, and the outbound workers send several chunks at once.
+RELAY_CHUNK = 10
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: its outbound event (saved) and where and what to send."""
+
+    event: Any
+    to: str
+    body: str
+    subject: str = ""
+    language: str = "en"
+    metadata: dict | None = None
+
+    def row(self) -> Outbox:
+        return Outbox(
+            event=self.event,
+            channel=self.event.channel,
+            to=self.to,
+            subject=self.subject,
+            body=self.body,
+            language=self.language,
+            metadata=self.metadata or {},
+            next_attempt_at=timezone.now(),
+        )
 
 
 def enqueue(
     *, event, to: str, body: str, subject: str = "", language: str = "en", metadata: dict | None = None
 ) -> Outbox:
     """Write an outbox row for the event; the relay is woken when the transaction commits."""
-    row = Outbox.objects.create(
-        event=event,
-        channel=event.channel,
-        to=to,
-        subject=subject,
-        body=body,
-        language=language,
-        metadata=metadata or {},
-        next_attempt_at=timezone.now(),
-    )
+    return enqueue_many([Outgoing(event, to, body, subject, language, metadata)])[0]
+
+
+def enqueue_many(messages: Sequence[Outgoing]) -> list[Outbox]:
+    """Write the outbox rows in one INSERT; when the transaction commits, one relay task per
+    RELAY_CHUNK rows sends them."""
     from helpdesk.messaging import tasks
 
-    transaction.on_commit(lambda: tasks.relay_outbox_message.delay(row.pk))
-    return row
+    rows = Outbox.objects.bulk_create([m.row() for m in messages])
+    ids = [row.pk for row in rows]
+    for start in range(0, len(ids), RELAY_CHUNK):
+        transaction.on_commit(partial(tasks.relay_outbox_messages.delay, ids[start : start + RELAY_CHUNK]))
+    return rows
+
+
+def relay_many(outbox_ids: Sequence[int]) -> dict[int, float]:
+    """Send these rows in turn, one failure never stopping the others; return the seconds until a
+    retry is due for each row that needs one. Their live notices go out together at the end.
+
+    The rows are claimed together (two statements instead of two per row: a quarter of the relay's
+    CPU); each is still sent and recorded on its own, so a crash re-sends at most the row in flight,
+    and the others wait CLAIM_TIMEOUT for the sweep."""
+    from helpdesk.tickets import realtime
+
+    retries: dict[int, float] = {}
+    with realtime.coalesced():
+        for row in claim_many(outbox_ids):
+            try:
+                retry_in = _relay_claimed(row)
+            except Exception:  # noqa: BLE001 - the sweep (due_ids) picks the row up again
+                logger.exception("outbox %s not relayed; the sweep will retry it", row.pk)
+                continue
+            if retry_in is not None:
+                retries[row.pk] = retry_in
+    return retries
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -78,14 +131,41 @@ def claim(outbox_id: int) -> bool:
     )
 
 
+_CLAIM_MANY = (
+    "UPDATE messaging_outbox SET status = %s, claimed_at = %s, attempts = attempts + 1"
+    " WHERE id = ANY(%s) AND status = %s AND next_attempt_at <= %s RETURNING id"
+)
+
+
+def claim_many(outbox_ids: Sequence[int]) -> list[Outbox]:
+    """Take the due rows among these for this worker, with their events and contact points, in two
+    statements; oldest first. Rows another worker has, or not yet due, are left out."""
+    now = timezone.now()
+    if not outbox_ids:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_MANY, [OutboxStatus.SENDING, now, list(outbox_ids), OutboxStatus.PENDING, now]
+            )
+            claimed = [row_id for (row_id,) in cursor.fetchall()]
+    else:  # the SQLite demo: one writer at a time, so a claim per row is just as safe
+        claimed = [outbox_id for outbox_id in outbox_ids if claim(outbox_id)]
+    return list(Outbox.objects.select_related("event__contact_point").filter(pk__in=claimed).order_by("id"))
+
+
 def relay(outbox_id: int) -> float | None:
     """Send one outbox row. Returns seconds until a retry is due, or None when finished."""
+    if not claim(outbox_id):
+        return None
+    return _relay_claimed(Outbox.objects.select_related("event__contact_point").get(pk=outbox_id))
+
+
+def _relay_claimed(row: Outbox) -> float | None:
+    """Send a row this worker claimed (`claim`, `claim_many`), its event and point loaded."""
     from helpdesk.tickets.models import TimelineEvent
     from helpdesk.tickets.services import blocked_reason
 
-    if not claim(outbox_id):
-        return None
-    row = Outbox.objects.select_related("event__contact_point").get(pk=outbox_id)
     event = row.event
     point = event.contact_point
     # Consent is checked at send time too: a STOP may have arrived after the reply was queued.

@@ -16,6 +16,13 @@ def relay_outbox_message(outbox_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def relay_outbox_messages(outbox_ids: list[int]) -> None:
+    """Send a chunk of outbox rows in turn, scheduling a retry for each transient failure."""
+    for outbox_id, retry_in in outbox.relay_many(outbox_ids).items():
+        relay_outbox_message.apply_async((outbox_id,), countdown=retry_in)
+
+
+@shared_task(acks_late=True)
 def relay_outbox() -> int:
     """Sweep: relay every due row (missed wake-ups, retries, rows of dead workers)."""
     ids = outbox.due_ids()

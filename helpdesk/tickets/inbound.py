@@ -33,10 +33,15 @@ def offer_inbound_event(event: TimelineEvent) -> None:
 
     At least once: a retry after a crash offers the event again. A triage answer is still fed once
     (`answer_run` skips an event it has seen); a repeated consent keyword notes itself again."""
-    if event.ticket_id:
-        realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
+    announce_inbound_event(event)
     for path in settings.INBOUND_HANDLERS:
         handler = import_string(path)
         if handler(event):
             logger.debug("inbound event %s consumed by %s", event.pk, path)
             return
+
+
+def announce_inbound_event(event: TimelineEvent) -> None:
+    """Tell agents' browsers about a recorded inbound event once the transaction commits."""
+    if event.ticket_id:
+        realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)

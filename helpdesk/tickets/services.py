@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,8 +25,9 @@ from channels_app.base import (
     reply_channel_of,
     reply_channels,
 )
+from helpdesk.bulkwrite import update_each
 from helpdesk.customers.models import ContactPoint, Customer
-from helpdesk.customers.services import resolve_customer, resolve_unproven_sender
+from helpdesk.customers.services import normalize_contact, resolve_customer, resolve_unproven_sender
 from helpdesk.errors import ApplicationError
 from helpdesk.messaging import outbox
 from helpdesk.tickets import realtime
@@ -347,20 +348,33 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
             now=now,
             notify=False,  # the inbound worker announces it (see tickets.inbound)
         )
+    event = _inbound_event(message, customer=customer, ticket=ticket, point=resolved.contact_point, now=now)
+    event.save(force_insert=True)
+    Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
+    if ticket.status == TicketStatus.PENDING:  # the customer answered: the ball is ours again
+        update_ticket(ticket=ticket, status=TicketStatus.OPEN)
+    # No realtime notice here: the webhook must answer fast; offering the event to the handlers
+    # announces it to agents' browsers (helpdesk.tickets.inbound.offer_inbound_event).
+    return event
+
+
+def _inbound_event(
+    message: InboundMessage, *, customer: Customer, ticket: Ticket, point: ContactPoint | None, now: datetime
+) -> TimelineEvent:
     payload = dict(message.payload)
-    if resolved.contact_point is None or not resolved.contact_point.verified:
+    if point is None or not point.verified:
         payload["unverified_sender"] = {"kind": message.sender_kind, "value": message.sender}
     if message.media:
         payload["media"] = list(message.media)
     if message.subject:
         payload.setdefault("subject", message.subject)
-    event = TimelineEvent.objects.create(
+    return TimelineEvent(
         customer=customer,
         ticket=ticket,
         channel=message.channel,
         direction=Direction.IN,
         kind=message.kind,
-        contact_point=resolved.contact_point,
+        contact_point=point,
         body=message.body,
         payload=payload,
         provider=message.provider,
@@ -368,12 +382,110 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         delivery_status=DeliveryStatus.RECEIVED,
         created_at=now,
     )
-    Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
-    if ticket.status == TicketStatus.PENDING:  # the customer answered: the ball is ours again
-        update_ticket(ticket=ticket, status=TicketStatus.OPEN)
-    # No realtime notice here: the webhook must answer fast; offering the event to the handlers
-    # announces it to agents' browsers (helpdesk.tickets.inbound.offer_inbound_event).
-    return event
+
+
+# --- Inbound in batches: the drain's set-based path for plain appends ---------------------
+
+
+@dataclass(frozen=True)
+class InboundPlan:
+    """Where `record_inbound` would append a message when that is all it would do."""
+
+    message: InboundMessage
+    contact_point: ContactPoint
+    customer: Customer
+    ticket: Ticket
+    now: datetime
+
+
+def plan_inbound_many(messages: Sequence[InboundMessage]) -> list[InboundPlan | None]:
+    """For each message, where `record_inbound` would append it, read in three queries for all of them.
+
+    None where it would do more than append to an open ticket (a new, unproven or unverified sender,
+    a merged customer, a new or reopened ticket, a chosen ticket, a message recorded already, an
+    impossible sender), and for
+    every message after a customer's first: each one's thread depends on the one before. Record
+    those with `record_inbound`, after the planned ones."""
+    plans: list[InboundPlan | None] = [None] * len(messages)
+    simple: list[tuple[int, InboundMessage, str]] = []
+    for i, message in enumerate(messages):
+        if not (message.provider and message.provider_id) or message.ticket_id or message.new_ticket:
+            continue
+        if not message.sender_proven:
+            continue  # an unproven sender never threads into a known customer: record_inbound decides
+        try:
+            simple.append((i, message, normalize_contact(message.sender_kind, message.sender)))
+        except ApplicationError:
+            continue
+    if not simple:
+        return plans
+    by_provider: dict[str, list[str]] = {}
+    by_kind: dict[str, list[str]] = {}
+    for _i, message, value in simple:
+        by_provider.setdefault(message.provider, []).append(message.provider_id or "")
+        by_kind.setdefault(message.sender_kind, []).append(value)
+    recorded = set(
+        TimelineEvent.objects.filter(_any_of("provider", "provider_id", by_provider)).values_list(
+            "provider", "provider_id"
+        )
+    )
+    points = {
+        (p.kind, p.value): p
+        for p in ContactPoint.objects.select_related("customer").filter(_any_of("kind", "value", by_kind))
+    }
+    now = timezone.now()
+    window = timedelta(hours=settings.TICKET_THREAD_WINDOW_HOURS)
+    oldest = min((message.received_at or now) for _i, message, _v in simple)
+    threads: dict[int, Ticket] = {}
+    for ticket in Ticket.objects.filter(
+        customer_id__in={p.customer_id for p in points.values()},
+        status__in=OPEN_STATUSES,
+        last_activity_at__gte=oldest - window,
+    ).order_by("customer_id", "-last_activity_at"):
+        threads.setdefault(ticket.customer_id, ticket)  # find_thread's choice: the latest activity
+    seen: set[int] = set()
+    for i, message, value in simple:
+        point = points.get((message.sender_kind, value))
+        if point is None:
+            continue
+        first = point.customer_id not in seen
+        seen.add(point.customer_id)
+        received = message.received_at or now
+        thread = threads.get(point.customer_id)
+        if (
+            first
+            and point.verified  # proving an unverified point is record_inbound's (it marks it)
+            and not point.customer.merged_into_id
+            and (message.provider, message.provider_id) not in recorded
+            and thread is not None
+            and thread.last_activity_at >= received - window
+            and thread.status != TicketStatus.PENDING
+        ):
+            plans[i] = InboundPlan(message, point, point.customer, thread, received)
+    return plans
+
+
+def _any_of(outer: str, inner: str, values: dict[str, list[str]]) -> Q:
+    match = Q(pk__in=[])
+    for key, keys in values.items():
+        match |= Q(**{outer: key, f"{inner}__in": keys})
+    return match
+
+
+def append_inbound_many(plans: Sequence[InboundPlan]) -> list[TimelineEvent]:
+    """Append the planned messages as `record_inbound` would, in one INSERT and one UPDATE of their
+    tickets; in the caller's transaction. The caller offers the events to the handlers."""
+    events = TimelineEvent.objects.bulk_create(
+        [
+            _inbound_event(p.message, customer=p.customer, ticket=p.ticket, point=p.contact_point, now=p.now)
+            for p in plans
+        ]
+    )
+    for plan in plans:
+        plan.ticket.last_activity_at = plan.now
+        plan.ticket.channel = plan.message.channel
+    update_each([p.ticket for p in plans], ["last_activity_at", "channel"])
+    return events
 
 
 # --- Outbound: replies and notes ----------------------------------------------------------
@@ -454,23 +566,13 @@ def send_message(
         )
     check_can_send(channel)
     point = contact_point or contact_point_for(ticket=ticket, channel=channel)
-    reason = blocked_reason(point, channel)
     now = timezone.now()
-    event = TimelineEvent.objects.create(
-        customer_id=ticket.customer_id,
-        ticket=ticket,
-        channel=channel,
-        direction=Direction.OUT,
-        kind=kind,
-        author=author,
-        contact_point=point,
-        body=body,
-        payload={**(payload or {}), **({"subject": subject} if subject else {})},
-        delivery_status=DeliveryStatus.BLOCKED if reason else DeliveryStatus.PENDING,
-        delivery_error=reason[:300],
-        created_at=now,
-    )
-    if not reason:
+    event = _outbound_event(
+        ticket=ticket, channel=channel, body=body, point=point, author=author, kind=kind,
+        payload={**(payload or {}), **({"subject": subject} if subject else {})}, now=now,
+    )  # fmt: skip
+    event.save(force_insert=True)
+    if event.delivery_status == DeliveryStatus.PENDING:
         assert point is not None
         outbox.enqueue(
             event=event,
@@ -487,6 +589,89 @@ def send_message(
         update_ticket(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     realtime.ticket_changed(ticket, event=event)
     return event
+
+
+def _outbound_event(
+    *,
+    ticket: Ticket,
+    channel: str,
+    body: str,
+    point: ContactPoint | None,
+    author,
+    kind: str,
+    payload: dict,
+    now: datetime,
+) -> TimelineEvent:
+    # A blocked point records why instead of queueing anything.
+    reason = blocked_reason(point, channel)
+    return TimelineEvent(
+        customer_id=ticket.customer_id,
+        ticket=ticket,
+        channel=channel,
+        direction=Direction.OUT,
+        kind=kind,
+        author=author,
+        contact_point=point,
+        body=body,
+        payload=payload,
+        delivery_status=DeliveryStatus.BLOCKED if reason else DeliveryStatus.PENDING,
+        delivery_error=reason[:300],
+        created_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class SystemMessage:
+    """A message the desk itself sends (no author) to a known contact point, e.g. a triage question."""
+
+    ticket: Ticket
+    channel: str
+    body: str
+    contact_point: ContactPoint
+    payload: dict
+
+
+def send_system_messages(messages: Sequence[SystemMessage]) -> list[TimelineEvent]:
+    """`send_message` without an author for many messages at once: one INSERT of events, one of
+    outbox rows and one UPDATE of their tickets, in the caller's transaction."""
+    for channel in {m.channel for m in messages}:
+        check_can_send(channel)
+    now = timezone.now()
+    events = []
+    for m in messages:
+        body = (m.body or "").strip()
+        if not body:
+            raise ApplicationError(_("A reply needs a message."), code="empty_body")
+        events.append(
+            _outbound_event(
+                ticket=m.ticket,
+                channel=m.channel,
+                body=body,
+                point=m.contact_point,
+                author=None,
+                kind=EventKind.MESSAGE,
+                payload=dict(m.payload),
+                now=now,
+            )
+        )
+    TimelineEvent.objects.bulk_create(events)
+    outbox.enqueue_many(
+        [
+            outbox.Outgoing(
+                event=e,
+                to=m.contact_point.value,
+                body=e.body,
+                subject=m.ticket.subject,
+                language=m.ticket.language,
+            )
+            for m, e in zip(messages, events, strict=True)
+            if e.delivery_status == DeliveryStatus.PENDING
+        ]
+    )
+    Ticket.objects.filter(pk__in={m.ticket.pk for m in messages}).update(last_activity_at=now)
+    for m, e in zip(messages, events, strict=True):
+        realtime.ticket_changed(m.ticket, event=e)
+    return events
 
 
 def send_reply(*, ticket: Ticket, author, body: str, channel: str = "") -> TimelineEvent:

@@ -133,3 +133,96 @@ def test_abandoned_sending_row_is_swept_back(scripted, ticket, agent, settings):
         status="sending", claimed_at=timezone.now() - outbox.CLAIM_TIMEOUT * 2
     )
     assert event.outbox.pk in outbox.due_ids()
+
+
+def test_rows_queued_together_are_relayed_in_chunks_each_sent_once(
+    ticket, monkeypatch, django_capture_on_commit_callbacks
+):
+    from helpdesk.messaging import tasks
+
+    chunks = []
+    relay_chunk = tasks.relay_outbox_messages.delay
+    monkeypatch.setattr(
+        tasks.relay_outbox_messages, "delay", lambda ids: chunks.append(ids) or relay_chunk(ids)
+    )
+    point = ticket.customer.contact_points.get()
+    events = TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                customer=ticket.customer,
+                ticket=ticket,
+                channel="sms",
+                direction="out",
+                body=f"Reply {i}",
+                contact_point=point,
+                delivery_status=DeliveryStatus.PENDING,
+                created_at=timezone.now(),
+            )  # fmt: skip
+            for i in range(outbox.RELAY_CHUNK * 2 + 1)
+        ]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.enqueue_many([outbox.Outgoing(event=e, to=point.value, body=e.body) for e in events])
+    assert [len(c) for c in chunks] == [outbox.RELAY_CHUNK, outbox.RELAY_CHUNK, 1]
+    assert set(Outbox.objects.values_list("status", flat=True)) == {"sent"}
+    assert sorted(i for c in chunks for i in c) == sorted(Outbox.objects.values_list("id", flat=True))
+
+
+def test_a_transient_failure_in_a_chunk_is_retried_alone(ticket, scripted):
+    point = ticket.customer.contact_points.get()
+    events = TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                customer=ticket.customer,
+                ticket=ticket,
+                channel="sms",
+                direction="out",
+                body=f"Reply {i}",
+                contact_point=point,
+                delivery_status=DeliveryStatus.PENDING,
+                created_at=timezone.now(),
+            )  # fmt: skip
+            for i in range(3)
+        ]
+    )
+    rows = outbox.enqueue_many([outbox.Outgoing(event=e, to=point.value, body=e.body) for e in events])
+    scripted.script = [
+        SendResult(provider="scripted", provider_id="S1", status="sent"),
+        ChannelError("busy", permanent=False, code="20429"),
+        SendResult(provider="scripted", provider_id="S3", status="sent"),
+    ]
+    retries = outbox.relay_many([row.pk for row in rows])
+    assert list(retries) == [rows[1].pk]
+    statuses = dict(Outbox.objects.values_list("id", "status"))
+    assert [statuses[row.pk] for row in rows] == ["sent", "pending", "sent"]
+
+
+def test_a_chunk_sends_only_its_rows_that_are_due_and_not_taken(ticket):
+    from datetime import timedelta
+
+    point = ticket.customer.contact_points.get()
+    events = TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                customer=ticket.customer,
+                ticket=ticket,
+                channel="sms",
+                direction="out",
+                body=f"Reply {i}",
+                contact_point=point,
+                delivery_status=DeliveryStatus.PENDING,
+                created_at=timezone.now(),
+            )  # fmt: skip
+            for i in range(3)
+        ]
+    )
+    due, taken, later = outbox.enqueue_many(
+        [outbox.Outgoing(event=e, to=point.value, body=e.body) for e in events]
+    )
+    assert outbox.claim(taken.pk)  # another worker has it
+    Outbox.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert outbox.relay_many([due.pk, taken.pk, later.pk]) == {}
+    statuses = dict(Outbox.objects.values_list("id", "status"))
+    assert (statuses[due.pk], statuses[taken.pk], statuses[later.pk]) == ("sent", "sending", "pending")
+    assert Outbox.objects.get(pk=due.pk).attempts == 1
+    assert outbox.relay_many([]) == {}
