@@ -648,6 +648,12 @@ def plan_broadcast(*, broadcast_id: int) -> Broadcast:
                 sql, params = _plan_rows(broadcast, start, start + PLAN_CHUNK).query.sql_with_params()
                 with transaction.atomic():
                     cursor.execute(_PLAN_SQL.format(select=sql), params)
+            # Statistics that know the new broadcast before its first claim. Without them PostgreSQL
+            # guessed a row or two for it and claimed by sorting every planned row (55 ms a claim
+            # at 100,000 rows, 1.8 ms on delivery_claim_idx after this, ~0.2 s once); autovacuum
+            # analyzes a large table only after a tenth of it changed, so it would never help.
+            if connection.vendor == "postgresql":
+                cursor.execute("ANALYZE crisis_broadcastdelivery (broadcast_id, status)")
     counts = _state_counts(broadcast.pk)
     with transaction.atomic():
         broadcast = _locked(broadcast)
