@@ -105,6 +105,25 @@ def seed(n: int) -> None:
         cur.execute("ANALYZE customers_customer; ANALYZE customers_contactpoint")
 
 
+def add_history(count: int) -> None:
+    """`count` earlier broadcasts to the same audience, all sent, then ANALYZE: the delivery table
+    as production has it, with statistics that have never seen the broadcast about to be planned.
+    Their dispatch tasks are purged with the queues before any worker starts."""
+    from django.db import connection
+
+    from helpdesk.crisis import services
+    from helpdesk.crisis.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
+
+    for _ in range(count):
+        b = services.plan_broadcast(broadcast_id=new_broadcast(rate=0).pk)
+        BroadcastDelivery.objects.filter(broadcast=b, status=DeliveryState.PLANNED).update(
+            status=DeliveryState.SENT
+        )
+        Broadcast.objects.filter(pk=b.pk).update(status=BroadcastStatus.COMPLETED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crisis_broadcastdelivery")
+
+
 def new_broadcast(rate: int):
     from helpdesk.crisis import services
     from helpdesk.crisis.models import Broadcast, BroadcastStatus
@@ -376,6 +395,12 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="earlier broadcasts already sent and analyzed in the delivery table (production's state)",
+    )
+    parser.add_argument(
         "--skip", default="", help="comma list of phases to skip: handoff,limiter,reliability"
     )
     parser.add_argument(
@@ -421,7 +446,11 @@ def main() -> None:
 
     t = time.monotonic()
     seed(args.recipients)
-    print(f"seed      {args.recipients} customers + phones in {time.monotonic() - t:.1f}s")
+    add_history(args.history)
+    print(
+        f"seed      {args.recipients} customers + phones, {args.history} earlier broadcasts "
+        f"in {time.monotonic() - t:.1f}s"
+    )
     results = {}
     procs: list = []
     try:
