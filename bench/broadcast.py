@@ -3,10 +3,11 @@
     python -m bench.broadcast [--recipients 100000] [--rate 200] [--rate-seconds 30] [--workers 2]
 
 Uses its own database (CRISIS_BENCH_DATABASE_URL, default <DATABASE_URL server>/tourniquet_crisis_bench)
-and Redis (REDIS_URL, default db 5). Customers and phone contact points are inserted set-based
-(generate_series). Sends go through the gateway named by CRISIS_BENCH_GATEWAY (default: the
-recording gateway in tests/crisis/gateways.py, which keeps every hand-off in Redis so the bench
-can count per delivery and per second). Real Celery worker processes do the dispatch.
+and Redis (REDIS_URL, default db 5); the fake Twilio listens on CRISIS_BENCH_FAKE_PORT (default
+8098). Customers and phone contact points are inserted set-based (generate_series). Sends go
+through the gateway named by CRISIS_BENCH_GATEWAY (default: the recording gateway in
+tests/crisis/gateways.py, which keeps every hand-off in Redis so the bench can count per delivery
+and per second). Real Celery worker processes do the dispatch.
 
   plan        seconds to materialize one delivery row per recipient (INSERT … SELECT in id ranges)
   handoff     seconds from start until every message was handed to the gateway, limiter off
@@ -102,6 +103,25 @@ def seed(n: int) -> None:
             [n],
         )
         cur.execute("ANALYZE customers_customer; ANALYZE customers_contactpoint")
+
+
+def add_history(count: int) -> None:
+    """`count` earlier broadcasts to the same audience, all sent, then ANALYZE: the delivery table
+    as production has it, with statistics that have never seen the broadcast about to be planned.
+    Their dispatch tasks are purged with the queues before any worker starts."""
+    from django.db import connection
+
+    from helpdesk.crisis import services
+    from helpdesk.crisis.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
+
+    for _ in range(count):
+        b = services.plan_broadcast(broadcast_id=new_broadcast(rate=0).pk)
+        BroadcastDelivery.objects.filter(broadcast=b, status=DeliveryState.PLANNED).update(
+            status=DeliveryState.SENT
+        )
+        Broadcast.objects.filter(pk=b.pk).update(status=BroadcastStatus.COMPLETED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crisis_broadcastdelivery")
 
 
 def new_broadcast(rate: int):
@@ -219,6 +239,59 @@ def load() -> str:
     return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
+class Recovery:
+    """How long a kill -9 costs: until the rows the dead worker had in flight are settled, and
+    until the broadcast has its full count of dispatchers again (each heard from within 2 s)."""
+
+    def __init__(self, broadcast_id: int, *, dispatchers: int) -> None:
+        from helpdesk import redis_client
+
+        self.broadcast_id, self.dispatchers = broadcast_id, dispatchers
+        self.redis = redis_client.get()
+        self.key = f"tourniquet:broadcast:{broadcast_id}:dispatchers"
+        self.at: float | None = None
+        self.stuck: list[int] = []
+        self.settled_s: float | None = None
+        self.restored_s: float | None = None
+
+    def killed(self) -> None:
+        from helpdesk.crisis.models import BroadcastDelivery, DeliveryState
+
+        self.at = time.monotonic()
+        self.stuck = list(
+            BroadcastDelivery.objects.filter(
+                broadcast_id=self.broadcast_id, status=DeliveryState.SENDING
+            ).values_list("pk", flat=True)
+        )
+
+    def poll(self) -> None:
+        from helpdesk.crisis.models import BroadcastDelivery, DeliveryState
+
+        if self.at is None:
+            return
+        since = time.monotonic() - self.at
+        if (
+            self.settled_s is None
+            and not BroadcastDelivery.objects.filter(pk__in=self.stuck, status=DeliveryState.SENDING).exists()
+        ):
+            self.settled_s = since
+        if self.restored_s is None and since > 2.0:  # the dead worker's last beat is 2 s old by now
+            seconds, micros = self.redis.time()
+            now_ms = seconds * 1000 + micros // 1000
+            if self.redis.zcount(self.key, now_ms - 2000, "+inf") >= self.dispatchers:
+                self.restored_s = since
+
+    def report(self) -> str:
+        def seconds(value: float | None) -> str:
+            return "not seen" if value is None else f"{value:.1f}s"
+
+        # Rows that still show 'sending' are the survivor's batches in flight: they settle anyway.
+        return (
+            f"the dead worker's rows settled after {seconds(self.settled_s)} (among all rows that were "
+            f"sending then), {self.dispatchers} dispatchers again after {seconds(self.restored_s)}"
+        )
+
+
 def run_with_kill(args, fake: FakeTwilio, env: dict, log_dir: Path) -> dict:
     """The acceptance run: dispatch to the fake with beat and a sweep worker, kill -9 one
     dispatch worker at args.kill_at of the hand-offs, start it again, count at the fake."""
@@ -251,6 +324,7 @@ def run_with_kill(args, fake: FakeTwilio, env: dict, log_dir: Path) -> dict:
         kill_at = int(expected * args.kill_at) if args.kill_at > 0 else None
         cpu_dead = 0.0
         killed = ""
+        recovery = Recovery(b.pk, dispatchers=args.workers)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             count = fake.count()
@@ -259,14 +333,15 @@ def run_with_kill(args, fake: FakeTwilio, env: dict, log_dir: Path) -> dict:
                 cpu_victim = group_cpu_seconds(victim.pid)
                 workers.kill_hard(victim)
                 cpu_dead += cpu_victim - cpu_before.pop(victim.pid)
-                sending = BroadcastDelivery.objects.filter(broadcast=b, status=DeliveryState.SENDING)
+                recovery.killed()
                 killed = (
                     f"killed a worker at {count} ({100 * count / expected:.0f} %, {time.time() - t0:.1f}s) "
-                    f"with {sending.count()} rows sending"
+                    f"with {len(recovery.stuck)} rows sending"
                 )
                 procs[0] = start_workers(1, env, "b", log_dir)[0]
                 cpu_before[procs[0].pid] = 0.0
                 kill_at = None
+            recovery.poll()
             if count >= expected:
                 break
             time.sleep(0.1)
@@ -288,6 +363,7 @@ def run_with_kill(args, fake: FakeTwilio, env: dict, log_dir: Path) -> dict:
         print(f"handoff   {expected} messages, real SDK to the fake Twilio, {args.workers} dispatch workers")
         if killed:
             print(f"          {killed}; restarted it; beat + sweep worker recovered the rest")
+            print(f"          after the kill: {recovery.report()}")
         print(
             f"          last hand-off {last_s:.1f}s after start ({expected / last_s:.0f}/s); "
             f"missing {missing}, doubled {doubled}, unexpected {strangers} "
@@ -319,6 +395,12 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="earlier broadcasts already sent and analyzed in the delivery table (production's state)",
+    )
+    parser.add_argument(
         "--skip", default="", help="comma list of phases to skip: handoff,limiter,reliability"
     )
     parser.add_argument(
@@ -337,8 +419,9 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     fake = None
     if args.fake_twilio:
-        os.environ["TWILIO_API_BASE"] = "http://127.0.0.1:8098"
-        fake = FakeTwilio(8098)
+        port = int(os.environ.get("CRISIS_BENCH_FAKE_PORT", "8098"))
+        os.environ["TWILIO_API_BASE"] = f"http://127.0.0.1:{port}"
+        fake = FakeTwilio(port)
 
     db_url = bench_database_url()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -363,7 +446,11 @@ def main() -> None:
 
     t = time.monotonic()
     seed(args.recipients)
-    print(f"seed      {args.recipients} customers + phones in {time.monotonic() - t:.1f}s")
+    add_history(args.history)
+    print(
+        f"seed      {args.recipients} customers + phones, {args.history} earlier broadcasts "
+        f"in {time.monotonic() - t:.1f}s"
+    )
     results = {}
     procs: list = []
     try:

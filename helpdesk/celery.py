@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 
@@ -29,3 +30,12 @@ def age_database_connections(sender=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def freeze_boot_objects(**kwargs) -> None:
+    """Leave the objects a worker process holds from boot (Django, Celery, the apps: ~80,000) out
+    of every later garbage collection. A broadcast dispatcher creates thousands of short-lived SDK
+    objects a second, and each full collection walked the boot heap again: measured 0.017-0.023 ms
+    of CPU a message in collections, 0.009 ms with the boot objects frozen."""
+    gc.freeze()

@@ -183,7 +183,12 @@ def _form_encode(fields: dict[str, object]) -> str:
     pairs = []
     for name, value in fields.items():
         for item in value if isinstance(value, list | tuple) else (value,):
-            pairs.append(f"{_quote(name)}={_quote(str(item))}")
+            text = str(item)
+            if text[:1] == "+" and text[1:].isascii() and text[1:].isdigit():
+                # A phone number is new in every message: quoting it by hand skips a cache miss.
+                pairs.append(f"{_quote(name)}=%2B{text[1:]}")
+            else:
+                pairs.append(f"{_quote(name)}={_quote(text)}")
     return "&".join(pairs)
 
 

@@ -805,6 +805,12 @@ def plan_broadcast(*, broadcast_id: int) -> Broadcast:
                 sql, params = _plan_rows(broadcast, start, start + PLAN_CHUNK).query.sql_with_params()
                 with transaction.atomic():
                     cursor.execute(_PLAN_SQL.format(select=sql), params)
+            # Statistics that know the new broadcast before its first claim. Without them PostgreSQL
+            # guessed a row or two for it and claimed by sorting every planned row (30-55 ms a claim
+            # at 99,000 planned rows, 1.8-3 ms on delivery_claim_idx after this, ~0.2 s once);
+            # autovacuum analyzes a large table only after a tenth of it changed: too late or never.
+            if connection.vendor == "postgresql":
+                cursor.execute("ANALYZE crisis_broadcastdelivery (broadcast_id, status)")
     counts = _state_counts(broadcast.pk)
     with transaction.atomic():
         broadcast = _locked(broadcast)
@@ -1120,7 +1126,7 @@ def _dispatch_batches(
     sent = failed = retried = 0
     while True:
         # Re-read status between batches: a pause or cancel takes effect before the next batch.
-        status = Broadcast.objects.filter(pk=broadcast_id).values_list("status", flat=True).first()
+        status = _status(broadcast_id)
         if status != BroadcastStatus.SENDING:
             return DispatchOutcome(sent, failed, retried, stopped=str(status))
         if time.monotonic() > deadline:
@@ -1139,7 +1145,7 @@ def _dispatch_batches(
             # the claim and record round trips then capped two dispatchers at half the account's rate.
             time.sleep(min(max(wait, RATE_PAUSE), 0.2))
             continue
-        with transaction.atomic(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:  # one statement, so its own transaction
             cursor.execute(_CLAIM_SQL, [broadcast_id, granted])
             claimed = cursor.fetchall()
         if not claimed:
@@ -1204,13 +1210,24 @@ def _failure_state(error: ChannelError) -> str:
     return DeliveryState.FAILED
 
 
+def _status(broadcast_id: int) -> str | None:
+    """The broadcast's status now (the dispatch loop asks once a batch: one indexed read)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM crisis_broadcast WHERE id = %s", [broadcast_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def _update_from_values(sql: str, types: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Run one UPDATE … FROM (VALUES …) for the rows, each value cast to its column's type."""
+    """Run one UPDATE … FROM (VALUES …) for the rows, each value cast to its column's type.
+
+    One statement is its own transaction: without an atomic block it costs one round trip, not
+    three (BEGIN, the UPDATE, COMMIT)."""
     if not rows:
         return
     row = "(" + ", ".join(f"%s{t}" for t in types) + ")"
     params = [value for r in rows for value in r]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql.format(rows=", ".join([row] * len(rows))), params)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from channels_app.fake_twilio.server import build_app
+from channels_app.fake_twilio.server import build_app, run
 
 
 class Command(BaseCommand):
@@ -26,4 +25,5 @@ class Command(BaseCommand):
             callback_delay=callback_delay,
         )
         self.stdout.write(f"fake Twilio on http://{host}:{port} (account {settings.TWILIO_ACCOUNT_SID})")
-        uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
+        self.stdout.flush()
+        run(app, host=host, port=port)
