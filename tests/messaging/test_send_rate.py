@@ -54,8 +54,9 @@ def _broadcast(tag: str, n: int):
     return broadcast
 
 
-def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(settings):
+def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(settings, monkeypatch):
     from helpdesk.celery import app
+    from helpdesk.messaging import tasks
 
     settings.CHANNEL_GATEWAYS = {
         **settings.CHANNEL_GATEWAYS,
@@ -69,6 +70,10 @@ def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(
     agent = UserFactory(username="rate-agent")
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False  # the test drives the relay itself
+    # ...and only the test: a session worker of the integration tests consumes the outbound queue
+    # of this test database, and a reply it relayed first went out through its own gateway (the
+    # outbox row sent, the test's count one short).
+    monkeypatch.setattr(tasks.relay_outbox_message, "delay", lambda *args, **kwargs: None)
     replies: list[int] = []
     waits: list[float] = []
 
