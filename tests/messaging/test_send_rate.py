@@ -74,6 +74,7 @@ def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(
     # of this test database, and a reply it relayed first went out through its own gateway (the
     # outbox row sent, the test's count one short).
     monkeypatch.setattr(tasks.relay_outbox_message, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks.relay_outbox_messages, "delay", lambda *args, **kwargs: None)
     replies: list[int] = []
     waits: list[float] = []
 
