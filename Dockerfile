@@ -8,10 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them.
-COPY pyproject.toml ./
-RUN mkdir -p helpdesk channels_app triage && touch helpdesk/__init__.py channels_app/__init__.py triage/__init__.py \
-    && pip install . && pip uninstall -y tourniquet
+# Dependencies first, so code changes do not reinstall them: exactly the pinned, hashed set
+# (requirements-prod.lock, written by `make lock`), nothing resolved at build time.
+COPY requirements-prod.lock ./
+RUN pip install --require-hashes -r requirements-prod.lock
 
 COPY . .
 RUN pip install --no-deps . \

@@ -67,6 +67,9 @@ lock:
 	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --upgrade --generate-hashes --allow-unsafe --strip-extras --extra dev \
 	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml
+	# The image's set (no test tools), pinned to the same versions: resolved within the full lock.
+	$(VENV)/bin/pip-compile --generate-hashes --allow-unsafe --strip-extras --constraint requirements.lock \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements-prod.lock pyproject.toml
 
 # .mo files are not committed: compile every locale/*/LC_MESSAGES/*.po (pure Python, no msgfmt).
 translations:

@@ -244,6 +244,22 @@ def test_each_web_worker_wakes_the_inbox_drain_at_start(monkeypatch):
     conf.post_worker_init(worker=None)  # logs, does not stop the worker
 
 
+def _pins(lock: str) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9_.-]+)==(\S+)", lock, re.MULTILINE | re.IGNORECASE))
+
+
+def test_the_images_lock_pins_the_same_versions_with_hashes():
+    prod = (ROOT / "requirements-prod.lock").read_text()
+    full = _pins((ROOT / "requirements.lock").read_text())
+    assert "--index-url" not in prod and "file:" not in prod and "/opt/" not in prod
+    for name, version in _pins(prod).items():
+        assert full.get(name) == version, f"{name}: {version} in the image, {full.get(name)} in tests"
+    body = "\n".join(line for line in prod.splitlines() if not line.startswith("#"))
+    for entry in re.split(r"\n(?=[a-z0-9])", body.strip(), flags=re.IGNORECASE):
+        assert "--hash=sha256:" in entry, entry.split(" ", 1)[0]
+    assert "--require-hashes -r requirements-prod.lock" in (ROOT / "Dockerfile").read_text()
+
+
 def test_every_dependency_is_locked_with_hashes_and_no_index_or_local_path():
     import tomllib
 
