@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from helpdesk.tickets.models import Ticket, TicketStatus, TimelineEvent
 from triage import engine
@@ -89,22 +89,24 @@ def similar_resolved_tickets(*, ticket: Ticket, limit: int = SIMILAR_LIMIT) -> l
         match |= Q(crisis_id=ticket.crisis_id)
     if tag_ids:
         match |= Q(tags__in=tag_ids)
-    tickets = list(
+    # The resolution is each ticket's last reply, as a subquery: portable (DISTINCT ON is
+    # PostgreSQL's, and the demo runs on SQLite) and still one query.
+    last_reply = (
+        TimelineEvent.objects.filter(ticket_id=OuterRef("pk"), direction="out")
+        .order_by("-created_at", "-id")
+        .values("body")[:1]
+    )
+    ids = (
         Ticket.objects.filter(match, status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
         .exclude(pk=ticket.pk)
-        .distinct()
+        .values("pk")
+    )
+    tickets = list(
+        Ticket.objects.filter(pk__in=ids)
+        .annotate(resolution=Subquery(last_reply))
         .order_by("-solved_at", "-id")[:limit]
     )
-    resolutions: dict[int, str] = {}
-    events = (
-        TimelineEvent.objects.filter(ticket_id__in=[t.pk for t in tickets], direction="out")
-        .order_by("ticket_id", "-created_at", "-id")
-        .distinct("ticket_id")
-        .values_list("ticket_id", "body")
-    )
-    for ticket_id, body in events:
-        resolutions[ticket_id] = body
-    return [{"ticket": t, "resolution": resolutions.get(t.pk, "")} for t in tickets]
+    return [{"ticket": t, "resolution": t.resolution or ""} for t in tickets]
 
 
 def resource_links_for(*, language: str, crisis_id: int | None) -> list[ResourceLink]:

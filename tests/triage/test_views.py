@@ -146,3 +146,36 @@ def test_a_panel_action_without_htmx_goes_back_to_the_ticket_not_to_the_referer(
     )
     assert response.status_code == 302
     assert response["Location"] == f"/tickets/{ticket.pk}/"
+
+
+def test_the_panel_lists_similar_solved_tickets_on_the_demos_sqlite_too(tmp_path):
+    """The similar-cases query used PostgreSQL's DISTINCT ON: the demo's panel answered 500."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "from tests.factories import TicketFactory, TimelineEventFactory\n"
+        "from triage.selectors import similar_resolved_tickets\n"
+        "from helpdesk.crisis.models import Crisis\n"
+        "c = Crisis.objects.create(title='Flood')\n"
+        "done = TicketFactory(crisis=c, status='solved')\n"
+        "TimelineEventFactory(ticket=done, direction='out', body='Claim opened')\n"
+        "[row] = similar_resolved_tickets(ticket=TicketFactory(crisis=c))\n"
+        "assert row['resolution'] == 'Claim opened', row\n"
+        "print('ok')\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+    }
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
