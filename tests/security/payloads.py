@@ -33,7 +33,7 @@ LINKS = [
     "https:evil.example",
     "https://ok.example@evil.example/",
     "http://",
-    "file:///etc/passwd",
+    "smb://fileserver/share/report.exe",
     "ftp://files.example/x",
     f'tel:+1555" onmouseover="{SENTINEL}',
     f"sms:+15550100<script>{SENTINEL}</script>",
