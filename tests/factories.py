@@ -78,3 +78,18 @@ class TimelineEventFactory(factory.django.DjangoModelFactory):
     direction = Direction.IN
     body = factory.Faker("sentence")
     created_at = factory.LazyFunction(timezone.now)
+
+
+def inbound_sms(body: str, sid: str, sender: str = "+14155550100"):
+    """An SMS as the Twilio adapter hands it to the core: its signed webhook proves the sender."""
+    from channels_app.base import InboundMessage
+
+    return InboundMessage(
+        channel="sms",
+        sender_kind="phone",
+        sender=sender,
+        body=body,
+        provider="twilio",
+        provider_id=sid,
+        sender_proven=True,
+    )

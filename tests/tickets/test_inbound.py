@@ -7,20 +7,13 @@ import pytest
 from channels_app.base import InboundMessage
 from helpdesk.tickets.models import Ticket, TimelineEvent
 from helpdesk.tickets.services import record_inbound, send_reply
+from tests.factories import inbound_sms
 
 pytestmark = pytest.mark.django_db
 
 
 def sms(body: str, sid: str, sender: str = "+14155550100") -> InboundMessage:
-    return InboundMessage(
-        channel="sms",
-        sender_kind="phone",
-        sender=sender,
-        body=body,
-        provider="twilio",
-        provider_id=sid,
-        sender_proven=True,
-    )
+    return inbound_sms(body, sid, sender)
 
 
 def test_first_message_opens_a_ticket_and_later_ones_thread_into_it():

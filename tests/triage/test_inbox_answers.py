@@ -16,7 +16,7 @@ from helpdesk.tickets import tasks as ticket_tasks
 from helpdesk.tickets.models import EventKind, TimelineEvent
 from helpdesk.tickets.realtime import ticket_group
 from helpdesk.tickets.services import record_inbound
-from tests.factories import ContactPointFactory, CustomerFactory
+from tests.factories import ContactPointFactory, CustomerFactory, inbound_sms
 from triage import services
 from triage.models import RunStatus
 
@@ -24,15 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def sms(body: str, sid: str, sender: str = "+14155550199") -> InboundMessage:
-    return InboundMessage(
-        channel="sms",
-        sender_kind="phone",
-        sender=sender,
-        body=body,
-        provider="twilio",
-        provider_id=sid,
-        sender_proven=True,
-    )
+    return inbound_sms(body, sid, sender)
 
 
 @pytest.fixture
