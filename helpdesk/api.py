@@ -13,7 +13,7 @@ from django.db.models import BooleanField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -26,6 +26,99 @@ M = TypeVar("M", bound=Model)
 MAX_ID = 2**63 - 1
 
 
+def json_types(field: serializers.Field) -> tuple[type, ...] | None:
+    """The JSON types a writable field takes, as the schema states them; None: any JSON value.
+
+    DRF is lenient where the schema is not: a CharField takes 12, an IntegerField "12", a
+    BooleanField "yes" or 1, a PrimaryKeyRelatedField "7". Clients are generated from the schema,
+    so what it calls a string must be a string."""
+    checks: list[tuple[type | tuple[type, ...], tuple[type, ...] | None]] = [
+        (serializers.BooleanField, (bool,)),
+        (serializers.IntegerField, (int,)),
+        (serializers.FloatField, (int, float)),
+        (serializers.DecimalField, (int, float, str)),
+        ((serializers.MultipleChoiceField, serializers.ListField, serializers.ListSerializer), (list,)),
+        (serializers.ManyRelatedField, (list,)),
+        (serializers.PrimaryKeyRelatedField, (int,)),
+        (serializers.SlugRelatedField, (str,)),
+        ((serializers.DictField, serializers.Serializer), (dict,)),
+        (serializers.JSONField, None),
+    ]
+    if isinstance(field, serializers.ChoiceField) and not isinstance(field, serializers.MultipleChoiceField):
+        kinds = {type(value) for value in field.choices}
+        return tuple(kinds) if kinds and kinds <= {str, int} else None
+    for classes, types in checks:
+        if isinstance(field, classes):
+            return types
+    if isinstance(field, serializers.CharField | serializers.DateTimeField | serializers.DateField
+                  | serializers.TimeField | serializers.DurationField | serializers.UUIDField):  # fmt: skip
+        return (str,)
+    return None
+
+
+_JSON_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+
+
+def json_type_errors(field: serializers.Field, value) -> list[str] | dict | None:
+    """Why the value is not of the field's JSON type (also inside lists and maps), or None."""
+    if value is None:
+        return None  # the field's own allow_null decides
+    types = json_types(field)
+    if types is not None and (
+        not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+    ):
+        names = {
+            bool: "boolean",
+            int: "integer",
+            float: "number",
+            str: "string",
+            list: "array",
+            dict: "object",
+        }
+        return [f"Must be a JSON {' or '.join(names[t] for t in types)}."]
+    max_length = getattr(field, "max_length", None)
+    is_text = isinstance(value, str) and isinstance(field, serializers.CharField)
+    # As sent: DRF trims before it checks the length, the schema's maxLength does not.
+    if is_text and max_length is not None and len(value) > max_length:
+        return [f"Ensure this field has no more than {max_length} characters."]
+    child = getattr(field, "child", None) or getattr(field, "child_relation", None)
+    if isinstance(value, list) and child is not None:
+        errors = {i: e for i, item in enumerate(value) if (e := json_type_errors(child, item))}
+        return errors or None
+    if isinstance(value, dict) and isinstance(field, serializers.DictField):
+        errors = {str(k): e for k, item in value.items() if (e := json_type_errors(field.child, item))}
+        return errors or None
+    return None
+
+
+class StrictJson:
+    """Serializer mixin: every value must already have the JSON type the schema gives its field
+    (see json_types); nested serializers with the mixin check their own fields. A serializer that
+    refuses keys it does not know sets `closed = True`, and its schema says so."""
+
+    closed = False
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():  # type: ignore[attr-defined]
+                if field.read_only or field.field_name not in data:
+                    continue
+                problem = json_type_errors(field, data[field.field_name])
+                if problem:
+                    errors[name] = problem
+            if errors:
+                raise serializers.ValidationError(errors, code="invalid_type")
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def query_values(request) -> dict[str, str]:
+    """The query string as a plain dict, for a filter serializer: DRF reads a QueryDict as a
+    form, where an empty value means "not sent", so `?tag=` passed as no filter while the schema
+    says a tag is at least one character. Validated as JSON values, `?tag=` is a 400 naming it."""
+    return request.query_params.dict()
+
+
 def strict_page_size(request, default: int, maximum: int) -> int:
     """`page_size` as the schema says: an integer from 1 to `maximum`; anything else is a 400."""
     raw = request.query_params.get("page_size")
@@ -36,6 +129,17 @@ def strict_page_size(request, default: int, maximum: int) -> int:
             {"page_size": [f"A whole number from 1 to {maximum}."]}, code="invalid_page_size"
         )
     return int(raw)
+
+
+CURSOR_DESCRIPTION = "The page after this one, as given in `next`; any other value is a 404."
+
+
+class InvalidCursor(exceptions.NotFound):
+    """A cursor we did not hand out (altered, or from another list): the page it names does not
+    exist, so 404, with `fields.cursor` saying which parameter. Cursors are opaque: the schema can
+    only call them strings, so a well-formed request may carry a bad one (not a 400)."""
+
+    default_code = "invalid_cursor"
 
 
 class KeysetIdPagination(CursorPagination):
@@ -57,6 +161,8 @@ class KeysetIdPagination(CursorPagination):
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
+            if parameter["name"] == "cursor":
+                parameter["description"] = CURSOR_DESCRIPTION
             if parameter["name"] == "page_size":
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
         return parameters
@@ -78,8 +184,8 @@ class KeysetIdPagination(CursorPagination):
             raise self._invalid()
         return cursor
 
-    def _invalid(self) -> exceptions.ValidationError:
-        return exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}, code="invalid_cursor")
+    def _invalid(self) -> InvalidCursor:
+        return InvalidCursor(self.invalid_cursor_message)
 
 
 class KeysetOldestFirstPagination(BasePagination):
@@ -133,7 +239,7 @@ class KeysetOldestFirstPagination(BasePagination):
     def get_schema_operation_parameters(self, view):
         return [
             {"name": "cursor", "required": False, "in": "query", "schema": {"type": "string"},
-             "description": "The page after this one, as given in `next`."},
+             "description": CURSOR_DESCRIPTION},
             {"name": "page_size", "required": False, "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
              "description": f"Rows per page, at most {self.max_page_size}."},
@@ -157,8 +263,8 @@ class KeysetOldestFirstPagination(BasePagination):
             raise self._invalid()
         return when, pk
 
-    def _invalid(self) -> exceptions.ValidationError:
-        return exceptions.ValidationError({"cursor": [self.invalid_cursor_message]}, code="invalid_cursor")
+    def _invalid(self) -> InvalidCursor:
+        return InvalidCursor(self.invalid_cursor_message)
 
 
 def get_object_by_pk(queryset: QuerySet[M], pk: int) -> M:
@@ -184,11 +290,40 @@ def _flatten(detail) -> dict[str, list[str]]:
     return {}
 
 
+# Business-rule refusals that are about the object's present state, not about the request: the
+# same request can succeed once the state changes (another manager approves, the run ends…).
+CONFLICT_CODES = frozenset(
+    {
+        "already_published",
+        "flow_not_published",
+        "invalid_state",
+        "merge_already",
+        "merge_into_retired",
+        "opted_out",
+        "run_active",
+        "run_not_active",
+        "run_not_expired",
+    }
+)
+
+
+def application_status(exc: ApplicationError) -> int:
+    """The status a service's refusal answers with. 400 is kept for requests that break the
+    schema (types, enums, lengths, required fields: the serializers' errors); a request the schema
+    allows but a business rule refuses (a phone number no numbering plan has, a flow whose steps
+    lead nowhere, a customer merged into itself) is a 422, one that conflicts with the object's
+    state a 409. Clients generated from the schema can tell their own bug from a refusal."""
+    if exc.code == "not_found":
+        return 404
+    return 409 if exc.code in CONFLICT_CODES else 422
+
+
 def exception_handler(exc, context):
     """Answer every error as {"message", "code", "fields"} with a 4xx a person can act on."""
     if isinstance(exc, ApplicationError):
-        status = 404 if exc.code == "not_found" else 400
-        return Response({"message": exc.message, "code": exc.code, "fields": exc.fields}, status=status)
+        return Response(
+            {"message": exc.message, "code": exc.code, "fields": exc.fields}, status=application_status(exc)
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -201,7 +336,8 @@ def exception_handler(exc, context):
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
-        response.data = {"message": message, "code": getattr(exc, "default_code", "error"), "fields": {}}
+        fields = {"cursor": [message]} if isinstance(exc, InvalidCursor) else {}
+        response.data = {"message": message, "code": getattr(exc, "default_code", "error"), "fields": fields}
     return response
 
 
@@ -220,8 +356,20 @@ ERROR_RESPONSES = {
     "403": "Signed in, but not allowed (e.g. not a manager).",
     "404": "No such object, or one this user may not see.",
     "409": "The object changed state meanwhile (e.g. a broadcast already started).",
+    "422": "Well formed, but a business rule refuses it: `code` says which, `fields` where.",
     "429": "Too many attempts: wait Retry-After seconds.",
 }
+
+
+def _closed_component_names() -> set[str]:
+    """The schema component names of StrictJson serializers with `closed = True`."""
+    found, todo = set(), list(StrictJson.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.closed:
+            found.add(cls.__name__.removesuffix("Serializer"))
+    return found
 
 
 def document_error_responses(result, generator, request, public):
@@ -229,15 +377,21 @@ def document_error_responses(result, generator, request, public):
     answer, all in the one shape of `exception_handler` (clients are generated from the schema)."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
+    for name in _closed_component_names():
+        for component in (name, f"{name}Request"):
+            if component in components:
+                components[component]["additionalProperties"] = False
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            codes = ["400", "401", "403", "429"]
+            codes = ["400", "401", "403", "422", "429"]
             if "{" in path:
                 codes += ["404", "409"]
             elif method in ("post", "patch", "put", "delete"):
                 codes.append("409")
+            if any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
+                codes.append("404")  # a cursor we did not hand out (InvalidCursor)
             for code in codes:
                 operation["responses"].setdefault(
                     code,

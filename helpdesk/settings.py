@@ -206,7 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.permissions.IsStaffAgent"],
     # JSON bodies only: one content type to validate, and the schema says exactly that.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "helpdesk.apischema.AutoSchema",
     "EXCEPTION_HANDLER": "helpdesk.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.KeysetIdPagination",
     "PAGE_SIZE": 50,
@@ -220,6 +220,7 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
+    "GET_LIB_DOC_EXCLUDES": "helpdesk.apischema.lib_doc_excludes",
     "TITLE": "Tourniquet API",
     "DESCRIPTION": "Crisis-support help desk: customers, tickets and the unified timeline.",
     "VERSION": "1.0.0",

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.accounts import guards
+from helpdesk.api import StrictJson
 from helpdesk.tickets.models import Ticket
 from triage import services
 from triage.models import Flow, Run, RunMode
@@ -31,11 +32,23 @@ class FlowSerializer(serializers.ModelSerializer):
         return max(numbers) if numbers else None
 
 
-class FlowImportSerializer(serializers.Serializer):
+@extend_schema_field(
+    {"type": "object", "description": "A flow as export gives it: steps, questions, routes."}
+)
+class FlowDefinitionField(serializers.JSONField):
+    """An object; whether its steps make a flow is the importer's check (a 422 naming the step)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class FlowImportSerializer(StrictJson, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     slug = serializers.SlugField(max_length=80, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-    definition = serializers.JSONField()
+    definition = FlowDefinitionField()
     publish = serializers.BooleanField(default=True)
 
 
@@ -80,7 +93,7 @@ class VisibleTicketField(serializers.PrimaryKeyRelatedField):
         return visible_tickets(request.user) if request is not None else Ticket.objects.none()
 
 
-class StartRunSerializer(serializers.Serializer):
+class StartRunSerializer(StrictJson, serializers.Serializer):
     flow = serializers.SlugRelatedField(slug_field="slug", queryset=Flow.objects.all())
     ticket = VisibleTicketField()
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SMS)
@@ -92,7 +105,7 @@ class StartRunSerializer(serializers.Serializer):
     language = serializers.CharField(max_length=8, required=False, allow_blank=True)
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(StrictJson, serializers.Serializer):
     answer = serializers.CharField(max_length=1000)
 
 
@@ -106,7 +119,7 @@ class FlowListApi(APIView):
 class FlowImportApi(APIView):
     permission_classes = [IsManager]
 
-    @extend_schema(request=FlowImportSerializer, responses=FlowSerializer)
+    @extend_schema(request=FlowImportSerializer, responses={201: FlowSerializer})
     def post(self, request):
         serializer = FlowImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -133,7 +146,7 @@ class FlowPublishApi(APIView):
 
 
 class RunStartApi(APIView):
-    @extend_schema(request=StartRunSerializer, responses=RunSerializer)
+    @extend_schema(request=StartRunSerializer, responses={201: RunSerializer})
     def post(self, request):
         serializer = StartRunSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

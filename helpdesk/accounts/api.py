@@ -11,9 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.accounts import throttle
+from helpdesk.api import StrictJson
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(StrictJson, serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
@@ -21,9 +22,8 @@ class TokenRequestSerializer(serializers.Serializer):
         user = authenticate(self.context["request"], username=attrs["username"], password=attrs["password"])
         # Same answer for a wrong password and a non-staff account: neither may use the API.
         if user is None or not user.is_staff:
-            raise serializers.ValidationError(
-                "Unable to log in with these credentials.", code="authorization"
-            )
+            # 401, not 400: the request is well formed (the schema says so), the credentials are not.
+            raise exceptions.AuthenticationFailed("Unable to log in with these credentials.")
         attrs["user"] = user
         return attrs
 
@@ -35,6 +35,10 @@ class ObtainTokenApi(APIView):
     # JSON, or a plain form post (curl -d username=…): the API's other operations take JSON only.
     parser_classes = [JSONParser, FormParser, MultiPartParser]
     serializer_class = TokenRequestSerializer
+
+    def get_authenticate_header(self, request) -> str:
+        # The 401 for wrong credentials carries the challenge, as RFC 9110 asks.
+        return "Token"
 
     @extend_schema(
         request=TokenRequestSerializer,

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.accounts import guards
-from helpdesk.api import get_object_by_pk
+from helpdesk.api import StrictJson, get_object_by_pk
 from helpdesk.crisis import selectors, services
 from helpdesk.crisis.models import Banner, Broadcast, Crisis, DirectoryEntry
 from helpdesk.errors import ApplicationError
@@ -18,7 +18,7 @@ class IsManagerForWrites(guards.IsManagerForWrites):
     message = "Only managers can change crises and broadcasts."
 
 
-class CrisisSerializer(serializers.ModelSerializer):
+class CrisisSerializer(StrictJson, serializers.ModelSerializer):
     texts = serializers.DictField(
         child=serializers.DictField(child=serializers.CharField(max_length=2000, allow_blank=True)),
         required=False,
@@ -32,7 +32,7 @@ class CrisisSerializer(serializers.ModelSerializer):
         extra_kwargs = {"severity": {"min_value": 1, "max_value": 5}}
 
 
-class BannerSerializer(serializers.ModelSerializer):
+class BannerSerializer(StrictJson, serializers.ModelSerializer):
     class Meta:
         model = Banner
         fields = [
@@ -49,23 +49,16 @@ class BannerSerializer(serializers.ModelSerializer):
         read_only_fields = ["published_at", "version"]
 
 
-class DirectoryEntrySerializer(serializers.ModelSerializer):
+class DirectoryEntrySerializer(StrictJson, serializers.ModelSerializer):
     class Meta:
         model = DirectoryEntry
         fields = ["id", "position", "need", "channel", "target", "hours", "languages", "is_active"]
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only (DRF's own also takes "yes", "on", 1…, which the schema does not say)."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class AudienceSerializer(serializers.Serializer):
+class AudienceSerializer(StrictJson, serializers.Serializer):
     """Who a broadcast goes to (services.clean_audience checks the same for every caller)."""
+
+    closed = True  # a misspelt key ("tag") must not quietly widen the audience
 
     tags = serializers.ListField(child=serializers.CharField(max_length=64), max_length=100, required=False)
     languages = serializers.ListField(
@@ -75,8 +68,8 @@ class AudienceSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), max_length=100, required=False
     )
     crisis = serializers.IntegerField(min_value=1, required=False)
-    has_open_tickets = StrictBooleanField(required=False)
-    all = StrictBooleanField(required=False)
+    has_open_tickets = serializers.BooleanField(required=False)
+    all = serializers.BooleanField(required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -88,7 +81,7 @@ class AudienceSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class BroadcastSerializer(serializers.ModelSerializer):
+class BroadcastSerializer(StrictJson, serializers.ModelSerializer):
     audience = AudienceSerializer()
     bodies = serializers.DictField(
         child=serializers.CharField(max_length=services.MAX_BODY_CHARS, allow_blank=True),

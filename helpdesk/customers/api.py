@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from helpdesk.api import KeysetIdPagination, get_object_by_pk
+from helpdesk.api import KeysetIdPagination, get_object_by_pk, query_values
 from helpdesk.customers import services
 from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.customers.serializers import (
@@ -40,7 +40,7 @@ class CustomerListCreateApi(generics.GenericAPIView):
         summary="List customers, newest first (merged-away customers are left out)",
     )
     def get(self, request):
-        filters = CustomerFilterSerializer(data=request.query_params)
+        filters = CustomerFilterSerializer(data=query_values(request))
         filters.is_valid(raise_exception=True)
         qs = _customers().filter(merged_into__isnull=True)
         if q := filters.validated_data.get("q", "").strip():

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from helpdesk.api import KeysetIdPagination, KeysetOldestFirstPagination, get_object_by_pk
+from helpdesk.api import KeysetIdPagination, KeysetOldestFirstPagination, get_object_by_pk, query_values
 from helpdesk.tickets import selectors, services
 from helpdesk.tickets.models import Macro, Queue, Ticket, TimelineEvent
 from helpdesk.tickets.serializers import (
@@ -67,7 +67,7 @@ class TicketListCreateApi(generics.GenericAPIView):
         summary="List tickets, newest first (status=active for new, open and pending)",
     )
     def get(self, request):
-        filters = TicketFilterSerializer(data=request.query_params)
+        filters = TicketFilterSerializer(data=query_values(request))
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(_filtered(_tickets(request.user), filters.validated_data, request.user))
         return self.get_paginated_response(TicketSerializer(page, many=True).data)

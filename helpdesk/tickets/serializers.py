@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from channels_app.base import reply_channels
+from helpdesk.api import StrictJson
 from helpdesk.crisis.models import Crisis
 from helpdesk.customers.models import Customer
 from helpdesk.tickets.models import (
@@ -48,7 +50,7 @@ class TicketSerializer(serializers.ModelSerializer):
         return (user.get_full_name() or user.get_username()) if user else None
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(StrictJson, serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.filter(merged_into__isnull=True))
     subject = serializers.CharField(max_length=250)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WEB)
@@ -67,7 +69,7 @@ class TicketCreateSerializer(serializers.Serializer):
     )
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(StrictJson, serializers.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     assignee = serializers.PrimaryKeyRelatedField(queryset=_staff(), required=False, allow_null=True)
@@ -119,20 +121,34 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         return subject if isinstance(subject, str) else ""
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictJson, serializers.Serializer):
     body = serializers.CharField(max_length=10000)
 
 
-class ReplySerializer(serializers.Serializer):
+class ReplyChannelField(serializers.ChoiceField):
+    """One of the channels this desk can send on; any other is refused saying what to configure."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data not in self.choices:
+            from helpdesk.tickets.services import cannot_send_reason
+
+            raise serializers.ValidationError(cannot_send_reason(data), code="invalid_choice")
+        return super().to_internal_value(data)
+
+
+class ReplySerializer(StrictJson, serializers.Serializer):
     body = serializers.CharField(max_length=10000)
-    # Which channels can send depends on this installation's gateways (CHANNEL_GATEWAYS): the
-    # service answers 400 naming what to configure for any other.
-    channel = serializers.CharField(
-        max_length=16,
+    # The channels this installation can send on (CHANNEL_GATEWAYS), read when the serializer is
+    # made, so the schema's enum is this desk's own.
+    channel = ReplyChannelField(
+        choices=[],
         required=False,
-        help_text="A channel with a configured gateway (e.g. sms, email). "
-        "Default: the channel the customer last wrote on.",
+        help_text="A channel with a configured gateway. Default: the channel the customer last wrote on.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = reply_channels()
 
 
 class QueueSerializer(serializers.ModelSerializer):

@@ -730,10 +730,10 @@ def render_macro(*, macro: Macro, ticket: Ticket, agent=None) -> str:
     return _PLACEHOLDER.sub(value, macro.body).strip()
 
 
-def check_can_send(channel: str) -> None:
-    """Refuse a channel nothing can send on here, saying what to configure."""
+def cannot_send_reason(channel: str) -> str:
+    """Why nothing can send on the channel here, saying what to configure ('' when it can)."""
     if channel in reply_channels():
-        return
+        return ""
     if contact_kind_of(channel) and not gateway_configured(channel):
         message = _(
             "Nothing can send on %(channel)s here: configure a gateway for it in CHANNEL_GATEWAYS."
@@ -741,11 +741,13 @@ def check_can_send(channel: str) -> None:
     else:
         message = _("Replies cannot be sent on this channel.")
     choices = ", ".join(reply_channels()) or _("none configured")
-    raise ApplicationError(
-        message,
-        code="invalid_channel",
-        fields={"channel": [_("Choose one of: %(choices)s.") % {"choices": choices}]},
-    )
+    return f"{message} " + _("Choose one of: %(choices)s.") % {"choices": choices}
+
+
+def check_can_send(channel: str) -> None:
+    """Refuse a channel nothing can send on here, saying what to configure."""
+    if reason := cannot_send_reason(channel):
+        raise ApplicationError(reason, code="invalid_channel", fields={"channel": [reason]})
 
 
 def advance_delivery_status(report: DeliveryReport) -> TimelineEvent | None:

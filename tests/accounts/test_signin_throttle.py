@@ -79,7 +79,7 @@ def test_one_address_trying_many_usernames_is_paused(client, agent):
 def test_the_token_endpoint_counts_and_pauses_too(agent):
     api = APIClient()
     for _ in range(throttle.FAILURES_PER_USERNAME):
-        assert api.post("/api/v1/auth/token/", {"username": "agent", "password": "x"}).status_code == 400
+        assert api.post("/api/v1/auth/token/", {"username": "agent", "password": "x"}).status_code == 401
     response = api.post("/api/v1/auth/token/", {"username": "agent", "password": GOOD}, format="json")
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0

@@ -88,9 +88,21 @@ def test_token_endpoint_refuses_wrong_password_and_non_staff(db):
         response = APIClient().post(
             "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
         )
-        assert response.status_code == 400, username
-        assert error_shape(response)["fields"]["non_field_errors"]
+        # Well-formed request, wrong credentials: 401 with the challenge, same answer for all three.
+        assert response.status_code == 401, username
+        assert response["WWW-Authenticate"] == "Token"
+        assert error_shape(response) == {
+            "message": "Unable to log in with these credentials.",
+            "code": "authentication_failed",
+            "fields": {},
+        }
     assert not AuthToken.objects.exists()
+
+
+def test_token_endpoint_answers_400_to_a_malformed_request(db):
+    for body in [{"username": "agent"}, {"username": 7, "password": "x"}, {"username": "", "password": "x"}]:
+        response = APIClient().post("/api/v1/auth/token/", body, format="json")
+        assert response.status_code == 400, body
 
 
 def test_token_auth_alone_works_and_a_bad_token_is_refused(token_api):

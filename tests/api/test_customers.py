@@ -35,7 +35,7 @@ def test_create_normalizes_phone_to_e164_and_lowercases_email(api):
     assert Customer.objects.get(pk=body["id"]).contact_points.count() == 2
 
 
-def test_duplicate_contact_point_is_400_with_a_field_message_and_creates_nothing(api):
+def test_duplicate_contact_point_is_422_with_a_field_message_and_creates_nothing(api):
     ContactPointFactory(kind="phone", value="+14155550101")
     before = Customer.objects.count()
     response = api.post(
@@ -43,29 +43,32 @@ def test_duplicate_contact_point_is_400_with_a_field_message_and_creates_nothing
         {"name": "Copy", "contact_points": [{"kind": "phone", "value": "415-555-0101"}]},
         format="json",
     )
-    assert response.status_code == 400
+    # Well formed (the schema allows it), refused by a business rule: 422 (helpdesk.api).
+    assert response.status_code == 422
     body = error_shape(response)
     assert body["code"] == "contact_point_taken"
     assert "+14155550101" in body["fields"]["contact_points"][0]
     assert Customer.objects.count() == before
 
 
-def test_same_contact_point_twice_in_one_request_is_400(api):
+def test_same_contact_point_twice_in_one_request_is_422(api):
     response = api.post(
         "/api/v1/customers/",
         {"contact_points": [{"kind": "email", "value": "a@b.org"}, {"kind": "email", "value": "A@B.org"}]},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "contact_points" in error_shape(response)["fields"]
     assert not ContactPoint.objects.exists()
 
 
-def test_invalid_phone_and_unknown_kind_are_400_per_field(api):
+def test_invalid_phone_is_422_and_unknown_kind_400_per_field(api):
+    """A kind outside the schema's enum breaks the schema (400); a phone number no numbering plan
+    has is something only the server can tell (422)."""
     bad_phone = api.post(
         "/api/v1/customers/", {"contact_points": [{"kind": "phone", "value": "12"}]}, format="json"
     )
-    assert bad_phone.status_code == 400 and "contact_points" in error_shape(bad_phone)["fields"]
+    assert bad_phone.status_code == 422 and "contact_points" in error_shape(bad_phone)["fields"]
     bad_kind = api.post(
         "/api/v1/customers/", {"contact_points": [{"kind": "pigeon", "value": "x"}]}, format="json"
     )
@@ -139,16 +142,16 @@ def test_merge_moves_points_tickets_and_events_and_writes_an_audit_row(api, agen
     assert audit.source_id == source.pk and audit.actor == agent
 
 
-def test_merge_into_self_twice_or_unknown_source_is_400(api):
+def test_merge_into_self_is_422_twice_409_and_unknown_source_400(api):
     target, source = CustomerFactory(), CustomerFactory()
     same = api.post(f"/api/v1/customers/{target.pk}/merge/", {"source": target.pk}, format="json")
-    assert same.status_code == 400 and error_shape(same)["code"] == "merge_same"
+    assert same.status_code == 422 and error_shape(same)["code"] == "merge_same"
     assert (
         api.post(f"/api/v1/customers/{target.pk}/merge/", {"source": source.pk}, format="json").status_code
         == 200
     )
     again = api.post(f"/api/v1/customers/{target.pk}/merge/", {"source": source.pk}, format="json")
-    assert again.status_code == 400 and error_shape(again)["code"] == "merge_already"
+    assert again.status_code == 409 and error_shape(again)["code"] == "merge_already"
     unknown = api.post(f"/api/v1/customers/{target.pk}/merge/", {"source": 10**30}, format="json")
     assert unknown.status_code == 400 and "source" in error_shape(unknown)["fields"]
     assert CustomerMergeAudit.objects.count() == 1

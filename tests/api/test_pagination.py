@@ -1,4 +1,5 @@
-"""Cursor pagination: forged or broken page links are a 400 with the error shape, never a 500."""
+"""Cursor pagination: forged or broken page links are a 404 (the page they name does not exist;
+the schema can only call a cursor a string) with the error shape naming `cursor`, never a 500."""
 
 from __future__ import annotations
 
@@ -24,20 +25,20 @@ def forged(querystring: dict) -> str:
     "cursor",
     ["garbage", forged({"p": "abc"}), forged({"p": str(10**30)}), forged({"p": "1", "o": "x"})],
 )
-def test_forged_cursor_on_an_id_sort_is_400(api, cursor):
+def test_forged_cursor_on_an_id_sort_is_404(api, cursor):
     CustomerFactory()
     TicketFactory()
     for url in ("/api/v1/customers/", "/api/v1/tickets/", "/api/v1/queues/"):
         response = api.get(url, {"cursor": cursor})
-        assert response.status_code == 400, (url, cursor)
+        assert response.status_code == 404, (url, cursor)
         assert "cursor" in error_shape(response)["fields"]
 
 
 @pytest.mark.parametrize("position", ["2026", "yesterday", "9" * 40])
-def test_forged_cursor_on_the_timeline_is_400(api, position):
+def test_forged_cursor_on_the_timeline_is_404(api, position):
     event = TimelineEventFactory()
     response = api.get(f"/api/v1/tickets/{event.ticket_id}/timeline/", {"cursor": forged({"p": position})})
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "cursor" in error_shape(response)["fields"]
 
 
@@ -86,10 +87,10 @@ def test_timeline_pages_through_events_sharing_one_timestamp_without_loss(api):
 @pytest.mark.parametrize(
     "cursor", ["", "!!", forged({"p": "1"}), "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwWiIsICIxIl0"]
 )
-def test_broken_timeline_cursor_is_400_or_the_first_page(api, cursor):
+def test_broken_timeline_cursor_is_404_or_the_first_page(api, cursor):
     event = TimelineEventFactory()
     response = api.get(f"/api/v1/tickets/{event.ticket_id}/timeline/", {"cursor": cursor})
     if cursor:
-        assert response.status_code == 400 and "cursor" in error_shape(response)["fields"]
+        assert response.status_code == 404 and "cursor" in error_shape(response)["fields"]
     else:
         assert [e["id"] for e in response.json()["results"]] == [event.pk]

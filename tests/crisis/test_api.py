@@ -26,13 +26,14 @@ def test_agents_read_but_cannot_write_crises(agent_client):
     )
 
 
-def test_broadcast_without_audience_is_a_400_with_a_code(manager_client):
+def test_broadcast_without_audience_is_a_422_with_a_code(manager_client):
     response = manager_client.post(
         "/api/v1/broadcasts/",
         {"name": "b", "bodies": {"en": "Hi"}, "audience": {}},
         content_type="application/json",
     )
-    assert response.status_code == 400 and response.json()["code"] == "no_audience"
+    # The schema allows an empty audience object; the rule "someone must receive it" is a 422.
+    assert response.status_code == 422 and response.json()["code"] == "no_audience"
     assert not Broadcast.objects.exists()
 
 
@@ -45,7 +46,8 @@ def test_broadcast_create_pause_and_progress_over_the_api(manager_client):
     )
     assert response.status_code == 201
     pk = response.json()["id"]
-    assert manager_client.post(f"/api/v1/broadcasts/{pk}/pause/").status_code == 400  # a draft cannot pause
+    pause = manager_client.post(f"/api/v1/broadcasts/{pk}/pause/")
+    assert pause.status_code == 409 and pause.json()["code"] == "invalid_state"  # a draft cannot pause
     progress = manager_client.get(f"/api/v1/broadcasts/{pk}/progress/").json()
     assert progress["status"] == "draft" and progress["total"] == 0
 

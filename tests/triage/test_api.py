@@ -33,7 +33,7 @@ def test_manager_imports_exports_and_gets_clear_errors(manager_client):
         {"slug": "y", "definition": {"steps": []}},
         content_type="application/json",
     )
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid_flow"
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_flow"  # an object, but no flow
     exported = manager_client.get("/api/v1/triage/flows/x/export/").json()
     assert exported["definition"] == SMALL
 
@@ -52,7 +52,7 @@ def test_agent_drives_a_run_over_the_api(agent_client, small_flow, phone):
         data = agent_client.post(url, {"answer": answer}, content_type="application/json").json()
     assert data["status"] == "completed" and data["severity"] == 1
     again = agent_client.post(url, {"answer": "1"}, content_type="application/json")
-    assert again.status_code == 400 and again.json()["code"] == "run_not_active"
+    assert again.status_code == 409 and again.json()["code"] == "run_not_active"
 
 
 def test_command_exports_and_imports_a_new_version(tmp_path, small_flow):
