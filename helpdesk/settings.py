@@ -341,6 +341,8 @@ TRIAGE_BROADCAST_YES_WINDOW_HOURS = env.int("TRIAGE_BROADCAST_YES_WINDOW_HOURS",
 BROADCAST_DISPATCHERS = env.int("BROADCAST_DISPATCHERS", default=2)
 # Broadcasts to more recipients than this wait for a second manager's approval (0: never forced).
 BROADCAST_APPROVAL_THRESHOLD = env.int("BROADCAST_APPROVAL_THRESHOLD", default=1000)
+# The same for a triage flow started for a segment of customers (each gets the first question).
+SEGMENT_APPROVAL_THRESHOLD = env.int("SEGMENT_APPROVAL_THRESHOLD", default=BROADCAST_APPROVAL_THRESHOLD)
 SMS_PRICE_PER_SEGMENT = env.float("SMS_PRICE_PER_SEGMENT", default=0.0079)
 BROADCAST_REPLY_WINDOW_HOURS = env.int("BROADCAST_REPLY_WINDOW_HOURS", default=72)
 

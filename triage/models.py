@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.links import validate_link
@@ -187,3 +188,37 @@ class ResourceLink(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SegmentStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for a second manager")
+    STARTED = "started", _("Started")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SegmentRequest(models.Model):
+    """A manager's "start this flow for every customer tagged X": a mass send, so it is recorded,
+    and above SEGMENT_APPROVAL_THRESHOLD recipients it waits for a second manager (as broadcasts
+    do). The segment is counted again when it starts: approval does not freeze who is in it."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="segment_requests")
+    tag = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    planned_count = models.PositiveIntegerField(default=0)
+    started_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=SegmentStatus.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="segmentrequest_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.flow} · {self.tag or '*'} · {self.language or '*'}"

@@ -8,7 +8,17 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from helpdesk.tickets.models import Ticket, TicketStatus, TimelineEvent
 from triage import engine
-from triage.models import Flow, FlowVersion, Playbook, ResourceLink, Run, RunMode, RunStatus
+from triage.models import (
+    Flow,
+    FlowVersion,
+    Playbook,
+    ResourceLink,
+    Run,
+    RunMode,
+    RunStatus,
+    SegmentRequest,
+    SegmentStatus,
+)
 
 SIMILAR_LIMIT = 3
 
@@ -50,6 +60,14 @@ def runs_for_ticket(*, ticket: Ticket) -> QuerySet[Run]:
 
 def flows_with_versions() -> QuerySet[Flow]:
     return Flow.objects.prefetch_related("versions").order_by("name")
+
+
+def recent_segments(limit: int = 10) -> list[SegmentRequest]:
+    """Segments waiting for a second manager first, then the latest ones started or cancelled."""
+    rows = SegmentRequest.objects.select_related("flow", "requested_by", "approved_by")
+    waiting = list(rows.filter(status=SegmentStatus.AWAITING_APPROVAL).order_by("created_at"))
+    done = list(rows.exclude(status=SegmentStatus.AWAITING_APPROVAL)[:limit])
+    return waiting + done
 
 
 def published_flows() -> QuerySet[Flow]:

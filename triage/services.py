@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -48,6 +48,8 @@ from triage.models import (
     RunMode,
     RunSource,
     RunStatus,
+    SegmentRequest,
+    SegmentStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -666,23 +668,78 @@ def segment_customer_ids(*, tag: str = "", language: str = "") -> list[int]:
     return list(customers.order_by("id").values_list("id", flat=True).distinct())
 
 
-def start_segment(*, flow: Flow, actor=None, tag: str = "", language: str = "") -> int:
-    """Queue SMS runs for a segment of customers (by tag and/or language); return how many."""
+def segment_needs_approval(count: int) -> bool:
+    """Segments larger than SEGMENT_APPROVAL_THRESHOLD wait for a second manager (0: never):
+    a stolen manager session must not text the whole customer base alone."""
+    threshold = settings.SEGMENT_APPROVAL_THRESHOLD
+    return bool(threshold) and count > threshold
+
+
+def start_segment(*, flow: Flow, actor=None, tag: str = "", language: str = "") -> SegmentRequest:
+    """Record a manager's segment and start it: at once up to the approval threshold, else once
+    a second manager approves (approve_segment). Runs are queued by a worker, SEGMENT_CHUNK at a
+    time; each one's first SMS goes through the outbox at the sending account's rate."""
     published_version(flow)
     if not tag and not language:
         raise ApplicationError(_("Choose a tag or a language for the segment."), code="segment_empty")
     ids = segment_customer_ids(tag=tag, language=language)
+    needs_approval = segment_needs_approval(len(ids))
+    segment = SegmentRequest.objects.create(
+        flow=flow,
+        tag=tag,
+        language=language,
+        planned_count=len(ids),
+        status=SegmentStatus.AWAITING_APPROVAL if needs_approval else SegmentStatus.STARTED,
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if not needs_approval:
+        _queue_segment(segment, ids, actor)
+    return segment
+
+
+def approve_segment(*, segment: SegmentRequest, approver) -> SegmentRequest:
+    """A second manager lets a large segment start; the requester cannot approve their own."""
+    with transaction.atomic():
+        segment = SegmentRequest.objects.select_for_update().get(pk=segment.pk)
+        if segment.status != SegmentStatus.AWAITING_APPROVAL:
+            raise ApplicationError(_("This segment is not waiting for approval."), code="invalid_state")
+        if segment.requested_by_id is not None and segment.requested_by_id == approver.pk:
+            raise ApplicationError(_("A second manager must approve this segment."), code="same_approver")
+        segment.approved_by = approver
+        ids = segment_customer_ids(tag=segment.tag, language=segment.language)
+        segment.planned_count = len(ids)
+        segment.status = SegmentStatus.STARTED
+        segment.save(update_fields=["approved_by", "planned_count", "status"])
+        _queue_segment(segment, ids, approver)
+    return segment
+
+
+def cancel_segment(*, segment: SegmentRequest, actor) -> SegmentRequest:
+    """Withdraw a segment that is still waiting for approval (either manager may)."""
+    updated = SegmentRequest.objects.filter(pk=segment.pk, status=SegmentStatus.AWAITING_APPROVAL).update(
+        status=SegmentStatus.CANCELLED
+    )
+    if not updated:
+        raise ApplicationError(_("This segment is not waiting for approval."), code="invalid_state")
+    segment.refresh_from_db()
+    return segment
+
+
+def _queue_segment(segment: SegmentRequest, ids: list[int], actor) -> None:
     from triage import tasks
 
-    actor_id = actor.pk if actor is not None else None
+    SegmentRequest.objects.filter(pk=segment.pk).update(started_at=timezone.now())
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
     for start in range(0, len(ids), SEGMENT_CHUNK):
+        chunk = ids[start : start + SEGMENT_CHUNK]
         transaction.on_commit(
-            partial(tasks.start_segment_runs.delay, flow.pk, ids[start : start + SEGMENT_CHUNK], actor_id)
+            partial(tasks.start_segment_runs.delay, segment.flow_id, chunk, actor_id, segment.pk)
         )
-    return len(ids)
 
 
-def start_segment_runs(*, flow: Flow, customer_ids: list[int], actor=None) -> int:
+def start_segment_runs(
+    *, flow: Flow, customer_ids: list[int], actor=None, segment_id: int | None = None
+) -> int:
     """Start one SMS run per customer (skipping those who meanwhile started one or opted out)."""
     started = 0
     for customer in Customer.objects.filter(pk__in=customer_ids):
@@ -691,6 +748,8 @@ def start_segment_runs(*, flow: Flow, customer_ids: list[int], actor=None) -> in
             started += 1
         except ApplicationError as exc:
             logger.info("segment run skipped for customer %s: %s", customer.pk, exc.code)
+    if segment_id is not None:
+        SegmentRequest.objects.filter(pk=segment_id).update(started_count=F("started_count") + started)
     return started
 
 

@@ -18,8 +18,10 @@ def remind_and_expire_runs() -> dict[str, int]:
 
 
 @shared_task(acks_late=True)
-def start_segment_runs(flow_id: int, customer_ids: list[int], actor_id: int | None = None) -> int:
-    """Start SMS runs for one chunk of a manager's segment."""
+def start_segment_runs(
+    flow_id: int, customer_ids: list[int], actor_id: int | None = None, segment_id: int | None = None
+) -> int:
+    """Start SMS runs for one chunk of a manager's segment (counted on its SegmentRequest)."""
     from django.contrib.auth import get_user_model
 
     from triage import services
@@ -27,5 +29,5 @@ def start_segment_runs(flow_id: int, customer_ids: list[int], actor_id: int | No
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return services.start_segment_runs(
-        flow=Flow.objects.get(pk=flow_id), customer_ids=customer_ids, actor=actor
+        flow=Flow.objects.get(pk=flow_id), customer_ids=customer_ids, actor=actor, segment_id=segment_id
     )

@@ -21,5 +21,10 @@ urlpatterns = [
     path("flows/<int:flow_id>/preview/", views.flow_preview, name="flow_preview"),
     path("flows/<int:flow_id>/export/", views.flow_export, name="flow_export"),
     path("flows/<int:flow_id>/segment/", views.segment_start, name="segment_start"),
+    path(
+        "segments/<int:segment_id>/<str:decision>/",
+        views.segment_decide,
+        name="segment_decide",
+    ),
     path("flows/<int:flow_id>/start/", views.flow_start_for_phone, name="flow_start"),
 ]

@@ -29,7 +29,7 @@ from triage.forms import (
     StartRunForm,
     StepForm,
 )
-from triage.models import Flow, Run, RunMode, RunStatus
+from triage.models import Flow, Run, RunMode, RunStatus, SegmentRequest, SegmentStatus
 
 PREVIEW_SESSION_KEY = "triage_preview"
 
@@ -221,6 +221,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "import_form": ImportForm(),
             "segment_form": SegmentForm(),
+            "segments": selectors.recent_segments(),
         },
     )
 
@@ -446,7 +447,7 @@ def segment_start(request: HttpRequest, flow_id: int) -> HttpResponse:
     form = SegmentForm(request.POST)
     if form.is_valid():
         try:
-            count = services.start_segment(
+            segment = services.start_segment(
                 flow=flow,
                 actor=request.user,
                 tag=form.cleaned_data["tag"],
@@ -455,7 +456,33 @@ def segment_start(request: HttpRequest, flow_id: int) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Starting %(count)s runs.") % {"count": count})
+            if segment.status == SegmentStatus.AWAITING_APPROVAL:
+                messages.warning(
+                    request,
+                    _("%(count)s customers: a second manager must approve before anything is sent.")
+                    % {"count": segment.planned_count},
+                )
+            else:
+                messages.success(request, _("Starting %(count)s runs.") % {"count": segment.planned_count})
+    return redirect("triage:flow_list")
+
+
+@manager_required
+@require_POST
+def segment_decide(request: HttpRequest, segment_id: int, decision: str) -> HttpResponse:
+    """A second manager approves a waiting segment, or either manager cancels it."""
+    if decision not in ("approve", "cancel"):
+        raise Http404
+    segment = get_object_or_404(SegmentRequest, pk=segment_id)
+    try:
+        if decision == "approve":
+            segment = services.approve_segment(segment=segment, approver=request.user)
+            messages.success(request, _("Starting %(count)s runs.") % {"count": segment.planned_count})
+        else:
+            services.cancel_segment(segment=segment, actor=request.user)
+            messages.success(request, _("Segment cancelled: nothing was sent."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
     return redirect("triage:flow_list")
 
 

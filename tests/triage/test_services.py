@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from helpdesk.accounts.models import Role
 from helpdesk.customers.services import opt_out
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets.models import EventKind, Priority, TimelineEvent
 from tests.factories import QueueFactory, TicketFactory
 from tests.triage.conftest import SMALL
 from triage import selectors, services
-from triage.models import Playbook, ResourceLink, Run, RunMode, RunSource, RunStatus
+from triage.models import Playbook, ResourceLink, Run, RunMode, RunSource, RunStatus, SegmentStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -164,10 +165,52 @@ def test_segment_starts_runs_for_matching_customers_only(
     gone = ContactPointFactory(customer=CustomerFactory(language="km", tags=["market"]))
     opt_out(contact_point=gone)
     with django_capture_on_commit_callbacks(execute=True):
-        count = services.start_segment(flow=small_flow, actor=manager, tag="market", language="km")
-    assert count == 3
+        segment = services.start_segment(flow=small_flow, actor=manager, tag="market", language="km")
+    assert segment.status == SegmentStatus.STARTED and segment.planned_count == 3
     runs = Run.objects.filter(source=RunSource.SEGMENT)
     assert {r.customer_id for r in runs} == {p.customer_id for p in wanted}
+    segment.refresh_from_db()
+    assert segment.started_count == 3 and segment.requested_by == manager
+
+
+def test_a_segment_past_the_threshold_waits_for_a_second_manager(
+    small_flow, manager, settings, django_capture_on_commit_callbacks
+):
+    from tests.factories import ContactPointFactory, CustomerFactory, UserFactory
+
+    settings.SEGMENT_APPROVAL_THRESHOLD = 2
+    for _ in range(3):
+        ContactPointFactory(customer=CustomerFactory(tags=["flooded"]))
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        segment = services.start_segment(flow=small_flow, actor=manager, tag="flooded")
+    assert segment.status == SegmentStatus.AWAITING_APPROVAL and segment.planned_count == 3
+    assert not queued and not Run.objects.exists()  # nothing sent, nothing queued
+    with pytest.raises(ApplicationError) as same:
+        services.approve_segment(segment=segment, approver=manager)
+    assert same.value.code == "same_approver" and not Run.objects.exists()
+    ContactPointFactory(customer=CustomerFactory(tags=["flooded"]))  # the segment grew meanwhile
+    second = UserFactory(username="second-manager", role=Role.MANAGER)
+    with django_capture_on_commit_callbacks(execute=True):
+        segment = services.approve_segment(segment=segment, approver=second)
+    assert segment.approved_by == second and segment.planned_count == 4
+    assert Run.objects.filter(source=RunSource.SEGMENT).count() == 4
+    with pytest.raises(ApplicationError) as twice:
+        services.approve_segment(segment=segment, approver=second)
+    assert twice.value.code == "invalid_state"
+
+
+def test_a_waiting_segment_can_be_cancelled_and_then_never_starts(small_flow, manager, settings):
+    from tests.factories import ContactPointFactory, CustomerFactory, UserFactory
+
+    settings.SEGMENT_APPROVAL_THRESHOLD = 1
+    for _ in range(2):
+        ContactPointFactory(customer=CustomerFactory(tags=["flooded"]))
+    segment = services.start_segment(flow=small_flow, actor=manager, tag="flooded")
+    services.cancel_segment(segment=segment, actor=manager)
+    second = UserFactory(username="second-manager", role=Role.MANAGER)
+    with pytest.raises(ApplicationError):
+        services.approve_segment(segment=segment, approver=second)
+    assert not Run.objects.exists()
 
 
 def test_send_playbook_options_and_links_on_the_channel_in_use(seeded_flow, phone, agent):

@@ -179,3 +179,31 @@ def test_the_panel_lists_similar_solved_tickets_on_the_demos_sqlite_too(tmp_path
         [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_a_large_segment_is_approved_on_the_flow_page_by_another_manager(
+    client, manager, small_flow, settings, django_capture_on_commit_callbacks
+):
+    from helpdesk.accounts.models import Role
+    from tests.factories import ContactPointFactory, CustomerFactory, UserFactory
+    from triage.models import SegmentRequest
+
+    settings.SEGMENT_APPROVAL_THRESHOLD = 1
+    for _ in range(2):
+        ContactPointFactory(customer=CustomerFactory(tags=["flooded"]))
+    client.force_login(manager)
+    response = client.post(
+        reverse("triage:segment_start", args=[small_flow.pk]), {"tag": "flooded"}, follow=True
+    )
+    assert "a second manager must approve" in response.text
+    segment = SegmentRequest.objects.get()
+    approve = reverse("triage:segment_decide", args=[segment.pk, "approve"])
+    assert approve not in response.text  # the requester is not offered their own approval
+    assert not Run.objects.exists()
+    client.force_login(UserFactory(username="second-manager", role=Role.MANAGER))
+    assert approve in client.get(reverse("triage:flow_list")).text
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(approve, follow=True)
+    assert "Starting 2 runs." in response.text
+    assert Run.objects.count() == 2
+    assert client.post(reverse("triage:segment_decide", args=[segment.pk, "launch"])).status_code == 404
