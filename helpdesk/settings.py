@@ -324,6 +324,14 @@ INBOUND_HANDLERS: list[str] = env.list(
 # The same handlers for a drained batch, set-based where they can be (helpdesk.messaging.inbox):
 # it takes the messages that INBOUND_HANDLERS would treat exactly as it does, and leaves the others
 # to them (all of them when INBOUND_HANDLERS is not the list it stands for). Empty: one by one.
+# A ticket receiving more than INBOUND_TICKET_LIMIT messages in INBOUND_TICKET_WINDOW_SECONDS keeps
+# and shows them all but answers none automatically until the window ends (0: no limit); only
+# INBOUND_FLOOD_HANDLERS (opting out) are still asked. helpdesk/messaging/flood.py.
+INBOUND_TICKET_LIMIT = env.int("INBOUND_TICKET_LIMIT", default=30)
+INBOUND_TICKET_WINDOW_SECONDS = env.int("INBOUND_TICKET_WINDOW_SECONDS", default=600)
+INBOUND_FLOOD_HANDLERS: list[str] = env.list(
+    "INBOUND_FLOOD_HANDLERS", default=["helpdesk.messaging.consent.handle_opt_out"]
+)
 INBOUND_BATCH_HANDLER: str = env.str("INBOUND_BATCH_HANDLER", default="triage.inbound.answer_many")
 
 # Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the

@@ -37,7 +37,10 @@ def _fresh_cache():
     carry over from one test to the next."""
     from django.core.cache import cache
 
+    from helpdesk.messaging import flood
+
     cache.clear()
+    flood.reset_all()  # per-ticket inbound counts: ticket ids repeat between test databases
 
 
 CONSOLE = "channels_app.console.gateway.ConsoleGateway"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from channels_app.base import InboundMessage
-from helpdesk.messaging import keywords
+from helpdesk.messaging import flood, keywords
 from helpdesk.tickets import services as ticket_services
 from helpdesk.tickets.inbound import announce_inbound_event
 from helpdesk.tickets.models import Channel, Direction, TimelineEvent
@@ -89,6 +89,9 @@ def answer_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent | None
         turn = services.next_turn(run=run, answer=plan.message.body or "")
         if turn.outcome is None:  # the last answer routes the ticket and picks a playbook: one by one
             taken.append((i, plan, run, turn))
+    if taken:  # a flooded ticket's messages go one by one, where only consent answers them
+        flooded = flood.flooded_tickets(plan.ticket.pk for _i, plan, _run, _turn in taken)
+        taken = [entry for entry in taken if entry[1].ticket.pk not in flooded]
     if not taken:
         return results
     events = ticket_services.append_inbound_many([plan for _i, plan, _run, _turn in taken])

@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from helpdesk.messaging import flood
 from helpdesk.tickets import realtime
 from helpdesk.tickets.models import TimelineEvent
 
@@ -31,10 +32,16 @@ def process_inbound_event(event_id: int) -> None:
 def offer_inbound_event(event: TimelineEvent) -> None:
     """Announce the event to agents, then offer it to each handler until one consumes it.
 
+    Past the ticket's inbound limit (helpdesk.messaging.flood) only INBOUND_FLOOD_HANDLERS are
+    asked: the event is kept and shown, but nothing answers it automatically.
+
     At least once: a retry after a crash offers the event again. A triage answer is still fed once
     (`answer_run` skips an event it has seen); a repeated consent keyword notes itself again."""
     announce_inbound_event(event)
-    for path in settings.INBOUND_HANDLERS:
+    handlers = settings.INBOUND_HANDLERS
+    if event.ticket_id and event.ticket_id in flood.flooded_tickets([event.ticket_id]):
+        handlers = settings.INBOUND_FLOOD_HANDLERS  # kept and shown; only consent still acts
+    for path in handlers:
         handler = import_string(path)
         if handler(event):
             logger.debug("inbound event %s consumed by %s", event.pk, path)
