@@ -116,10 +116,34 @@ def poisoned_desk(db):
             },
         )
 
-    from triage.services import seed_stop_the_bleeding
+    from triage import services as triage_services
+    from triage.models import RunMode
 
-    seed_stop_the_bleeding()
-    return {"tickets": tickets, "crisis": crisis}
+    triage_services.seed_stop_the_bleeding()
+    # A flow whose every text is a payload: name, description, questions, choice labels.
+    steps = [
+        {
+            "key": f"s{n}",
+            "kind": "single",
+            "text": {"en": TEXTS[(5 * n) % len(TEXTS)], "fa": TEXTS[(5 * n + 1) % len(TEXTS)]},
+            "choices": [
+                {"value": "a", "label": {"en": TEXTS[(5 * n + 2) % len(TEXTS)]}, "weight": 1},
+                {"value": "b", "label": {"en": TEXTS[(5 * n + 3) % len(TEXTS)]}, "weight": 3},
+            ],
+        }
+        for n in range(6)
+    ]
+    flow = triage_services.import_flow(
+        data={
+            "name": TEXTS[5][:200],
+            "slug": "xss-flow",
+            "description": TEXTS[6],
+            "definition": {"steps": steps, "severity_bands": [{"min_score": 0, "severity": 1}]},
+        }
+    ).flow
+    first = tickets[0]
+    triage_services.start_run(flow=flow, customer=first.customer, ticket=first, mode=RunMode.AGENT)
+    return {"tickets": tickets, "crisis": crisis, "flow": flow}
 
 
 @pytest.fixture
@@ -206,6 +230,8 @@ def test_no_payload_runs_on_any_page_and_every_page_has_the_csp(
         _visit(page, f"{live_server.url}/customers/{ticket.customer_id}/")
     first = poisoned_desk["tickets"][0]
     _visit(page, f"{live_server.url}/tickets/{first.pk}/")
+    # Its triage panel asks the poisoned flow's first question, choices as buttons.
+    page.wait_for_selector(".triage-run")
     screenshot(page, "xss-ticket-en")
     page.context.add_cookies([{"name": "django_language", "value": "fa", "url": live_server.url}])
     _visit(page, f"{live_server.url}/tickets/{first.pk}/")
@@ -213,6 +239,8 @@ def test_no_payload_runs_on_any_page_and_every_page_has_the_csp(
     _visit(page, f"{live_server.url}/tickets/search/?q=script")
     _visit(page, f"{live_server.url}/customers/")
     _visit(page, f"{live_server.url}/triage/flows/")
+    _visit(page, f"{live_server.url}/triage/flows/{poisoned_desk['flow'].pk}/")
+    screenshot(page, "xss-flow-editor-en")
     _visit(page, f"{live_server.url}/manage/crisis/")
     _visit(page, f"{live_server.url}/manage/crisis/{poisoned_desk['crisis'].pk}/")
 
