@@ -21,6 +21,8 @@ def test_hidden_unless_enabled(client, settings):
     settings.DEBUG = False
     assert client.get("/demo/phone/").status_code == 404
     assert client.post("/demo/phone/send/", {"number": "+14155550100", "body": "hi"}).status_code == 404
+    # The thread view showed any customer's whole SMS thread to anyone who knew the number.
+    assert client.get("/demo/phone/thread/", {"number": "+14155550100"}).status_code == 404
 
 
 def test_page_renders(client):
