@@ -273,6 +273,7 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbox-sweep": {"task": "helpdesk.messaging.tasks.relay_outbox", "schedule": 30.0},
     "inbox-sweep": {"task": "helpdesk.messaging.tasks.sweep_inbox", "schedule": 30.0},
     "triage-reminders": {"task": "triage.tasks.remind_and_expire_runs", "schedule": 60.0},
+    "sla-escalation": {"task": "helpdesk.tickets.tasks.escalate_sla", "schedule": 60.0},
     # Every 2 s, so a dead dispatcher's rows are settled and replaced within ~DISPATCHER_LEASE
     # + 2 s; a tick that waited past the next one is dropped, not run late.
     "broadcast-sweep": {

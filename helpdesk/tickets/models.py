@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channels_app.base import DeliveryStatus as Delivery
@@ -79,6 +80,15 @@ class Queue(models.Model):
     slug = models.SlugField(unique=True)
     sla_minutes = models.PositiveIntegerField(_("first response SLA (minutes)"), default=24 * 60)
     urgent_sla_minutes = models.PositiveIntegerField(_("SLA for urgent tickets (minutes)"), default=60)
+    resolution_minutes = models.PositiveIntegerField(_("resolution SLA (minutes)"), default=3 * 24 * 60)
+    urgent_resolution_minutes = models.PositiveIntegerField(
+        _("resolution SLA for urgent tickets (minutes)"), default=8 * 60
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, help_text=_("Of its business hours; empty: the desk's.")
+    )
+    # Bumped whenever its hours or holidays change, so cached calendars are read again.
+    calendar_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     inbound_address = models.CharField(
         _("inbound address"),
         max_length=254,
@@ -102,12 +112,130 @@ class Queue(models.Model):
         return self.name
 
     def sla_for(self, priority: int) -> timedelta:
-        """Return how long a ticket of this priority may wait for a response."""
+        """Return how long a ticket of this priority may wait for a first response."""
+        return self.targets_for(priority)[0]
+
+    def targets_for(self, priority: int) -> tuple[timedelta, timedelta]:
+        """(first response, resolution) targets in business time: the queue's SlaTarget for the
+        priority, else its defaults (high priority: a quarter of normal, never below urgent)."""
+        target = next((t for t in self._targets() if t.priority == priority), None)
+        if target is not None:
+            return timedelta(minutes=target.first_response_minutes), timedelta(
+                minutes=target.resolution_minutes
+            )
         if priority == Priority.URGENT:
-            return timedelta(minutes=self.urgent_sla_minutes)
-        if priority == Priority.HIGH:
-            return timedelta(minutes=max(self.urgent_sla_minutes, self.sla_minutes // 4))
-        return timedelta(minutes=self.sla_minutes)
+            first, resolution = self.urgent_sla_minutes, self.urgent_resolution_minutes
+        elif priority == Priority.HIGH:
+            first = max(self.urgent_sla_minutes, self.sla_minutes // 4)
+            resolution = max(self.urgent_resolution_minutes, self.resolution_minutes // 4)
+        else:
+            first, resolution = self.sla_minutes, self.resolution_minutes
+        return timedelta(minutes=first), timedelta(minutes=max(first, resolution))
+
+    def _targets(self) -> list[SlaTarget]:
+        if not hasattr(self, "_sla_targets"):
+            self._sla_targets = list(self.sla_targets.all()) if self.pk else []
+        return self._sla_targets
+
+
+class SlaTarget(models.Model):
+    """A queue's targets for one priority, in business minutes (the queue's calendar)."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="sla_targets")
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices)
+    first_response_minutes = models.PositiveIntegerField(_("first response within (minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolved within (minutes)"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "priority"], name="slatarget_queue_priority")]
+
+    def __str__(self) -> str:
+        return f"{self.queue} · {self.get_priority_display()}"
+
+
+class BusinessHours(models.Model):
+    """One open interval of a queue on a weekday, in the queue's time zone (closes 00:00: midnight).
+    A queue without any is open around the clock."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="business_hours")
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"),
+        choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
+                 (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))],
+    )  # fmt: skip
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        ordering = ["queue", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")) | models.Q(closes="00:00"),
+                name="businesshours_closes_after_opens",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A day a queue is closed all day (its SLA clocks do not run)."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="holidays")
+    day = models.DateField(_("day"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["queue", "day"], name="holiday_queue_day")]
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.day} {self.name}"
+
+
+class EscalationAction(models.TextChoices):
+    NOTIFY = "notify", _("Notify (a note on the ticket, a live alert)")
+    RAISE_PRIORITY = "raise_priority", _("Raise the priority one step")
+    REASSIGN = "reassign", _("Reassign")
+
+
+class SlaTargetName(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class EscalationRule(models.Model):
+    """Run by beat: when a queue's ticket is within `minutes_before` of missing a target (0: when
+    it misses it), do the action, once per ticket and rule."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="escalation_rules")
+    target = models.CharField(_("target"), max_length=16, choices=SlaTargetName.choices)
+    minutes_before = models.PositiveIntegerField(_("minutes before it is due"), default=0)
+    action = models.CharField(_("action"), max_length=16, choices=EscalationAction.choices)
+    assign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("For reassign: empty leaves the ticket unassigned for anyone to take."),
+    )  # fmt: skip
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        before = f"−{self.minutes_before} min" if self.minutes_before else "0"
+        return f"{self.queue} · {self.get_target_display()} {before} · {self.get_action_display()}"
+
+
+class SlaEscalation(models.Model):
+    """That a rule fired for a ticket: unique, so it fires once even if beat runs twice."""
+
+    ticket = models.ForeignKey("Ticket", on_delete=models.CASCADE, related_name="escalations")
+    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="+")
+    fired_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "rule"], name="slaescalation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} · {self.rule_id} · {self.fired_at:%Y-%m-%d %H:%M}"
 
 
 class Tag(models.Model):
@@ -140,11 +268,16 @@ class Ticket(models.Model):
     channel = models.CharField(_("last channel"), max_length=16, choices=Channel.choices, default=Channel.WEB)
     language = models.CharField(_("language"), max_length=8, default="en")
     severity = models.PositiveSmallIntegerField(_("severity"), null=True, blank=True)
+    # The queue's sort key: the next target still open (helpdesk/tickets/sla.py).
     sla_due_at = models.DateTimeField(_("SLA due"))
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)  # pending on the customer since
+    sla_paused_seconds = models.PositiveIntegerField(default=0, db_default=0)  # business time pending
     first_response_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"))
     solved_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)  # create_ticket passes its `now`
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

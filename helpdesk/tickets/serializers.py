@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels_app.base import reply_channels
 from helpdesk.api import StrictJson
 from helpdesk.crisis.models import Crisis
 from helpdesk.customers.models import Customer
+from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
     Channel,
     DeliveryStatus,
@@ -29,8 +31,21 @@ def _staff():
     return get_user_model().objects.filter(is_staff=True, is_active=True)
 
 
+class SlaTargetStateSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField()
+    state = serializers.ChoiceField(choices=sla.STATES, help_text="met, due, breached or paused.")
+
+
+class SlaSerializer(serializers.Serializer):
+    first_response = SlaTargetStateSerializer()
+    resolution = SlaTargetStateSerializer()
+
+
 class TicketSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
+    sla = serializers.SerializerMethodField(
+        help_text="Each target's due time and state, in business time with pauses while pending."
+    )
     assignee_name = serializers.SerializerMethodField()
     tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(
         slug_field="name", many=True, read_only=True
@@ -41,9 +56,13 @@ class TicketSerializer(serializers.ModelSerializer):
         fields = [
             "id", "customer", "customer_name", "subject", "status", "priority", "queue", "assignee",
             "assignee_name", "tags", "crisis", "channel", "language", "severity", "sla_due_at",
-            "first_response_at", "last_activity_at", "solved_at", "created_at", "updated_at",
+            "first_response_at", "last_activity_at", "solved_at", "created_at", "updated_at", "sla",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(SlaSerializer)
+    def get_sla(self, ticket: Ticket) -> dict:
+        return sla.states(ticket)
 
     def get_assignee_name(self, ticket: Ticket) -> str | None:
         user = ticket.assignee

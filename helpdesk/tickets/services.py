@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +31,7 @@ from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.customers.services import normalize_contact, resolve_customer, resolve_unproven_sender
 from helpdesk.errors import ApplicationError
 from helpdesk.messaging import outbox
-from helpdesk.tickets import realtime
+from helpdesk.tickets import realtime, sla
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
     Channel,
@@ -134,7 +135,7 @@ def create_ticket(
             tags = [*(tags or []), "broadcast-reply"]
         else:
             crisis = crisis_for_customer(customer=customer)
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         customer=customer,
         subject=(subject or _("(no subject)"))[:250],
         channel=channel,
@@ -143,9 +144,11 @@ def create_ticket(
         language=language or customer.language or "en",
         crisis=crisis,
         assignee=assignee,
-        sla_due_at=now + queue.sla_for(priority),
         last_activity_at=now,
+        created_at=now,
     )
+    sla.apply_due_times(ticket)
+    ticket.save(force_insert=True)
     _bump_counter(queue.pk, ticket.status, +1)
     if tags:
         set_tags(ticket=ticket, names=tags)
@@ -203,8 +206,10 @@ def update_ticket(
     severity: int | None = _UNSET,
     tags: list[str] = _UNSET,
     subject: str = _UNSET,
+    now: datetime | None = None,
 ) -> Ticket:
     """Change a ticket; each change becomes a timeline event and counters stay exact."""
+    now = now or timezone.now()
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     old_status, old_queue_id = ticket.status, ticket.queue_id
     changes: list[tuple[str, str, dict]] = []
@@ -221,8 +226,15 @@ def update_ticket(
                 {"from": ticket.status, "to": status},
             )
         )
+        if ticket.status == TicketStatus.PENDING:
+            sla.resume(ticket, now)  # the wait on the customer does not count against us
+        elif status == TicketStatus.PENDING:
+            sla.pause(ticket, now)
         ticket.status = status
-        ticket.solved_at = timezone.now() if status in (TicketStatus.SOLVED, TicketStatus.CLOSED) else None
+        if status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
+            ticket.solved_at = ticket.solved_at or now
+        else:
+            ticket.solved_at = None
     if priority is not _UNSET and int(priority) != ticket.priority:
         if int(priority) not in Priority.values:
             raise ApplicationError(
@@ -237,8 +249,7 @@ def update_ticket(
             )
         )
         ticket.priority = int(priority)
-        # A more urgent ticket must be answered sooner: pull the SLA in, never push it out.
-        ticket.sla_due_at = min(ticket.sla_due_at, ticket.created_at + ticket.queue.sla_for(ticket.priority))
+        sla.apply_due_times(ticket)  # the new priority's targets, from creation, pauses kept
     if assignee is not _UNSET and (assignee.pk if assignee else None) != ticket.assignee_id:
         name = (assignee.get_full_name() or assignee.get_username()) if assignee else _("nobody")
         changes.append(
@@ -254,6 +265,7 @@ def update_ticket(
             (EventKind.ASSIGNMENT, _("Moved to queue %(queue)s") % {"queue": queue.name}, {"queue": queue.pk})
         )
         ticket.queue = queue
+        sla.apply_due_times(ticket)  # the new queue's targets and calendar
     if crisis is not _UNSET and (crisis.pk if crisis else None) != ticket.crisis_id:
         ticket.crisis = crisis
     if severity is not _UNSET and severity != ticket.severity:
@@ -583,7 +595,9 @@ def send_message(
         )
     updates: dict[str, Any] = {"last_activity_at": now}
     if author is not None and ticket.first_response_at is None:
+        # Answered: the queue now sorts it by its resolution target.
         updates["first_response_at"] = now
+        updates["sla_due_at"] = Coalesce(F("resolution_due_at"), F("sla_due_at"))
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     if author is not None and ticket.status == TicketStatus.NEW:
         update_ticket(ticket=ticket, actor=author, status=TicketStatus.OPEN)

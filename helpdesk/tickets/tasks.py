@@ -11,3 +11,11 @@ def process_inbound_event(event_id: int) -> None:
     from helpdesk.tickets.inbound import process_inbound_event as process
 
     process(event_id)
+
+
+@shared_task
+def escalate_sla() -> int:
+    """Beat, every minute: fire the SLA escalation rules that are due (helpdesk/tickets/sla.py)."""
+    from helpdesk.tickets import sla
+
+    return sla.escalate()

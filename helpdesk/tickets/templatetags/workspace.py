@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import TIME_STRINGS
 from django.utils.translation import get_language, gettext, gettext_noop
 
-from helpdesk.tickets.models import OPEN_STATUSES
+from helpdesk.tickets import sla
 
 register = template.Library()
 
@@ -24,13 +24,33 @@ SLA_SOON = timedelta(hours=1)
 
 @register.filter
 def sla_state(ticket) -> str:
-    """Return 'overdue', 'soon' or 'ok' for an open ticket's SLA ('' when it is closed)."""
-    if ticket.status not in OPEN_STATUSES or ticket.sla_due_at is None:
-        return ""
-    left = ticket.sla_due_at - timezone.now()
-    if left <= timedelta(0):
+    """The SLA badge's class: 'overdue', 'soon', 'ok', 'paused' or 'met' (helpdesk/tickets/sla.py:
+    the next target still open, else how the closed targets went)."""
+    return _badge_class(*sla.badge(ticket))
+
+
+def _badge_class(state: str, due) -> str:
+    if state == sla.BREACHED:
         return "overdue"
-    return "soon" if left <= SLA_SOON else "ok"
+    if state == sla.DUE and due is not None:
+        return "soon" if due - timezone.now() <= SLA_SOON else "ok"
+    return state  # paused, met
+
+
+@register.simple_tag
+def sla_badge(ticket) -> str:
+    """The SLA badge's text: which target, and when it is (or was) due."""
+    state, due = sla.badge(ticket)
+    which = text(FIRST_RESPONSE) if ticket.first_response_at is None else text(RESOLUTION)
+    if state == sla.MET:
+        return text(SLA_MET)
+    if state == sla.PAUSED:
+        return text(SLA_PAUSED) % {"target": which}
+    if due is None:
+        return text(SLA_MISSED)
+    if state == sla.BREACHED:
+        return text(SLA_OVERDUE) % {"target": which, "span": span((timezone.now() - due).total_seconds())}
+    return text(SLA_DUE) % {"target": which, "span": span((due - timezone.now()).total_seconds())}
 
 
 @register.simple_tag
@@ -46,6 +66,15 @@ def status_count(counts: dict, status: str) -> int:
 
 OVERDUE = gettext_noop("overdue %(span)s")
 DUE_IN = gettext_noop("in %(span)s")
+FIRST_RESPONSE = gettext_noop("First response")
+RESOLUTION = gettext_noop("Resolution")
+SLA_MET = gettext_noop("SLA met")
+SLA_MISSED = gettext_noop("SLA missed")
+SLA_PAUSED = gettext_noop("%(target)s: paused while pending")
+SLA_OVERDUE = gettext_noop("%(target)s overdue %(span)s")
+SLA_DUE = gettext_noop("%(target)s due in %(span)s")
+PAUSED = gettext_noop("paused")
+MET = gettext_noop("met")
 UNASSIGNED = gettext_noop("Unassigned")
 FROM_CUSTOMER = gettext_noop("from customer")
 TO_CUSTOMER = gettext_noop("to customer")
@@ -113,14 +142,19 @@ def _when(dt) -> tuple[str, str]:
 @register.simple_tag
 def queue_row(t) -> str:
     """One row of the queue."""
-    state = sla_state(t)
-    iso, full = _when(t.sla_due_at)
-    if state == "overdue":
-        sla = text(OVERDUE) % {"span": span((timezone.now() - t.sla_due_at).total_seconds())}
-    elif state:
-        sla = text(DUE_IN) % {"span": span((t.sla_due_at - timezone.now()).total_seconds())}
+    state, due = sla.badge(t)
+    iso, full = _when(due or t.sla_due_at)
+    if state == sla.BREACHED and due is not None:
+        sla_text = text(OVERDUE) % {"span": span((timezone.now() - due).total_seconds())}
+    elif state == sla.DUE and due is not None:
+        sla_text = text(DUE_IN) % {"span": span((due - timezone.now()).total_seconds())}
+    elif state == sla.PAUSED:
+        sla_text = text(PAUSED)
+    elif state == sla.MET:
+        sla_text = text(MET)
     else:
-        sla = "—"
+        sla_text = "—"
+    state = _badge_class(state, due)
     tags = format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in t.tags.all()))
     if t.assignee_id:
         assignee = format_html("{}", t.assignee.get_full_name() or t.assignee.get_username())
@@ -157,7 +191,7 @@ def queue_row(t) -> str:
         state=state or "none",
         iso=iso,
         full=full,
-        sla=sla,
+        sla=sla_text,
         language=t.language,
         crisis=crisis,
     )

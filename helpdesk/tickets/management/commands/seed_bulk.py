@@ -328,7 +328,7 @@ class Command(BaseCommand):
                     "tickets_ticket",
                     "id, subject, status, priority, channel, language, severity, sla_due_at, "
                     "first_response_at, last_activity_at, solved_at, created_at, updated_at, "
-                    "assignee_id, customer_id, queue_id",
+                    "assignee_id, customer_id, queue_id, first_response_due_at, resolution_due_at",
                     self._ticket_lines(plan, first_ticket + offset, first_customer, events),
                 )
                 self._copy(
@@ -389,16 +389,20 @@ class Command(BaseCommand):
         for i, (customer, status, priority, channel, created) in enumerate(plan):
             lang = self.customer_language[customer]
             subject = _escape(rng.choice(SUBJECTS[lang]))
-            sla = created + timedelta(minutes=60 if priority == 1 else 24 * 60)
+            # The queues' default targets, around the clock (helpdesk/tickets/sla.py).
+            first_due = created + timedelta(minutes=60 if priority == 1 else 24 * 60)
+            resolution_due = created + timedelta(minutes=8 * 60 if priority == 1 else 3 * 24 * 60)
             last = created + timedelta(minutes=5 * (events - 1))
             responded = _ts(created + timedelta(minutes=5)) if events > 1 else "\\N"
+            sla = first_due if events <= 1 else resolution_due  # the next target still open
             solved = _ts(last) if status in ("solved", "closed") else "\\N"
             assignee = str(rng.choice(agents)) if agents and rng.random() < 0.6 else "\\N"
             severity = str(rng.randint(1, 5)) if rng.random() < 0.3 else "\\N"
             yield (
                 f"{first_id + i}\t{subject}\t{status}\t{priority}\t{channel}\t{lang}\t{severity}\t"
                 f"{_ts(sla)}\t{responded}\t{_ts(last)}\t{solved}\t{_ts(created)}\t{_ts(last)}\t"
-                f"{assignee}\t{first_customer + customer}\t{rng.choice(queues)}\n"
+                f"{assignee}\t{first_customer + customer}\t{rng.choice(queues)}\t"
+                f"{_ts(first_due)}\t{_ts(resolution_due)}\n"
             )
 
     def _event_lines(
