@@ -47,6 +47,11 @@ class QueueFilterForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=[("", _("Any language"))], required=False)
     crisis = forms.IntegerField(label=_("Crisis"), required=False, min_value=1)
     tag = forms.CharField(label=_("Tag"), required=False, max_length=64)
+    sla = forms.ChoiceField(
+        label=_("SLA"),
+        choices=[("", _("Any")), ("soon", _("Due within the hour or missed")), ("breached", _("Missed"))],
+        required=False,
+    )
     sort = forms.ChoiceField(label=_("Sort"), choices=[(k, SORT_LABELS[k]) for k in SORTS], required=False)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -72,6 +77,7 @@ class QueueFilterForm(forms.Form):
             language=data.get("language") or "",
             crisis=data.get("crisis") or None,
             tag=data.get("tag") or "",
+            sla=data.get("sla") or "",
         )
 
 

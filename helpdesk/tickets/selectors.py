@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -57,6 +58,7 @@ class QueueFilters:
     crisis: int | None = None
     tag: str = ""
     customer: int | None = None
+    sla: str = ""  # "", "soon" (the next target within SLA_SOON, or missed) or "breached"
 
 
 @dataclass
@@ -70,6 +72,10 @@ class QueuePage:
     @property
     def open_total(self) -> int:
         return sum(self.status_counts.get(s, 0) for s in OPEN_STATUSES)
+
+
+# The breach-soon list: open targets due within this (the badge's "soon" too).
+SLA_SOON = timedelta(hours=1)
 
 
 # --- Keyset cursors -------------------------------------------------------------------------
@@ -210,6 +216,10 @@ def filtered_tickets(*, agent, filters: QueueFilters) -> QuerySet[Ticket]:
         qs = qs.filter(tags__name=filters.tag.strip().lower())
     if filters.customer:
         qs = qs.filter(customer_id=filters.customer)
+    if filters.sla in ("soon", "breached"):
+        # The breach-soon list: the next open target (the sort key), not paused on the customer.
+        reach = timezone.now() + (SLA_SOON if filters.sla == "soon" else timedelta(0))
+        qs = qs.filter(sla_due_at__lte=reach, sla_paused_at__isnull=True, status__in=OPEN_STATUSES)
     return qs
 
 

@@ -53,6 +53,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         "priority_choices": Priority.choices,
         "channel_choices": Channel.choices,
         "sort_choices": cast(forms.ChoiceField, form.fields["sort"]).choices,
+        "sla_choices": cast(forms.ChoiceField, form.fields["sla"]).choices,
         "languages": settings.LANGUAGES,
         "open_statuses": [TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING],
         **selectors.filter_choices(request.user),

@@ -148,3 +148,20 @@ def test_the_api_gives_every_ticket_its_sla(office, agent):
     assert body["sla"]["first_response"]["state"] in sla.STATES
     listed = api.get("/api/v1/tickets/").json()["results"]
     assert all(set(t["sla"]) == {"first_response", "resolution"} for t in listed)
+
+
+def test_the_breach_soon_list_holds_the_open_targets_within_the_hour(agent):
+    from tests.factories import TicketFactory
+
+    now = timezone.now()
+    soon = TicketFactory(sla_due_at=now + timedelta(minutes=20))
+    missed = TicketFactory(sla_due_at=now - timedelta(minutes=5))
+    later = TicketFactory(sla_due_at=now + timedelta(hours=5))
+    paused = TicketFactory(sla_due_at=now - timedelta(minutes=5), status="pending", sla_paused_at=now)
+
+    def listed(which: str) -> set[int]:
+        return {t.pk for t in queue_page(agent=agent, filters=QueueFilters(sla=which)).tickets}
+
+    assert listed("soon") == {soon.pk, missed.pk}
+    assert listed("breached") == {missed.pk}
+    assert later.pk in listed("") and paused.pk in listed("")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import lru_cache
 
 from django import template
@@ -16,10 +15,9 @@ from django.utils.timesince import TIME_STRINGS
 from django.utils.translation import get_language, gettext, gettext_noop
 
 from helpdesk.tickets import sla
+from helpdesk.tickets.selectors import SLA_SOON
 
 register = template.Library()
-
-SLA_SOON = timedelta(hours=1)
 
 
 @register.filter
