@@ -278,6 +278,9 @@ class Ticket(models.Model):
     last_activity_at = models.DateTimeField(_("last activity"))
     solved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)  # create_ticket passes its `now`
+    # Bumped by every change of its fields (services.update_ticket): a write carrying an older
+    # one was made on a stale page and is refused rather than overwriting a colleague's change.
+    version = models.PositiveIntegerField(default=1, db_default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -403,3 +406,37 @@ class QueueCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue_id}/{self.status}: {self.count}"
+
+
+class AuditAction(models.TextChoices):
+    CHANGE = "change", _("Changed a field")
+    MESSAGE_SENT = "message_sent", _("Message sent")
+    MESSAGE_BLOCKED = "message_blocked", _("Message blocked")
+    MERGE = "merge", _("Merged")
+
+
+class AuditEvent(models.Model):
+    """What happened to a ticket, by whom and when: immutable (the database refuses UPDATE and
+    DELETE on this table, see migration 0008). References are plain ids, not foreign keys, so
+    nothing deleted elsewhere can cascade into the record; the actor's name is kept as it was."""
+
+    ticket_id = models.BigIntegerField(db_index=True)
+    customer_id = models.BigIntegerField()
+    version = models.PositiveIntegerField(help_text=_("The ticket's version this change made."))
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    field = models.CharField(max_length=32, blank=True)
+    old = models.TextField(blank=True)
+    new = models.TextField(blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True)  # the timeline event, for messages
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True)  # "" for the system
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket_id", "version"], name="auditevent_ticket_version")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} v{self.version} {self.action} {self.field}"
+

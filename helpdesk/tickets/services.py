@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from channels_app.base import (
     DELIVERY_RANK,
@@ -34,6 +35,8 @@ from helpdesk.messaging import outbox
 from helpdesk.tickets import realtime, sla
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
+    AuditAction,
+    AuditEvent,
     Channel,
     DeliveryStatus,
     Direction,
@@ -193,6 +196,70 @@ def add_system_event(
     )
 
 
+AUDITED_FIELDS = ("status", "priority", "assignee", "queue", "crisis", "severity", "subject", "tags")
+
+
+def _audit_value(ticket: Ticket, name: str) -> str:
+    """A field's value as the audit record and the conflict message show it."""
+    if name == "tags":
+        return ", ".join(sorted(t.name for t in ticket.tags.all()))
+    if name == "assignee":
+        user = ticket.assignee
+        return (user.get_full_name() or user.get_username()) if user else ""
+    if name in ("queue", "crisis"):
+        related = getattr(ticket, name)
+        return str(related) if related else ""
+    if name == "status":
+        return str(ticket.get_status_display())
+    if name == "priority":
+        return str(ticket.get_priority_display())
+    value = getattr(ticket, name)
+    return "" if value is None else str(value)
+
+
+def changes_since(*, ticket: Ticket, version: int) -> list[AuditEvent]:
+    """The field changes made after the version a page or client saw, oldest first."""
+    return list(
+        AuditEvent.objects.filter(
+            ticket_id=ticket.pk, version__gt=version, action=AuditAction.CHANGE
+        ).order_by("version", "id")
+    )
+
+
+def _refuse_stale(ticket: Ticket, seen_version: int, writing: set[str], *, strict: bool) -> None:
+    """Refuse a write made on a stale page: any newer change (strict: the API's If-Match), or a
+    newer change of a field this write sets (the ticket page, which saves one field at a time)."""
+    if seen_version >= ticket.version:
+        return
+    newer = changes_since(ticket=ticket, version=seen_version)
+    clashing = newer if strict else [c for c in newer if c.field in writing]
+    if not clashing and not strict:
+        return  # only other fields changed meanwhile: this write overwrites nobody
+    described = [
+        _("%(who)s changed %(field)s: %(old)s → %(new)s")
+        % {"who": c.actor_name or _("the system"), "field": _(FIELD_LABELS.get(c.field, c.field)),
+           "old": c.old or "—", "new": c.new or "—"}
+        for c in clashing
+    ]  # fmt: skip
+    raise ApplicationError(
+        _("This ticket changed since you opened it; nothing was saved. ") + " ".join(described),
+        code="conflict",
+        fields={c.field: [described[i]] for i, c in enumerate(clashing)},
+    )
+
+
+FIELD_LABELS = {
+    "status": gettext_noop("Status"),
+    "priority": gettext_noop("Priority"),
+    "assignee": gettext_noop("Assignee"),
+    "queue": gettext_noop("Queue"),
+    "crisis": gettext_noop("Crisis"),
+    "severity": gettext_noop("Severity"),
+    "subject": gettext_noop("Subject"),
+    "tags": gettext_noop("Tags"),
+}
+
+
 @transaction.atomic
 def update_ticket(
     *,
@@ -207,10 +274,27 @@ def update_ticket(
     tags: list[str] = _UNSET,
     subject: str = _UNSET,
     now: datetime | None = None,
+    seen_version: int | None = None,
+    strict: bool = False,
 ) -> Ticket:
-    """Change a ticket; each change becomes a timeline event and counters stay exact."""
+    """Change a ticket: each change becomes a timeline event and an immutable audit event, the
+    version goes up once, counters stay exact. With `seen_version` (the version the page or
+    client read), a write that would overwrite a newer change is refused (code "conflict");
+    `strict` refuses it after any newer change (HTTP If-Match)."""
     now = now or timezone.now()
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # Locks the ticket's row only (of=self): assignee and crisis are outer joins.
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("assignee", "queue", "crisis")
+    ticket = locked.get(pk=ticket.pk)
+    asked = {
+        name
+        for name, value in (("status", status), ("priority", priority), ("assignee", assignee),
+                            ("queue", queue), ("crisis", crisis), ("severity", severity),
+                            ("tags", tags), ("subject", subject))
+        if value is not _UNSET
+    }  # fmt: skip
+    if seen_version is not None:
+        _refuse_stale(ticket, seen_version, asked, strict=strict)
+    before = {name: _audit_value(ticket, name) for name in asked}
     old_status, old_queue_id = ticket.status, ticket.queue_id
     changes: list[tuple[str, str, dict]] = []
     if status is not _UNSET and status != ticket.status:
@@ -272,16 +356,49 @@ def update_ticket(
         ticket.severity = severity
     if subject is not _UNSET and subject and subject != ticket.subject:
         ticket.subject = subject[:250]
+    if tags is not _UNSET:
+        set_tags(ticket=ticket, names=tags)
+    after = {name: _audit_value(ticket, name) for name in asked}
+    changed = [name for name in AUDITED_FIELDS if name in asked and before[name] != after[name]]
+    if changed:
+        ticket.version += 1
     ticket.save()
     if ticket.status != old_status or ticket.queue_id != old_queue_id:
         _bump_counter(old_queue_id, old_status, -1)
         _bump_counter(ticket.queue_id, ticket.status, +1)
-    if tags is not _UNSET:
-        set_tags(ticket=ticket, names=tags)
+    actor_name = (actor.get_full_name() or actor.get_username()) if getattr(actor, "pk", None) else ""
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                ticket_id=ticket.pk,
+                customer_id=ticket.customer_id,
+                version=ticket.version,
+                action=AuditAction.CHANGE,
+                field=name,
+                old=before[name],
+                new=after[name],
+                actor_id=getattr(actor, "pk", None),
+                actor_name=actor_name,
+                at=now,
+            )  # fmt: skip
+            for name in changed
+        ]
+    )
     for kind, body, payload in changes:
         add_system_event(
             customer_id=ticket.customer_id, ticket=ticket, kind=kind, body=body, author=actor, payload=payload
         )
+    for name in changed:
+        if name in ("tags", "severity", "crisis", "subject"):  # the others have their own events
+            add_system_event(
+                customer_id=ticket.customer_id,
+                ticket=ticket,
+                kind=EventKind.NOTE,
+                body=_("%(field)s: %(old)s → %(new)s")
+                % {"field": _(FIELD_LABELS[name]), "old": before[name] or "—", "new": after[name] or "—"},
+                author=actor,
+                payload={"action": "field_change", "field": name, "from": before[name], "to": after[name]},
+            )
     realtime.ticket_changed(ticket)
     return ticket
 
