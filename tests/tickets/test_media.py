@@ -130,3 +130,15 @@ def test_a_file_over_the_mms_size_cap_is_not_served(mms, fake_twilio, agent_clie
     event = mms((fake_twilio.add_media(content_type="image/png", body=big), "image/png"))
     response = agent_client.get(f"/tickets/{event.ticket_id}/media/{event.pk}/1/")
     assert response.status_code == 502 and len(response.content) < 1000
+
+
+def test_a_provider_that_does_not_answer_in_time_is_a_502_not_a_hung_page(
+    mms, fake_twilio, agent_client, monkeypatch
+):
+    from channels_app.sms import media
+
+    event = mms((fake_twilio.add_media(content_type="image/png", body=PNG), "image/png"))
+    monkeypatch.setattr(media, "READ_TIMEOUT", 0.2)
+    fake_twilio.configure(latency_ms=1500)
+    response = agent_client.get(f"/tickets/{event.ticket_id}/media/{event.pk}/1/")
+    assert response.status_code == 502
