@@ -120,6 +120,14 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class Media:
+    """A file a customer attached to a message (an MMS photo), as its provider served it."""
+
+    content_type: str  # as the provider declared it: lower-case, no parameters; not to be trusted
+    body: bytes
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     """What a provider said about one message: from a send result, an error or a status callback."""
 
@@ -307,6 +315,10 @@ class ChannelSpec:
     keywords_handler: str = ""
     realtime: bool = False  # the customer is there now (chat, a call): answers go out at once
     sends: bool = True  # messages can go out on it (a web form cannot be answered on the web form)
+    # Dotted path of `fetch(url) -> Media` for the files its inbound messages carry (payload
+    # "media"): it asks only the provider's own hosts and raises ChannelError (code "not_allowed"
+    # for a URL it will not fetch).
+    media_fetcher: str = ""
 
 
 def _load_specs(paths: tuple[str, ...]) -> dict[str, ChannelSpec]:
@@ -376,3 +388,11 @@ def webhook_url_path(name: str) -> str:
 def keyword_handlers() -> dict[str, str]:
     """Channel name → dotted path of its consent keywords handler."""
     return {spec.name: spec.keywords_handler for spec in channels().values() if spec.keywords_handler}
+
+
+def fetch_media(channel: str, url: str) -> Media:
+    """Fetch one file attached to an inbound message on the channel, through its adapter."""
+    spec = channels().get(channel)
+    if spec is None or not spec.media_fetcher:
+        raise ChannelError(f"Channel {channel!r} has no media to fetch.", permanent=True, code="not_allowed")
+    return _import(spec.media_fetcher)(url)

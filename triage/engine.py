@@ -15,15 +15,18 @@ Definition shape (see triage/fixtures/stop_the_bleeding.json for a full example)
                 "bands": [{"min": 0, "max": 10, "weight": 1}],  # number steps
                 "yes_weight": 2, "no_weight": 0, "focus": true}],
      "severity_bands": [{"min_score": 0, "severity": 1}, ...],
-     "rules": [{"when": {...}, "priority": 1, "queue": "slug", "tags": ["x"]}],
+     "rules": [{"when": {...}, "priority": 1, "queue": "slug", "tags": ["x"]}],  # only these keys
      "texts": {"done": {"en": ...}, "invalid": {...}, "reminder": {...}, "expired": {...}}}
 
 A condition (`when`) holds when every key it has holds: `severity_gte`, `severity_lte`, and for
-`step`: `in` (any overlap with a multi answer), `gte`, `lte`, `answered`.
+`step`: `in` (any overlap with a multi answer), `gte`, `lte`, `answered`. `validate_definition`
+refuses a rule with any other key, or a condition naming an unknown step or choice; whether the
+queue a rule names exists is the database's question (`triage.selectors.definition_problems`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -312,9 +315,9 @@ def validate_definition(definition: Any) -> list[str]:
         if value is not None and not _list_of_objects(value):
             errors.append(f"'{name}' must be a list of objects.")
     rules: Any = definition.get("rules")
-    for rule in rules if _list_of_objects(rules) else []:
-        if not isinstance(rule.get("tags", []), list):
-            errors.append("A rule's tags must be a list.")
+    known = {str(s.get("key")): s for s in steps if isinstance(s, Mapping)}
+    for n, rule in enumerate(rules if _list_of_objects(rules) else [], start=1):
+        errors.extend(_rule_errors(n, rule, known))
     if definition.get("texts") is not None and not isinstance(definition.get("texts"), Mapping):
         errors.append("'texts' must map a name to its text per language.")
     index = {k: i for i, k in enumerate(keys)}
@@ -344,6 +347,68 @@ def validate_definition(definition: Any) -> list[str]:
             elif index[target] <= n - 1:
                 # Forward only: this is what bounds every run (no step is asked twice).
                 errors.append(f"Step {n}: it may only go to a later step, not back to '{target}'.")
+    return errors
+
+
+RULE_KEYS = ("when", "priority", "queue", "tags")
+CONDITION_KEYS = ("severity_gte", "severity_lte", "step", "in", "gte", "lte", "answered")
+
+
+def rule_label(n: int, rule: Mapping) -> str:
+    """Name a rule for a manager: its place in the list and its condition, as written."""
+    when = rule.get("when")
+    if not when:
+        return f"Rule {n} (always)"
+    return f"Rule {n} (when {json.dumps(when, ensure_ascii=False, sort_keys=True, default=str)[:200]})"
+
+
+def _rule_errors(n: int, rule: Mapping, steps: Mapping[str, Mapping]) -> list[str]:
+    # A rule that cannot do what it says must not publish: an unknown key or condition is ignored
+    # by `evaluate` (a misspelt "severity_gt" would make the rule match every run).
+    label, errors = rule_label(n, rule), []
+    for key in rule:
+        if key in ("skill", "skills"):
+            errors.append(f"{label}: rules cannot route by skill yet; route to a queue or add tags.")
+        elif key not in RULE_KEYS:
+            errors.append(f"{label}: '{key}' is not part of a rule (use {', '.join(RULE_KEYS)}).")
+    priority = rule.get("priority")
+    if priority is not None and (isinstance(priority, bool) or priority not in (1, 2, 3, 4)):
+        errors.append(f"{label}: the priority must be 1 (urgent), 2, 3 or 4 (low).")
+    queue = rule.get("queue")
+    if queue is not None and (not isinstance(queue, str) or not queue.strip()):
+        errors.append(f"{label}: the queue must be a queue's slug.")
+    tags = rule.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        errors.append(f"{label}: the tags must be a list of words.")
+    when = rule.get("when") or {}  # as `evaluate` reads it: no condition means always
+    if not isinstance(when, Mapping):
+        return [*errors, f"{label}: the condition ('when') must be an object."]
+    for key in when:
+        if key not in CONDITION_KEYS:
+            errors.append(f"{label}: '{key}' is not a condition (use {', '.join(CONDITION_KEYS)}).")
+    step_key = when.get("step")
+    if step_key is None:
+        if any(k in when for k in ("in", "gte", "lte", "answered")):
+            errors.append(f"{label}: a condition on an answer needs the step it reads.")
+        return errors
+    step = steps.get(str(step_key)) if isinstance(step_key, str) else None
+    if step is None:
+        return [*errors, f"{label}: its condition reads an unknown step '{step_key}'."]
+    if "in" in when and step.get("kind") in ("single", "multi"):
+        overrides: Any = step.get("crisis_choices")
+        overrides = overrides if isinstance(overrides, Mapping) else {}
+        sets = [step.get("choices") or [], *overrides.values()]
+        values = {
+            c.get("value")
+            for choices in sets
+            if isinstance(choices, list)
+            for c in choices
+            if isinstance(c, Mapping) and isinstance(c.get("value"), str)
+        }
+        wanted = when["in"] if isinstance(when["in"], list) else [when["in"]]
+        for value in wanted:
+            if not isinstance(value, str) or value not in values:
+                errors.append(f"{label}: step '{step_key}' has no choice '{value}'.")
     return errors
 
 

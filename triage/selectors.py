@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
-from helpdesk.tickets.models import Ticket, TicketStatus, TimelineEvent
+from helpdesk.tickets.models import Queue, Tag, Ticket, TicketStatus, TimelineEvent
 from triage import engine
 from triage.models import (
     Flow,
@@ -21,6 +22,36 @@ from triage.models import (
 )
 
 SIMILAR_LIMIT = 3
+
+
+def definition_problems(definition: Any) -> list[str]:
+    """Return what stops this definition from being published: the engine's checks, then each
+    rule's queue (it must exist, or routing would silently do nothing) and tags (they are created
+    on first use, so only their spelling is checked: the stored name must be the one written)."""
+    errors = engine.validate_definition(definition)
+    if errors:
+        return errors
+    rules = [(n, rule) for n, rule in enumerate(definition.get("rules") or [], start=1)]
+    wanted = {rule["queue"] for _n, rule in rules if rule.get("queue")}
+    existing = set(Queue.objects.filter(slug__in=wanted).values_list("slug", flat=True)) if wanted else set()
+    for n, rule in rules:
+        label = engine.rule_label(n, rule)
+        queue = rule.get("queue")
+        if queue and queue not in existing:
+            errors.append(
+                _("%(rule)s: there is no queue '%(queue)s'; create it first or name another queue.")
+                % {"rule": label, "queue": queue}
+            )
+        for tag in rule.get("tags") or []:
+            stored = Tag.normalize(tag)
+            if not stored:
+                errors.append(_("%(rule)s: a tag is empty.") % {"rule": label})
+            elif stored != tag:
+                errors.append(
+                    _("%(rule)s: the tag '%(tag)s' would be stored as '%(stored)s'; write it that way.")
+                    % {"rule": label, "tag": tag, "stored": stored}
+                )
+    return errors
 
 
 def active_run(*, customer_id: int, mode: str = RunMode.SMS) -> Run | None:

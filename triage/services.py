@@ -55,7 +55,8 @@ from triage.models import (
 logger = logging.getLogger(__name__)
 
 SEED_PATH = Path(__file__).resolve().parent / "fixtures" / "stop_the_bleeding.json"
-# Playbooks (two options and a story) and resource links that ship with the seeded flow.
+# The queues its rules route to, playbooks (two options and a story) and resource links that ship
+# with the seeded flow.
 SEED_EXTRAS_PATH = Path(__file__).resolve().parent / "fixtures" / "stop_the_bleeding_playbooks.json"
 # A reminder or expiry sweep handles at most this many runs, so one beat tick stays short.
 SWEEP_BATCH = 500
@@ -138,7 +139,11 @@ def publish_version(*, version: FlowVersion, actor=None, now: datetime | None = 
     version = FlowVersion.objects.select_for_update().get(pk=version.pk)
     if version.published_at is not None:
         raise ApplicationError(_("This version is already published."), code="already_published")
-    _check(version.definition)
+    from triage import selectors
+
+    problems = selectors.definition_problems(version.definition)
+    if problems:
+        raise ApplicationError(" ".join(problems), code="invalid_flow", fields={"definition": problems})
     version.published_at = now or timezone.now()
     version.published_by = actor
     version.save(update_fields=["published_at", "published_by"])
@@ -192,11 +197,14 @@ def export_flow(*, flow: Flow, version: FlowVersion | None = None) -> dict:
 
 @transaction.atomic
 def seed_stop_the_bleeding() -> Flow:
-    """Install the "Stop the bleeding" flow, its playbooks and resource links; safe to run again."""
+    """Install the "Stop the bleeding" flow, the queues its rules route to, its playbooks and
+    resource links; safe to run again."""
     data = json.loads(SEED_PATH.read_text(encoding="utf-8"))
+    extras = json.loads(SEED_EXTRAS_PATH.read_text(encoding="utf-8"))
+    for spec in extras["queues"]:  # before the import: a flow routing to a missing queue cannot publish
+        ticket_services.ensure_queue(**spec)
     version = import_flow(data=data, publish=True)
     flow = version.flow
-    extras = json.loads(SEED_EXTRAS_PATH.read_text(encoding="utf-8"))
     for spec in extras["playbooks"]:
         Playbook.objects.get_or_create(
             name=spec["name"],
@@ -233,7 +241,11 @@ def _crisis_key(ticket: Ticket | None) -> str | None:
 
 
 def _answer_channel(run: Run) -> str:
-    return run.channel or Channel.VOICE
+    # Agent-guided runs talk on no channel (run.channel is ''): the agent types what the customer
+    # said on the ticket's own channel (an email, a call), so the answers carry that one.
+    if run.channel:
+        return run.channel
+    return run.ticket.channel if run.ticket is not None else Channel.SYSTEM
 
 
 def _prompt_body(prompts: list[str]) -> str:
@@ -499,10 +511,15 @@ def _apply_outcome(run: Run, outcome: engine.Outcome, *, actor=None) -> None:
     changes: dict[str, Any] = {"severity": outcome.severity}
     if outcome.priority is not None and outcome.priority < ticket.priority:
         changes["priority"] = outcome.priority  # triage only ever raises urgency
+    lost_queue = ""
     if outcome.queue:
         queue = Queue.objects.filter(slug=outcome.queue).first()
         if queue is not None:
             changes["queue"] = queue
+        else:
+            # Publishing checked it existed; it was deleted or renamed since. Say so on the ticket.
+            lost_queue = outcome.queue
+            logger.warning("triage run %s routes to the missing queue %r", run.pk, outcome.queue)
     if outcome.tags:
         current = list(ticket.tags.values_list("name", flat=True))
         changes["tags"] = sorted(set(current) | set(outcome.tags))
@@ -513,6 +530,11 @@ def _apply_outcome(run: Run, outcome: engine.Outcome, *, actor=None) -> None:
     if playbook is not None:
         lines.append(_("Option 1: %(text)s") % {"text": result["playbook"]["option_1"]})
         lines.append(_("Option 2: %(text)s") % {"text": result["playbook"]["option_2"]})
+    if lost_queue:
+        lines.append(
+            _("The flow routes this ticket to the queue '%(queue)s', which no longer exists: it stays here.")
+            % {"queue": lost_queue}
+        )
     ticket_services.add_system_event(
         customer_id=run.customer_id,
         ticket=ticket,

@@ -249,7 +249,7 @@ def _editor(
                 }
                 for i, s in enumerate(steps)
             ],
-            "errors": engine.validate_definition(definition) if steps else [],
+            "errors": selectors.definition_problems(definition) if steps else [],
             "step_form": step_form or StepForm(),
             "edit_index": edit_index,
             "advanced_form": advanced_form

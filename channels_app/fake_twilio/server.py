@@ -12,7 +12,10 @@ connections parsed by httptools, each answer one write) instead of through an AS
 Control endpoints (not Twilio's): GET /_fake/messages[?to=], POST /_fake/reset,
 POST /_fake/config (JSON: latency_ms, rate_429, rate_5xx, undelivered, callback_delay,
 callbacks, queue_seconds; a reset restores the defaults), GET /_fake/stats (counters, the
-number of client connections seen, the time of the last create).
+number of client connections seen, the time of the last create), POST /_fake/media (JSON:
+content_type, body_b64, redirect) stores an MMS file and answers its Twilio media path, which
+answers (with the account's credentials) a redirect to GET /_fake/cdn/<media sid>, or to
+`redirect`.
 """
 
 from __future__ import annotations
@@ -47,8 +50,18 @@ UNDELIVERABLE_NUMBERS = {"+15005550004"}  # accepted, then undelivered (30003)
 
 logger = logging.getLogger(__name__)
 
+MEDIA_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages/(?P<msid>MM\w+)/Media/(?P<me>ME\w+)$")
 MESSAGES_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages(?:/(?P<msid>(SM|MM)\w+))?\.json$")
 E164_RE = re.compile(r"\+[1-9]\d{6,14}")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An answer that is not JSON: a media file, or a redirect to one."""
+
+    content_type: str = ""
+    body: bytes = b""
+    location: str = ""
 
 
 @dataclass
@@ -89,6 +102,7 @@ class FakeTwilio:
         }
         self.config: dict[str, Any] = dict(self.defaults)
         self.messages: dict[str, dict[str, Any]] = {}
+        self.media: dict[str, dict[str, Any]] = {}  # MMS files by media sid (POST /_fake/media)
         self.order: list[str] = []
         self.by_to: dict[str, list[str]] = {}  # the list endpoint filters by To without a scan
         self.stats: Counter[str] = Counter()
@@ -112,6 +126,16 @@ class FakeTwilio:
         query = dict(parse_qsl(request.query_string.decode())) if request.query_string else {}
         if path.startswith("/_fake/"):
             return self.control(path, method, query, request.body)
+        media = MEDIA_RE.match(path)
+        if media and method == "GET":
+            # Like Twilio with HTTP auth enforced on media: credentials, then a redirect to the CDN.
+            stored = self.media.get(media["me"])
+            if stored is None:
+                return twilio_error(20404, "The requested resource was not found", 404)
+            if not self._authorized(request, media["sid"]):
+                return twilio_error(20003, "Authenticate", 401)
+            self.stats["media"] += 1
+            return 307, Raw(location=stored["redirect"] or f"/_fake/cdn/{media['me']}")
         match = MESSAGES_RE.match(path)
         if not match:
             return twilio_error(20404, "The requested resource was not found", 404)
@@ -300,7 +324,23 @@ class FakeTwilio:
                 for sid in (self.by_to.get(to, []) if to else self.order)
                 if (m := self.messages[sid])
             ]
+        if path == "/_fake/media" and method == "POST":
+            spec = json.loads(body or b"{}")
+            me = f"ME{secrets.token_hex(16)}"
+            self.media[me] = {
+                "content_type": spec.get("content_type", "application/octet-stream"),
+                "body": base64.b64decode(spec.get("body_b64", "")),
+                "redirect": spec.get("redirect", ""),
+            }
+            mm = f"MM{secrets.token_hex(16)}"
+            return 200, {"path": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{mm}/Media/{me}"}
+        if path.startswith("/_fake/cdn/") and method == "GET":
+            stored = self.media.get(path.removeprefix("/_fake/cdn/"))
+            if stored is None:
+                return 404, {"error": "no such media"}
+            return 200, Raw(content_type=stored["content_type"], body=stored["body"])
         if path == "/_fake/reset" and method == "POST":
+            self.media.clear()
             self.messages.clear()
             self.order.clear()
             self.by_to.clear()
@@ -468,10 +508,15 @@ class _HttpConnection(asyncio.Protocol):
     def _write(self, status: int, payload: Any, *, keep_alive: bool) -> None:
         if self.transport is None:
             return
-        body = json.dumps(payload).encode()
+        if isinstance(payload, Raw):
+            body = payload.body
+            extra = f"location: {payload.location}\r\n" if payload.location else ""
+            content_type = payload.content_type or "application/octet-stream"
+        else:
+            body, extra, content_type = json.dumps(payload).encode(), "", "application/json"
         head = (
             f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"content-type: {content_type}\r\ncontent-length: {len(body)}\r\n{extra}"
             + ("" if keep_alive else "connection: close\r\n")
             + "\r\n"
         )

@@ -48,7 +48,8 @@ KEEPALIVE_SECONDS = 4.0
 FIND_PAGE_SIZE = 20
 
 
-def _rewrite(url: str) -> str:
+def api_url(url: str) -> str:
+    """The URL on api.twilio.com, or on TWILIO_API_BASE when that is set (the local fake)."""
     base = settings.TWILIO_API_BASE
     if base and url.startswith(TWILIO_HOST):
         return base.rstrip("/") + url[len(TWILIO_HOST) :]
@@ -59,7 +60,7 @@ class RedirectingHttpClient(TwilioHttpClient):
     """The SDK's HTTP client, sending to TWILIO_API_BASE instead of api.twilio.com when set."""
 
     def request(self, method, url, *args, **kwargs):
-        return super().request(method, _rewrite(url), *args, **kwargs)
+        return super().request(method, api_url(url), *args, **kwargs)
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
         # The SDK formats ~8 INFO lines per request before the logger drops them.
@@ -98,7 +99,7 @@ class KeepAliveHttpClient(AsyncHttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        url = _rewrite(url)
+        url = api_url(url)
         if self.logger.isEnabledFor(logging.INFO):
             self.log_request({"method": method, "url": url, "params": params, "headers": headers})
         parts = urlsplit(url)

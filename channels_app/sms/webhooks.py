@@ -75,7 +75,11 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
         num_media = min(int(params.get("NumMedia") or 0), MAX_MEDIA)
     except ValueError:
         return WebhookAnswer(400, "NumMedia must be a number.")
-    media = [_clean(params[f"MediaUrl{i}"], 1000) for i in range(num_media) if params.get(f"MediaUrl{i}")]
+    indexes = [i for i in range(num_media) if params.get(f"MediaUrl{i}")]
+    media = [_clean(params[f"MediaUrl{i}"], 1000) for i in indexes]
+    # What Twilio says each file is: the timeline shows an image inline only when it says image/*
+    # (and the proxy serves it inline only when its bytes are one).
+    media_types = [_clean(params.get(f"MediaContentType{i}", ""), 100).lower() for i in indexes]
     body = _clean(params.get("Body", ""), 10_000)
     message = InboundMessage(
         channel="sms",
@@ -89,9 +93,12 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
         language=guess_language(body),
         sender_proven=True,  # the request carries Twilio's signature: the number wrote it
         payload={
-            k: _clean(params[k], 200)
-            for k in ("FromCity", "FromState", "FromCountry", "NumSegments", "MessagingServiceSid")
-            if params.get(k)
+            **{
+                k: _clean(params[k], 200)
+                for k in ("FromCity", "FromState", "FromCountry", "NumSegments", "MessagingServiceSid")
+                if params.get(k)
+            },
+            **({"media_types": media_types} if media else {}),
         },
     )
     try:

@@ -247,6 +247,11 @@ class Tag(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @staticmethod
+    def normalize(name: str) -> str:
+        """Return the name as tags are stored: trimmed, lower-case, at most 64 characters."""
+        return name.strip().lower()[:64]
+
 
 class Ticket(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="tickets")

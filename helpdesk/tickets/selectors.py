@@ -166,6 +166,22 @@ def visible_tickets(user) -> QuerySet[Ticket]:
     return qs if condition is None else qs.filter(condition)
 
 
+def media_url_of(*, user, ticket_id: int, event_id: int, number: int) -> tuple[str, str] | None:
+    """Return (channel, provider URL) of the event's file `number` (1-based) when the event is on
+    this ticket and the user may see the ticket; None otherwise (the caller answers 404)."""
+    event = (
+        TimelineEvent.objects.filter(pk=event_id, ticket__in=visible_tickets(user).filter(pk=ticket_id))
+        .only("channel", "payload")
+        .first()
+    )
+    if event is None or not isinstance(event.payload, dict):
+        return None
+    media = event.payload.get("media")
+    if not isinstance(media, list) or not 1 <= number <= len(media) or not isinstance(media[number - 1], str):
+        return None
+    return event.channel, media[number - 1]
+
+
 def visible_events(user, qs: QuerySet[TimelineEvent]) -> QuerySet[TimelineEvent]:
     """Timeline events of visible tickets, and those on no ticket (a customer's own history)."""
     condition = visible_filter(user, prefix="ticket__")

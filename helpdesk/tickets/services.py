@@ -69,6 +69,21 @@ def default_queue() -> Queue:
     return queue
 
 
+def ensure_queue(*, slug: str, name: str, sla_minutes: int, urgent_sla_minutes: int) -> Queue:
+    """Return the queue with this slug, creating it when missing (a seed's routing target)."""
+    queue = Queue.objects.filter(slug=slug).first()
+    if queue is not None:
+        return queue
+    default_queue()  # first, so that on a fresh install unrouted work does not land in this one
+    if Queue.objects.filter(name=name).exists():
+        name = f"{name} ({slug})"[:100]  # names are unique too; someone's own queue keeps its name
+    queue, _created = Queue.objects.get_or_create(
+        slug=slug,
+        defaults={"name": name, "sla_minutes": sla_minutes, "urgent_sla_minutes": urgent_sla_minutes},
+    )
+    return queue
+
+
 def queue_for_address(address: str) -> Queue:
     """Return the queue that our receiving number or address routes to."""
     if address:
@@ -162,7 +177,7 @@ def create_ticket(
 
 def set_tags(*, ticket: Ticket, names: list[str]) -> None:
     """Replace the ticket's tags with these names, creating new tags as needed."""
-    clean = sorted({n.strip().lower()[:64] for n in names if n and n.strip()})
+    clean = sorted({Tag.normalize(n) for n in names if n and n.strip()})
     existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
     missing = [Tag(name=n) for n in clean if n not in existing]
     if missing:

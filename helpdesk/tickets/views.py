@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from django import forms
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from channels_app.base import ChannelError, fetch_media
 from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import selectors, services
@@ -23,7 +25,10 @@ from helpdesk.tickets.forms import (
     TicketUpdateForm,
     reply_channel_choices,
 )
+from helpdesk.tickets.media import media_response
 from helpdesk.tickets.models import Channel, Macro, Priority, Ticket, TicketStatus
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -69,8 +74,6 @@ def _ticket_or_404(request: HtmxHttpRequest, pk: int) -> Ticket:
     try:
         return selectors.ticket_detail(ticket_id=pk, user=request.user)
     except Ticket.DoesNotExist:
-        from django.http import Http404
-
         raise Http404(_("No such ticket.")) from None
 
 
@@ -101,6 +104,29 @@ def ticket_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The ticket page: header, whole timeline, reply and note forms, customer sidebar."""
     ticket = _ticket_or_404(request, pk)
     return render(request, "tickets/detail.html", _ticket_context(request, ticket))
+
+
+@require_GET
+@agent_view
+def event_media(request: HtmxHttpRequest, pk: int, event_id: int, number: int) -> HttpResponse:
+    """A file a customer attached (an MMS photo), fetched from the provider for someone who may
+    see the ticket; served inline only when it is a raster image (helpdesk.tickets.media)."""
+    found = selectors.media_url_of(user=request.user, ticket_id=pk, event_id=event_id, number=number)
+    if found is None:
+        raise Http404(_("No such file."))
+    channel, url = found
+    try:
+        media = fetch_media(channel, url)
+    except ChannelError as exc:
+        if exc.code == "not_allowed":
+            raise Http404(_("No such file.")) from None
+        logger.warning("file %s of event %s not fetched: %s", number, event_id, exc.message)
+        return HttpResponse(
+            _("The file could not be fetched from the provider; try again later."),
+            status=502,
+            content_type="text/plain; charset=utf-8",
+        )
+    return media_response(media, name=f"message-{event_id}-{number}")
 
 
 @require_GET

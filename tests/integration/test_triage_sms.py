@@ -10,7 +10,7 @@ import time
 import pytest
 
 from helpdesk.customers.models import ContactPoint
-from helpdesk.tickets.models import EventKind, Priority, TimelineEvent
+from helpdesk.tickets.models import EventKind, Priority, Queue, TimelineEvent
 from tests.factories import ContactPointFactory, CustomerFactory
 from triage import services
 from triage.models import Run, RunStatus
@@ -19,6 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 CUSTOMER = "+14155550177"
 PERSIAN_ANSWERS = ["۱۲۰", "۱", "۴", "۱", "پرداخت حقوق کارکنان این ماه"]
+# The most severe answer to each question: 1,000+ people (4), income stopped (3), loss (3),
+# safety (4): score 14, severity 5.
+SEVERE_ANSWERS = ["5000", "1", "4", "1", "Our staff cannot get to work safely"]
 
 
 def _wait(predicate, *, timeout: float, step: float = 0.1):
@@ -62,6 +65,31 @@ def test_seeded_flow_in_persian_over_sms(fake_twilio, celery_worker_process, app
     texts = _texts_to(fake_twilio, CUSTOMER)
     assert "سپاسگزاریم" in texts[-1]
     assert "چه چیزی بیشترین اثر" in texts[1]
+
+
+def test_severe_answers_over_sms_land_the_ticket_in_the_seeded_crisis_response_queue(
+    fake_twilio, celery_worker_process, app_server
+):
+    flow = services.seed_stop_the_bleeding()
+    point = ContactPointFactory(value=CUSTOMER, customer=CustomerFactory(language="en"))
+    run = services.start_run(flow=flow, customer=point.customer)
+    assert run.ticket.queue.slug != "crisis-response"  # unrouted work starts in the default queue
+    _wait(lambda: _texts_to(fake_twilio, CUSTOMER), timeout=30)
+
+    for n, answer in enumerate(SEVERE_ANSWERS, start=1):
+        assert app_server.post_sms(sender=CUSTOMER, body=answer).status_code == 200
+        _wait(lambda n=n: len(_texts_to(fake_twilio, CUSTOMER)) >= n + 1, timeout=30)
+
+    run = _wait(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.COMPLETED).first(), timeout=30)
+    assert run.severity == 5
+    ticket = run.ticket
+    ticket.refresh_from_db()
+    assert ticket.queue == Queue.objects.get(slug="crisis-response")
+    assert ticket.priority == Priority.URGENT
+    assert {"triage", "severity-high", "safety"} <= set(ticket.tags.values_list("name", flat=True))
+    answers = TimelineEvent.objects.filter(ticket=ticket, kind=EventKind.TRIAGE_ANSWER)
+    assert set(answers.values_list("channel", flat=True)) == {"sms"}
+    assert "Thank you" in _texts_to(fake_twilio, CUSTOMER)[-1]
 
 
 def test_stop_mid_flow_ends_the_run_and_opts_out(fake_twilio, celery_worker_process, app_server):

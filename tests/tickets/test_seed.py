@@ -135,6 +135,12 @@ def test_seed_demo_is_idempotent_and_builds_the_demo(settings):
     assert TimelineEvent.objects.filter(kind="note").exists()
     counted = sum(QueueCounter.objects.values_list("count", flat=True))
     assert counted == Ticket.objects.filter(status__in=OPEN_STATUSES).count()
+    # The seeded triage flow is published and every queue its rules route to is there.
+    from triage.models import FlowVersion
+
+    version = FlowVersion.objects.get(flow__slug="stop-the-bleeding", published_at__isnull=False)
+    routed = {rule["queue"] for rule in version.definition["rules"] if rule.get("queue")}
+    assert routed and set(Queue.objects.filter(slug__in=routed).values_list("slug", flat=True)) == routed
 
 
 def test_seed_demo_refuses_without_debug_unless_forced(settings):

@@ -70,3 +70,42 @@ def test_seed_command_is_idempotent():
     call_command("seed_triage")
     assert Flow.objects.filter(slug="stop-the-bleeding").count() == 1
     assert not Run.objects.exists()
+
+
+def _routed_to(queue: str) -> dict:
+    return {**SMALL, "rules": [{"when": {"severity_gte": 5}, "queue": queue}]}
+
+
+def test_import_of_a_flow_routing_to_a_missing_queue_is_a_422_naming_the_rule(manager_client):
+    response = manager_client.post(
+        "/api/v1/triage/flows/import/",
+        {"slug": "routed", "definition": _routed_to("crisis-response")},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_flow"
+    assert body["fields"]["definition"] == [
+        "Rule 1 (when {\"severity_gte\": 5}): there is no queue 'crisis-response'; "
+        "create it first or name another queue."
+    ]
+    assert not Flow.objects.filter(slug="routed").exists()
+
+
+def test_publishing_a_draft_routing_to_a_missing_queue_is_a_422(manager_client, small_flow):
+    from triage import services
+
+    services.save_draft(flow=small_flow, definition=_routed_to("nowhere"))
+    response = manager_client.post("/api/v1/triage/flows/small/publish/")
+    assert response.status_code == 422 and "no queue 'nowhere'" in response.json()["message"]
+    assert small_flow.versions.filter(published_at__isnull=True).exists()
+
+
+def test_command_refuses_a_flow_routing_to_a_missing_queue(tmp_path):
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps({"slug": "routed", "definition": _routed_to("nowhere")}), "utf-8")
+    with pytest.raises(CommandError, match="no queue 'nowhere'"):
+        call_command("triage_flow", "import", str(path))
+    assert not Flow.objects.filter(slug="routed").exists()

@@ -9,7 +9,7 @@ from helpdesk.customers.models import ContactKind
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets.models import EventKind, TimelineEvent
 from helpdesk.tickets.services import record_inbound
-from tests.factories import ContactPointFactory, CustomerFactory
+from tests.factories import ContactPointFactory, CustomerFactory, TicketFactory
 from triage import selectors, services
 from triage.models import RunMode, RunStatus
 
@@ -66,6 +66,20 @@ def test_a_voice_run_returns_its_prompts_and_sends_nothing(small_flow, email_cus
     assert not TimelineEvent.objects.filter(direction="out").exists()
     assert TimelineEvent.objects.get(kind=EventKind.TRIAGE_ANSWER).channel == "voice"
     assert run.status == RunStatus.ACTIVE
+
+
+def test_an_agent_guided_run_on_an_email_ticket_records_its_answers_as_email(
+    small_flow, email_customer, agent
+):
+    ticket = TicketFactory(customer=email_customer, channel="email")
+    run = services.start_run(
+        flow=small_flow, customer=email_customer, ticket=ticket, mode=RunMode.AGENT, actor=agent
+    )
+    for answer in ("1", "80", "yes"):
+        services.answer_run(run=run, answer=answer, actor=agent)
+    answers = TimelineEvent.objects.filter(ticket=ticket, kind=EventKind.TRIAGE_ANSWER)
+    assert list(answers.values_list("channel", flat=True)) == ["email", "email", "email"]
+    assert not TimelineEvent.objects.filter(direction="out").exists()  # the agent asked, not us
 
 
 def test_a_run_on_a_channel_nothing_sends_on_is_refused(small_flow, email_customer, settings):

@@ -206,6 +206,27 @@ def test_validation_refuses_backward_branches_and_unknown_steps():
     assert any("later step" in e for e in errors) and any("unknown step" in e for e in errors)
 
 
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"when": {"severity_gt": 4}, "queue": "crisis"}, "'severity_gt' is not a condition"),
+        ({"when": {"step": "kinds"}, "tags": ["x"]}, "unknown step 'kinds'"),
+        ({"when": {"step": "kind", "in": ["flood", "storm"]}, "tags": ["x"]}, "no choice 'storm'"),
+        ({"when": {"in": ["fire"]}, "tags": ["x"]}, "needs the step it reads"),
+        ({"when": {"severity_gte": 4}, "skills": ["Persian"]}, "cannot route by skill"),
+        ({"when": {"severity_gte": 4}, "assignee": "ava"}, "'assignee' is not part of a rule"),
+        ({"priority": "urgent"}, "the priority must be 1"),
+        ({"queue": ""}, "the queue must be a queue's slug"),
+        ({"tags": [1]}, "the tags must be a list of words"),
+        ({"when": "always"}, "must be an object"),
+    ],
+)
+def test_validation_refuses_a_rule_that_would_not_do_what_it_says(rule, expected):
+    bad = {**THREE, "rules": [*THREE["rules"], rule]}
+    errors = engine.validate_definition(bad)
+    assert any(e.startswith("Rule 2 ") and expected in e for e in errors), errors
+
+
 def test_finished_run_ignores_further_answers():
     state, _, outcome = run_through(THREE, ["1", "3", "x"])
     assert outcome is not None

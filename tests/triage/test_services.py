@@ -10,11 +10,12 @@ from django.utils import timezone
 from helpdesk.accounts.models import Role
 from helpdesk.customers.services import opt_out
 from helpdesk.errors import ApplicationError
-from helpdesk.tickets.models import EventKind, Priority, TimelineEvent
+from helpdesk.tickets.models import EventKind, Priority, Queue, TimelineEvent
+from helpdesk.tickets.services import default_queue
 from tests.factories import QueueFactory, TicketFactory
 from tests.triage.conftest import SMALL
 from triage import selectors, services
-from triage.models import Playbook, ResourceLink, Run, RunMode, RunSource, RunStatus, SegmentStatus
+from triage.models import Flow, Playbook, ResourceLink, Run, RunMode, RunSource, RunStatus, SegmentStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +58,71 @@ def test_publish_refuses_an_invalid_definition(small_flow):
     with pytest.raises(ApplicationError) as err:
         services.publish_version(version=draft)
     assert err.value.code == "invalid_flow"
+
+
+def _routing(rule: dict) -> dict:
+    return {**SMALL, "rules": [*SMALL["rules"], rule]}
+
+
+def test_publish_refuses_a_rule_routing_to_a_queue_that_does_not_exist(small_flow):
+    draft = services.save_draft(
+        flow=small_flow, definition=_routing({"when": {"severity_gte": 4}, "queue": "crisis-response"})
+    )
+    with pytest.raises(ApplicationError) as err:
+        services.publish_version(version=draft)
+    assert err.value.code == "invalid_flow"
+    assert 'Rule 2 (when {"severity_gte": 4})' in err.value.message
+    assert "no queue 'crisis-response'" in err.value.message
+    draft.refresh_from_db()
+    assert draft.published_at is None
+
+
+def test_publish_accepts_the_rule_once_its_queue_exists(small_flow):
+    QueueFactory(slug="crisis-response")
+    draft = services.save_draft(flow=small_flow, definition=_routing({"queue": "crisis-response"}))
+    assert services.publish_version(version=draft).is_published
+
+
+def test_publish_refuses_a_rule_routing_by_skill(small_flow):
+    draft = services.save_draft(
+        flow=small_flow, definition=_routing({"when": {"severity_gte": 4}, "skill": "Flood response"})
+    )
+    with pytest.raises(ApplicationError) as err:
+        services.publish_version(version=draft)
+    assert "Rule 2" in err.value.message and "cannot route by skill" in err.value.message
+
+
+def test_a_rule_tag_need_not_exist_but_must_be_written_as_it_is_stored(small_flow):
+    draft = services.save_draft(flow=small_flow, definition=_routing({"tags": ["Severity High"]}))
+    with pytest.raises(ApplicationError) as err:
+        services.publish_version(version=draft)
+    assert "'Severity High' would be stored as 'severity high'" in err.value.message
+    draft = services.save_draft(flow=small_flow, definition=_routing({"tags": ["a-brand-new-tag"]}))
+    assert services.publish_version(version=draft).is_published
+
+
+def test_import_of_a_flow_routing_to_a_missing_queue_creates_nothing():
+    with pytest.raises(ApplicationError) as err:
+        services.import_flow(data={"slug": "routed", "definition": _routing({"queue": "nowhere"})})
+    assert "no queue 'nowhere'" in err.value.message
+    assert not Flow.objects.filter(slug="routed").exists()
+
+
+def test_the_seed_creates_the_queue_its_severe_rule_routes_to():
+    flow = services.seed_stop_the_bleeding()
+    routed = {r["queue"] for r in flow.versions.get().definition["rules"] if r.get("queue")}
+    assert routed == {"crisis-response"}
+    assert Queue.objects.filter(slug="crisis-response").exists()
+    # On a fresh install the seed's queue is not where unrouted work goes.
+    assert default_queue().slug == "general"
+
+
+def test_the_seed_keeps_a_crisis_response_queue_that_is_already_there():
+    mine = QueueFactory(slug="crisis-response", name="Our crisis desk", sla_minutes=30)
+    services.seed_stop_the_bleeding()
+    assert list(Queue.objects.filter(slug="crisis-response")) == [mine]
+    mine.refresh_from_db()
+    assert (mine.name, mine.sla_minutes) == ("Our crisis desk", 30)
 
 
 def test_export_then_import_round_trips(small_flow):
@@ -105,7 +171,7 @@ def test_invalid_answer_is_reprompted_and_recorded_as_invalid(small_flow, phone)
 
 
 def test_outcome_picks_the_playbook_and_routes_to_the_rules_queue(seeded_flow, phone):
-    crisis_queue = QueueFactory(slug="crisis-response", name="Crisis response")
+    crisis_queue = Queue.objects.get(slug="crisis-response")  # the seed made it
     phone.customer.language = "fa"
     phone.customer.save()
     run = services.start_run(flow=seeded_flow, customer=phone.customer)
@@ -119,6 +185,18 @@ def test_outcome_picks_the_playbook_and_routes_to_the_rules_queue(seeded_flow, p
     assert run.ticket.queue == crisis_queue and run.ticket.priority == Priority.URGENT
     note = TimelineEvent.objects.filter(ticket=run.ticket, kind=EventKind.NOTE).last()
     assert "پرداخت حقوق" in note.body and run.outcome["playbook"]["option_2"] in note.body
+
+
+def test_a_queue_deleted_after_publishing_is_named_on_the_ticket_not_skipped_silently(seeded_flow, phone):
+    ticket = TicketFactory(customer=phone.customer)
+    Queue.objects.filter(slug="crisis-response").delete()
+    run = services.start_run(flow=seeded_flow, customer=phone.customer, ticket=ticket, mode=RunMode.AGENT)
+    for answer in ("5000", "1", "4", "1", "payroll"):
+        services.answer_run(run=run, answer=answer)
+    ticket.refresh_from_db()
+    assert ticket.severity == 5 and ticket.queue.slug != "crisis-response"
+    note = TimelineEvent.objects.filter(ticket=ticket, kind=EventKind.NOTE).last()
+    assert "'crisis-response', which no longer exists" in note.body
 
 
 def test_one_reminder_after_silence_then_expiry_then_resume(small_flow, phone, settings):

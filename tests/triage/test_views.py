@@ -93,6 +93,18 @@ def test_manager_builds_previews_and_publishes_a_flow(manager_client):
     assert flow.versions.get().is_published
 
 
+def test_the_editor_refuses_to_publish_a_rule_routing_to_a_missing_queue(manager_client, small_flow):
+    from triage import services
+
+    rules = [{"when": {"severity_gte": 5}, "queue": "crisis-response"}]
+    services.save_draft(flow=small_flow, definition={**SMALL, "rules": rules})
+    editor = reverse("triage:flow_edit", args=[small_flow.pk])
+    assert "there is no queue &#x27;crisis-response&#x27;" in manager_client.get(editor).text  # before trying
+    page = manager_client.post(reverse("triage:flow_publish", args=[small_flow.pk]), follow=True).text
+    assert "Rule 1 (when" in page and "there is no queue &#x27;crisis-response&#x27;" in page
+    assert small_flow.versions.filter(published_at__isnull=True).count() == 1
+
+
 def test_export_is_importable(manager_client, small_flow):
     response = manager_client.get(reverse("triage:flow_export", args=[small_flow.pk]))
     assert response.json()["slug"] == "small"

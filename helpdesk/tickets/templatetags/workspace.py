@@ -15,6 +15,7 @@ from django.utils.timesince import TIME_STRINGS
 from django.utils.translation import get_language, gettext, gettext_noop
 
 from helpdesk.tickets import sla
+from helpdesk.tickets.media import shown_inline
 from helpdesk.tickets.selectors import SLA_SOON
 
 register = template.Library()
@@ -77,6 +78,8 @@ UNASSIGNED = gettext_noop("Unassigned")
 FROM_CUSTOMER = gettext_noop("from customer")
 TO_CUSTOMER = gettext_noop("to customer")
 INTERNAL_NOTE = gettext_noop("internal note")
+PHOTO = gettext_noop("Photo %(number)s from the customer")
+ATTACHMENT = gettext_noop("Download attachment %(number)s")
 
 _UNITS = (
     ("year", 365 * 24 * 3600),
@@ -198,6 +201,38 @@ def queue_row(t) -> str:
 PROBLEM_DELIVERY = {"blocked", "failed", "undelivered"}
 
 
+def _media(e) -> str:
+    # Files ride in the payload as the provider's URLs; the page links our proxy, never those.
+    payload = e.payload if isinstance(e.payload, dict) else {}
+    urls, types = payload.get("media"), payload.get("media_types")
+    if not isinstance(urls, list) or not urls or not e.ticket_id:
+        return ""
+    types = types if isinstance(types, list) else []
+    items = []
+    for number in range(1, len(urls) + 1):
+        href = reverse("tickets:media", args=[e.ticket_id, e.pk, number])
+        declared = types[number - 1] if number <= len(types) and isinstance(types[number - 1], str) else ""
+        if shown_inline(declared):
+            items.append(
+                format_html(
+                    '<a class="media-image" href="{}" target="_blank" rel="noopener">'
+                    '<img src="{}" alt="{}" loading="lazy"></a>',
+                    href,
+                    href,
+                    text(PHOTO) % {"number": number},
+                )
+            )
+        else:
+            items.append(
+                format_html(
+                    '<a class="media-file" href="{}" download>{}</a>',
+                    href,
+                    text(ATTACHMENT) % {"number": number},
+                )
+            )
+    return format_html('<div class="event-media">{}</div>', format_html_join("", "{}", ((i,) for i in items)))
+
+
 @register.simple_tag
 def timeline_event(e, oob: bool = False) -> str:
     """One event of the timeline: channel, direction, author, time, delivery, body. `oob`: marked
@@ -246,7 +281,7 @@ def timeline_event(e, oob: bool = False) -> str:
         '<header class="event-meta"><span class="chan chan-{channel}">{channel_label}</span> '
         '<span class="direction">{direction}</span> {author} {contact} '
         '<time datetime="{iso}">{full}</time> {delivery}</header>'
-        "{subject}{body}{error}</article>",
+        "{subject}{body}{media}{error}</article>",
         direction_cls=e.direction,
         kind=e.kind,
         problem=problem,
@@ -262,5 +297,6 @@ def timeline_event(e, oob: bool = False) -> str:
         delivery=delivery,
         subject=subject,
         body=body,
+        media=_media(e),
         error=error,
     )
