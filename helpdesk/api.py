@@ -83,8 +83,8 @@ def json_type_errors(field: serializers.Field, value) -> list[str] | dict | None
         return [f"Ensure this field has no more than {max_length} characters."]
     child = getattr(field, "child", None) or getattr(field, "child_relation", None)
     if isinstance(value, list) and child is not None:
-        errors = {i: e for i, item in enumerate(value) if (e := json_type_errors(child, item))}
-        return errors or None
+        items = {i: e for i, item in enumerate(value) if (e := json_type_errors(child, item))}
+        return items or None
     if isinstance(value, dict) and isinstance(field, serializers.DictField):
         errors = {str(k): e for k, item in value.items() if (e := json_type_errors(field.child, item))}
         return errors or None

@@ -444,4 +444,3 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} v{self.version} {self.action} {self.field}"
-

@@ -128,9 +128,8 @@ def apply_due_times(ticket: Ticket) -> None:
 
 def next_due(ticket: Ticket) -> datetime:
     """The queue's sort key: the first target still open (first response, then resolution)."""
-    if ticket.first_response_at is None:
-        return ticket.first_response_due_at
-    return ticket.resolution_due_at
+    due = ticket.first_response_due_at if ticket.first_response_at is None else ticket.resolution_due_at
+    return due or ticket.sla_due_at
 
 
 def pause(ticket: Ticket, now: datetime) -> None:

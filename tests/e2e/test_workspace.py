@@ -49,7 +49,10 @@ def workspace_data():
     late = services.create_ticket(
         customer=ravi, subject="Medicine running out", channel=Channel.EMAIL, queue=queue
     )
-    late.__class__.objects.filter(pk=late.pk).update(sla_due_at=timezone.now() - timedelta(hours=3))
+    three_hours_ago = timezone.now() - timedelta(hours=3)
+    late.__class__.objects.filter(pk=late.pk).update(
+        sla_due_at=three_hours_ago, first_response_due_at=three_hours_ago
+    )
     TimelineEvent.objects.create(
         customer=leyla,
         ticket=main,
