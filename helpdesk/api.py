@@ -295,6 +295,7 @@ def _flatten(detail) -> dict[str, list[str]]:
 CONFLICT_CODES = frozenset(
     {
         "already_published",
+        "conflict",  # a write made on a version someone changed since (tickets' If-Match)
         "flow_not_published",
         "invalid_state",
         "merge_already",

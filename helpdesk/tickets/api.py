@@ -5,10 +5,14 @@ Views validate with serializers and call helpdesk.tickets.services; they never w
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from helpdesk.api import KeysetIdPagination, KeysetOldestFirstPagination, get_object_by_pk, query_values
@@ -86,20 +90,55 @@ class TicketListCreateApi(generics.GenericAPIView):
         return Response(TicketSerializer(_ticket(request, ticket.pk)).data, status=status.HTTP_201_CREATED)
 
 
+IF_MATCH = re.compile(r'^(?:W/)?"v?([0-9]{1,9})"$|^([0-9]{1,9})$')
+ETAG_HEADER = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True,
+    description='The ticket\'s version, `"v<version>"`: send it back as If-Match.',
+)  # fmt: skip
+IF_MATCH_HEADER = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    pattern=r'^(W/)?"v?[0-9]{1,9}"$|^[0-9]{1,9}$',
+    description="The ETag (or version) you read: a ticket changed since answers 409 `conflict`.",
+)  # fmt: skip
+
+
+def _with_etag(response: Response, ticket_data: dict) -> Response:
+    response["ETag"] = f'"v{ticket_data["version"]}"'
+    return response
+
+
+def _if_match(request) -> int | None:
+    """The version the client read, from If-Match; None when it sent none."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    match = IF_MATCH.match(raw.strip())
+    if match is None:
+        raise ValidationError({"If-Match": ['The ETag as given, e.g. "v3".']}, code="invalid")
+    return int(match.group(1) or match.group(2))
+
+
 class TicketDetailApi(generics.GenericAPIView):
     serializer_class = TicketSerializer
 
-    @extend_schema(responses=TicketSerializer)
+    @extend_schema(responses=TicketSerializer, parameters=[ETAG_HEADER])
     def get(self, request, pk: int):
-        return Response(TicketSerializer(_ticket(request, pk)).data)
+        data = TicketSerializer(_ticket(request, pk)).data
+        return _with_etag(Response(data), data)
 
-    @extend_schema(request=TicketUpdateSerializer, responses=TicketSerializer)
+    @extend_schema(
+        request=TicketUpdateSerializer, responses=TicketSerializer, parameters=[IF_MATCH_HEADER, ETAG_HEADER]
+    )
     def patch(self, request, pk: int):
         ticket = _ticket(request, pk)
+        seen = _if_match(request)
         data = TicketUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.update_ticket(ticket=ticket, actor=request.user, **data.validated_data)
-        return Response(TicketSerializer(_ticket(request, pk)).data)
+        services.update_ticket(
+            ticket=ticket, actor=request.user, seen_version=seen, strict=True, **data.validated_data
+        )
+        fresh = TicketSerializer(_ticket(request, pk)).data
+        return _with_etag(Response(fresh), fresh)
 
 
 class TimelineApi(generics.GenericAPIView):

@@ -99,21 +99,43 @@ class NoteForm(forms.Form):
 
 
 class TicketUpdateForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices)
-    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    """One or more of the header's fields, with the version the page showed. The page posts each
+    field on its own as it changes; only the fields present in the post are written."""
+
+    FIELDS = ("status", "priority", "assignee", "queue", "tags")
+
+    version = forms.IntegerField(min_value=1)
+    status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices, required=False)
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, required=False, empty_value=None
+    )
     assignee = forms.ModelChoiceField(
         label=_("Assignee"),
         queryset=get_user_model().objects.none(),
         required=False,
         empty_label=_("Unassigned"),
     )
-    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.order_by("name"))
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.order_by("name"), required=False)
     tags = forms.CharField(label=_("Tags"), required=False, max_length=500, help_text=_("Comma separated"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         assignee = cast(forms.ModelChoiceField, self.fields["assignee"])
         assignee.queryset = get_user_model().objects.filter(is_staff=True, is_active=True)
+
+    def changes(self) -> dict:
+        """The fields the post carried, as update_ticket's keyword arguments."""
+        sent = [name for name in self.FIELDS if name in self.data]
+        values = {name: self.cleaned_data.get(name) for name in sent}
+        if "tags" in values:
+            values["tags"] = self.tag_names()
+        if values.get("status") == "":
+            values.pop("status")
+        if "priority" in values and values["priority"] is None:
+            values.pop("priority")
+        if "queue" in values and values["queue"] is None:
+            values.pop("queue")
+        return values
 
     def tag_names(self) -> list[str]:
         return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]

@@ -57,6 +57,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "id", "customer", "customer_name", "subject", "status", "priority", "queue", "assignee",
             "assignee_name", "tags", "crisis", "channel", "language", "severity", "sla_due_at",
             "first_response_at", "last_activity_at", "solved_at", "created_at", "updated_at", "sla",
+            "version",
         ]  # fmt: skip
         read_only_fields = fields
 

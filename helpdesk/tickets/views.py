@@ -241,26 +241,26 @@ def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
     form = TicketUpdateForm(request.POST)
     errors: list[str] = []
+    conflict = False
     if form.is_valid():
-        data = form.cleaned_data
         try:
             services.update_ticket(
                 ticket=ticket,
                 actor=request.user,
-                status=data["status"],
-                priority=data["priority"],
-                assignee=data["assignee"],
-                queue=data["queue"],
-                tags=form.tag_names(),
+                seen_version=form.cleaned_data["version"],
+                **form.changes(),
             )
         except ApplicationError as exc:
             errors = _errors(form, exc)
+            conflict = exc.code == "conflict"
     else:
         errors = _errors(form)
     if not request.htmx:
         if errors:
-            return HttpResponseBadRequest("; ".join(errors))
+            return HttpResponse("; ".join(errors), status=409 if conflict else 400)
         return redirect("tickets:detail", pk=pk)
+    # The fresh header either way: after a conflict it shows the colleague's values, and the
+    # version to write against next.
     ticket = _ticket_or_404(request, pk)
     response = render(
         request,
@@ -268,6 +268,7 @@ def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         {
             "ticket": ticket,
             "errors": errors,
+            "conflict": conflict,
             "status_choices": TicketStatus.choices,
             "priority_choices": Priority.choices,
             **selectors.filter_choices(request.user),

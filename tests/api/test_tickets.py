@@ -219,3 +219,29 @@ def test_non_json_body_is_400(api):
     )
     assert response.status_code == 400
     assert error_shape(response)["code"] == "parse_error"
+
+
+def test_a_ticket_has_a_version_and_an_etag_and_if_match_guards_the_patch(api, agent):
+    from helpdesk.tickets.models import Priority
+    from helpdesk.tickets.services import update_ticket
+
+    ticket = TicketFactory()
+    read = api.get(f"/api/v1/tickets/{ticket.pk}/")
+    assert read.json()["version"] == 1 and read["ETag"] == '"v1"'
+    update_ticket(ticket=ticket, actor=agent, priority=Priority.HIGH)  # someone else, meanwhile
+    stale = api.patch(
+        f"/api/v1/tickets/{ticket.pk}/", {"status": "solved"}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert stale.status_code == 409
+    assert error_shape(stale)["code"] == "conflict" and "priority" in error_shape(stale)["fields"]
+    ticket.refresh_from_db()
+    assert ticket.status != "solved"
+    fresh = api.get(f"/api/v1/tickets/{ticket.pk}/")
+    ok = api.patch(
+        f"/api/v1/tickets/{ticket.pk}/", {"status": "solved"}, format="json", HTTP_IF_MATCH=fresh["ETag"]
+    )
+    assert ok.status_code == 200 and ok.json()["status"] == "solved" and ok["ETag"] == '"v3"'
+    bad = api.patch(
+        f"/api/v1/tickets/{ticket.pk}/", {"status": "open"}, format="json", HTTP_IF_MATCH="yesterday"
+    )
+    assert bad.status_code == 400 and "If-Match" in error_shape(bad)["fields"]

@@ -341,6 +341,7 @@ def test_update_changes_ticket_through_the_service(agent_client, agent):
             "assignee": str(agent.pk),
             "queue": str(other_queue.pk),
             "tags": "Flood, urgent-care",
+            "version": ticket.version,
         },
         HTTP_HX_REQUEST="true",
     )
@@ -361,13 +362,69 @@ def test_update_with_bad_status_changes_nothing(agent_client):
     ticket = TicketFactory(status=TicketStatus.OPEN)
     response = agent_client.post(
         reverse("tickets:update", args=[ticket.pk]),
-        {"status": "exploded", "priority": "3", "queue": str(ticket.queue_id)},
+        {"status": "exploded", "priority": "3", "queue": str(ticket.queue_id), "version": ticket.version},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     assert "form-errors" in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.OPEN
+
+
+def test_each_field_is_saved_on_its_own(agent_client):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    ticket.tags.create(name="flood")
+    response = agent_client.post(
+        reverse("tickets:update", args=[ticket.pk]),
+        {"priority": str(Priority.HIGH), "version": ticket.version},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and "form-errors" not in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.priority == Priority.HIGH and ticket.version == 2
+    assert list(ticket.tags.values_list("name", flat=True)) == ["flood"]  # not posted, not touched
+
+
+def test_a_stale_write_is_refused_with_what_changed_and_the_fresh_values(agent_client, agent):
+    from helpdesk.tickets.services import update_ticket
+
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    seen = ticket.version  # the agent's page
+    colleague = UserFactory(username="sara", first_name="Sara", role="agent")
+    update_ticket(ticket=ticket, actor=colleague, assignee=colleague)  # meanwhile, elsewhere
+    response = agent_client.post(
+        reverse("tickets:update", args=[ticket.pk]),
+        {"assignee": str(agent.pk), "version": seen},
+        HTTP_HX_REQUEST="true",
+    )
+    page = response.content.decode()
+    assert "changed since you opened it" in page and "Sara changed Assignee" in page
+    assert f'<option value="{colleague.pk}" selected>' in page  # the header shows her value now
+    assert f'name="version" value="{seen + 1}"' in page
+    ticket.refresh_from_db()
+    assert ticket.assignee == colleague  # nothing overwritten
+    # A different field from the same stale page overwrites nobody: it is saved.
+    response = agent_client.post(
+        reverse("tickets:update", args=[ticket.pk]),
+        {"priority": str(Priority.URGENT), "version": seen},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "form-errors" not in response.content.decode()
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.assignee) == (Priority.URGENT, colleague)
+
+
+def test_a_stale_write_without_htmx_is_a_409(agent_client, agent):
+    from helpdesk.tickets.services import update_ticket
+
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    update_ticket(ticket=ticket, actor=agent, status=TicketStatus.PENDING)
+    response = agent_client.post(
+        reverse("tickets:update", args=[ticket.pk]), {"status": "solved", "version": 1}
+    )
+    assert response.status_code == 409
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.PENDING
 
 
 def test_macro_is_filled_with_customer_name(agent_client):
@@ -420,7 +477,7 @@ def test_non_staff_cannot_change_tickets(client):
     client.force_login(UserFactory(username="outsider", is_staff=False))
     ticket = TicketFactory(status=TicketStatus.NEW)
     assert client.post(reverse("tickets:note", args=[ticket.pk]), {"body": "x"}).status_code == 403
-    update = {"status": "closed", "priority": "1", "queue": str(ticket.queue_id)}
+    update = {"status": "closed", "priority": "1", "queue": str(ticket.queue_id), "version": 1}
     assert client.post(reverse("tickets:update", args=[ticket.pk]), update).status_code == 403
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.NEW
