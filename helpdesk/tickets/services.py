@@ -257,7 +257,7 @@ def _refuse_stale(ticket: Ticket, seen_version: int, writing: set[str], *, stric
         for c in clashing
     ]  # fmt: skip
     raise ApplicationError(
-        _("This ticket changed since you opened it; nothing was saved. ") + " ".join(described),
+        _("This ticket changed since you opened it; nothing was saved."),
         code="conflict",
         fields={c.field: [described[i]] for i, c in enumerate(clashing)},
     )

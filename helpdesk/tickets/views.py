@@ -274,7 +274,7 @@ def ticket_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             **selectors.filter_choices(request.user),
         },
     )
-    if not errors:
+    if not errors or conflict:  # after a conflict the timeline shows the colleague's change
         response["HX-Trigger"] = "ticket-updated"
     return response
 
