@@ -381,7 +381,7 @@ def update_ticket(
     if ticket.status != old_status or ticket.queue_id != old_queue_id:
         _bump_counter(old_queue_id, old_status, -1)
         _bump_counter(ticket.queue_id, ticket.status, +1)
-    actor_name = (actor.get_full_name() or actor.get_username()) if getattr(actor, "pk", None) else ""
+    actor_name = _actor_name(actor)
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -716,6 +716,7 @@ def send_message(
         payload={**(payload or {}), **({"subject": subject} if subject else {})}, now=now,
     )  # fmt: skip
     event.save(force_insert=True)
+    AuditEvent.objects.create(**message_audit(ticket, event, author))
     if event.delivery_status == DeliveryStatus.PENDING:
         assert point is not None
         outbox.enqueue(
@@ -735,6 +736,32 @@ def send_message(
         update_ticket(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     realtime.ticket_changed(ticket, event=event)
     return event
+
+
+def _actor_name(actor) -> str:
+    return (actor.get_full_name() or actor.get_username()) if getattr(actor, "pk", None) else ""
+
+
+def message_audit(ticket: Ticket, event: TimelineEvent, author) -> dict:
+    """The audit record of a message sent (queued to leave) or blocked: what was said, to whom,
+    on which channel, when and by whom."""
+    blocked = event.delivery_status == DeliveryStatus.BLOCKED
+    return {
+        "ticket_id": ticket.pk,
+        "customer_id": ticket.customer_id,
+        "version": ticket.version,
+        "action": AuditAction.MESSAGE_BLOCKED if blocked else AuditAction.MESSAGE_SENT,
+        "new": event.body,
+        "old": event.delivery_error if blocked else "",
+        "channel": event.channel,
+        "recipient": event.contact_point.value if event.contact_point else "",
+        "event_id": event.pk,
+        "actor_id": getattr(author, "pk", None),
+        "actor_name": (author.get_full_name() or author.get_username())
+        if getattr(author, "pk", None)
+        else "",
+        "at": event.created_at,
+    }
 
 
 def _outbound_event(
@@ -801,6 +828,9 @@ def send_system_messages(messages: Sequence[SystemMessage]) -> list[TimelineEven
             )
         )
     TimelineEvent.objects.bulk_create(events)
+    AuditEvent.objects.bulk_create(
+        [AuditEvent(**message_audit(m.ticket, e, None)) for m, e in zip(messages, events, strict=True)]
+    )
     outbox.enqueue_many(
         [
             outbox.Outgoing(

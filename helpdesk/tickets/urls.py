@@ -12,5 +12,7 @@ urlpatterns = [
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/note/", views.ticket_note, name="note"),
     path("<int:pk>/update/", views.ticket_update, name="update"),
+    path("<int:pk>/history/", views.ticket_history, name="history"),
+    path("audit/export/", views.audit_export, name="audit_export"),
     path("<int:pk>/macros/<int:macro_id>/", views.macro_text, name="macro"),
 ]

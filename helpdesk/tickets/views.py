@@ -7,18 +7,27 @@ from typing import cast
 
 from django import forms
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from channels_app.base import ChannelError, fetch_media
+from helpdesk.accounts.guards import manager_required
 from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.errors import ApplicationError
-from helpdesk.tickets import selectors, services
+from helpdesk.tickets import audit, selectors, services
 from helpdesk.tickets.forms import (
     STATUS_FILTER_CHOICES,
+    AuditExportForm,
     NoteForm,
     QueueFilterForm,
     ReplyForm,
@@ -300,3 +309,25 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             error = exc.message
     return render(request, "search/results.html", {"q": q, "results": results, "error": error})
+
+
+@agent_view
+def ticket_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Every recorded change and message of one ticket, newest first (the audit record)."""
+    ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
+    events = audit.history(ticket_id=ticket.pk)[:500]
+    return render(request, "tickets/history.html", {"ticket": ticket, "events": events})
+
+
+@manager_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The audit record of a date range as CSV, streamed (managers; ?from=YYYY-MM-DD&to=…)."""
+    form = AuditExportForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "tickets/audit_export.html", {"form": form}, status=400 if request.GET else 200
+        )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    response = StreamingHttpResponse(audit.csv_lines(audit.in_range(start, end)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="audit-{start}-{end}.csv"'
+    return response
