@@ -286,6 +286,10 @@ class Ticket(models.Model):
     # Bumped by every change of its fields (services.update_ticket): a write carrying an older
     # one was made on a stale page and is refused rather than overwriting a colleague's change.
     version = models.PositiveIntegerField(default=1, db_default=1)
+    # A ticket merged into another: its events moved there, it is closed and points at it.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

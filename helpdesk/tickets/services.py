@@ -418,6 +418,124 @@ def update_ticket(
     return ticket
 
 
+# --- Merge and split ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def merge_tickets(*, source: Ticket, target: Ticket, actor, tell_customer: str = "") -> Ticket:
+    """Move every event of `source` onto `target` (moved, never copied: each event stays exactly
+    once), close `source` pointing at `target`, and keep the tags and triage runs. The customer is
+    told nothing unless `tell_customer` holds the message to send them on the target."""
+    if source.pk == target.pk:
+        raise ApplicationError(_("A ticket cannot be merged into itself."), code="merge_same")
+    locked = {
+        t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).filter(pk__in=[source.pk, target.pk])
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id or target.merged_into_id:
+        raise ApplicationError(_("That ticket was merged already."), code="merge_already")
+    if source.customer_id != target.customer_id:
+        raise ApplicationError(
+            _("Only tickets of one customer can be merged; merge the customers first."),
+            code="merge_other_customer",
+        )
+    moved = TimelineEvent.objects.filter(ticket=source).update(ticket=target)
+    _repoint_references(source, target)
+    tags = sorted({t.name for t in source.tags.all()} | {t.name for t in target.tags.all()})
+    first = min(filter(None, [source.first_response_at, target.first_response_at]), default=None)
+    if first and target.first_response_at != first:
+        Ticket.objects.filter(pk=target.pk).update(first_response_at=first)
+    update_ticket(ticket=target, actor=actor, tags=tags)
+    update_ticket(ticket=source, actor=actor, status=TicketStatus.CLOSED)
+    Ticket.objects.filter(pk=source.pk).update(merged_into=target, version=F("version") + 1)
+    now = timezone.now()
+    name = _actor_name(actor)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(ticket_id=source.pk, customer_id=source.customer_id, version=source.version + 2,
+                       action=AuditAction.MERGE, field="merged_into", new=f"#{target.pk}",
+                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
+            AuditEvent(ticket_id=target.pk, customer_id=target.customer_id, version=target.version,
+                       action=AuditAction.MERGE, field="merged_from", new=f"#{source.pk} ({moved})",
+                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
+        ]
+    )  # fmt: skip
+    for ticket, body in (
+        (
+            target,
+            _("Ticket #%(n)s merged into this one (%(m)s events moved).") % {"n": source.pk, "m": moved},
+        ),
+        (source, _("Merged into ticket #%(n)s.") % {"n": target.pk}),
+    ):
+        add_system_event(
+            customer_id=ticket.customer_id, ticket=ticket, kind=EventKind.MERGE, body=body, author=actor,
+            payload={"action": "ticket_merge", "source": source.pk, "target": target.pk},
+        )  # fmt: skip
+    if tell_customer.strip():
+        send_reply(ticket=target, author=actor, body=tell_customer)
+    target.refresh_from_db()
+    realtime.ticket_changed(source)
+    realtime.ticket_changed(target)
+    return target
+
+
+# Rows that belong to the ticket they were made on, not to whatever it merges into.
+_KEEP_ON_MERGE = {"SlaEscalation", "Ticket"}
+
+
+def _repoint_references(source: Ticket, target: Ticket) -> None:
+    """Every other app's rows that point at `source` (triage runs, later surveys…) follow the
+    events to `target`; found from the model graph, so tickets need not import those apps."""
+    for relation in Ticket._meta.related_objects:
+        model = relation.related_model
+        if not relation.many_to_one or model is TimelineEvent or model.__name__ in _KEEP_ON_MERGE:
+            continue
+        name = relation.field.name
+        model._default_manager.filter(**{name: source}).update(**{name: target})
+
+
+@transaction.atomic
+def split_event(*, event: TimelineEvent, actor, subject: str = "") -> Ticket:
+    """Move one event off its ticket into a new ticket of the same customer (a second matter
+    raised in the same thread); both tickets note it."""
+    event = TimelineEvent.objects.select_for_update().get(pk=event.pk)  # where it is now
+    if event.ticket_id is None or event.direction == Direction.INTERNAL:
+        raise ApplicationError(_("Only a message on a ticket can be split off."), code="split_invalid")
+    old = Ticket.objects.select_related("queue").get(pk=event.ticket_id)
+    if TimelineEvent.objects.filter(ticket=old).exclude(direction=Direction.INTERNAL).count() < 2:
+        raise ApplicationError(_("The ticket's only message cannot be split off."), code="split_invalid")
+    first_line = ((event.body or "").strip().splitlines() or [""])[0][:80]
+    new = create_ticket(
+        customer=old.customer, subject=subject or first_line or old.subject, channel=event.channel,
+        queue=old.queue, priority=old.priority, language=old.language, crisis=old.crisis,
+        now=event.created_at,
+    )  # fmt: skip
+    TimelineEvent.objects.filter(pk=event.pk).update(ticket=new)
+    now = timezone.now()
+    name = _actor_name(actor)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(ticket_id=old.pk, customer_id=old.customer_id, version=old.version,
+                       action=AuditAction.MERGE, field="split_to", new=f"#{new.pk} (event {event.pk})",
+                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
+            AuditEvent(ticket_id=new.pk, customer_id=new.customer_id, version=new.version,
+                       action=AuditAction.MERGE, field="split_from", new=f"#{old.pk} (event {event.pk})",
+                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
+        ]
+    )  # fmt: skip
+    for ticket, body in (
+        (old, _("A message was split off into ticket #%(n)s.") % {"n": new.pk}),
+        (new, _("Split off ticket #%(n)s.") % {"n": old.pk}),
+    ):
+        add_system_event(
+            customer_id=ticket.customer_id, ticket=ticket, kind=EventKind.MERGE, body=body, author=actor,
+            payload={"action": "ticket_split", "from": old.pk, "to": new.pk, "event": event.pk},
+        )  # fmt: skip
+    realtime.ticket_changed(old)
+    realtime.ticket_changed(new)
+    return new
+
+
 # --- Inbound: one path for every channel --------------------------------------------------
 
 

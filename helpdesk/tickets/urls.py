@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/note/", views.ticket_note, name="note"),
     path("<int:pk>/update/", views.ticket_update, name="update"),
     path("<int:pk>/history/", views.ticket_history, name="history"),
+    path("<int:pk>/merge/", views.ticket_merge, name="merge"),
+    path("<int:pk>/split/", views.ticket_split, name="split"),
     path("audit/export/", views.audit_export, name="audit_export"),
     path("<int:pk>/macros/<int:macro_id>/", views.macro_text, name="macro"),
 ]

@@ -7,6 +7,7 @@ from typing import cast
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import (
     Http404,
     HttpRequest,
@@ -35,7 +36,15 @@ from helpdesk.tickets.forms import (
     reply_channel_choices,
 )
 from helpdesk.tickets.media import media_response
-from helpdesk.tickets.models import Channel, Macro, Priority, Ticket, TicketStatus
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    Channel,
+    Macro,
+    Priority,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +111,7 @@ def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
         "status_choices": TicketStatus.choices,
         "priority_choices": Priority.choices,
         "panels": [reverse(name, args=[ticket.pk]) for name in settings.TICKET_PANELS],
+        "open_statuses": OPEN_STATUSES,
         **selectors.filter_choices(request.user),
         **extra,
     }
@@ -331,3 +341,45 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(audit.csv_lines(audit.in_range(start, end)), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="audit-{start}-{end}.csv"'
     return response
+
+
+@require_POST
+@agent_view
+def ticket_merge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Merge this ticket into another of the customer's (both must be visible to the agent)."""
+    visible = selectors.visible_tickets(request.user)
+    source = get_object_or_404(visible, pk=pk)
+    raw = (request.POST.get("target") or "").strip().lstrip("#")
+    target = visible.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+    if target is None:
+        messages.error(request, _("No such ticket to merge into."))
+        return redirect("tickets:detail", pk=pk)
+    try:
+        services.merge_tickets(
+            source=source, target=target, actor=request.user, tell_customer=request.POST.get("tell", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:detail", pk=pk)
+    messages.success(request, _("Merged into this ticket."))
+    return redirect("tickets:detail", pk=target.pk)
+
+
+@require_POST
+@agent_view
+def ticket_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Split one message of this ticket off into a new ticket."""
+    ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
+    raw = request.POST.get("event") or ""
+    valid = raw.isdigit() and len(raw) < 19
+    event = TimelineEvent.objects.filter(ticket=ticket, pk=int(raw)).first() if valid else None
+    if event is None:
+        messages.error(request, _("Choose a message of this ticket."))
+        return redirect("tickets:detail", pk=pk)
+    try:
+        new = services.split_event(event=event, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:detail", pk=pk)
+    messages.success(request, _("Split off into this new ticket."))
+    return redirect("tickets:detail", pk=new.pk)
