@@ -40,6 +40,9 @@ class AgentProfile(models.Model):
     languages = models.JSONField(_("languages"), default=list, blank=True)
     skills = models.ManyToManyField(Skill, blank=True, related_name="agents")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # The agent says so (the switch in the top bar): only available agents get new tickets
+    # automatically (helpdesk/tickets/assignment.py).
+    available = models.BooleanField(_("available for new tickets"), default=False, db_default=False)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"

@@ -10,11 +10,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from helpdesk.accounts.forms import LoginForm
-from helpdesk.accounts.guards import is_agent
+from helpdesk.accounts.guards import is_agent, staff_required
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -67,3 +70,18 @@ def agent_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             return view(request, *args, **kwargs)
 
     return wrapped
+
+
+@require_POST
+@staff_required
+def set_availability(request: HttpRequest) -> HttpResponse:
+    """The agent says whether new tickets may be assigned to them (helpdesk/tickets/assignment.py)."""
+    from helpdesk.accounts.models import AgentProfile
+
+    available = request.POST.get("available") == "1"
+    AgentProfile.objects.update_or_create(user=request.user, defaults={"available": available})
+    target = request.POST.get("next") or "/"
+    ours = {request.get_host()}
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts=ours, require_https=request.is_secure()):
+        target = "/"  # back to our own pages only
+    return redirect(target)

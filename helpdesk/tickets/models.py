@@ -87,6 +87,19 @@ class Queue(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, blank=True, help_text=_("Of its business hours; empty: the desk's.")
     )
+    assignment = models.CharField(
+        _("automatic assignment"),
+        max_length=16,
+        choices=[
+            ("manual", _("None: agents take tickets")),
+            ("least_loaded", _("To the available agent with the fewest open tickets")),
+            ("round_robin", _("To the available agents in turn")),
+        ],
+        default="manual",
+        db_default="manual",
+        help_text=_("Agents who speak the ticket's language come first."),
+    )
+    last_assigned_id = models.BigIntegerField(null=True, blank=True, editable=False)  # round robin
     # Bumped whenever its hours or holidays change, so cached calendars are read again.
     calendar_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     inbound_address = models.CharField(

@@ -166,6 +166,10 @@ def create_ticket(
         created_at=now,
     )
     sla.apply_due_times(ticket)
+    if assignee is None:
+        from helpdesk.tickets import assignment
+
+        ticket.assignee = assignment.choose(ticket)  # the queue's rule, when it has one
     ticket.save(force_insert=True)
     _bump_counter(queue.pk, ticket.status, +1)
     if tags:
