@@ -461,3 +461,35 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} v{self.version} {self.action} {self.field}"
+
+
+class BulkStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Stopped by an error")
+
+
+class BulkAction(models.Model):
+    """One agent action on many tickets (a queue filter's matches), run by a worker in chunks so
+    the page shows progress and the queue stays responsive (helpdesk/tickets/bulk.py)."""
+
+    action = models.CharField(max_length=16)  # assign, status, priority, queue, tag, reply
+    params = models.JSONField(default=dict)
+    ticket_ids = models.JSONField(default=list)  # fixed when it starts: what the preview counted
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # e.g. opted out: nothing sent
+    status = models.CharField(max_length=16, choices=BulkStatus.choices, default=BulkStatus.RUNNING)
+    error = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} × {self.total}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * (self.done + self.skipped) / self.total)

@@ -19,3 +19,13 @@ def escalate_sla() -> int:
     from helpdesk.tickets import sla
 
     return sla.escalate()
+
+
+@shared_task(acks_late=True)
+def run_bulk_chunk(bulk_id: int, offset: int) -> None:
+    """One chunk of a bulk action, then the next chunk as its own task (helpdesk/tickets/bulk.py)."""
+    from helpdesk.tickets import bulk
+
+    following = bulk.run_chunk(bulk_id, offset)
+    if following is not None:
+        run_bulk_chunk.delay(bulk_id, following)

@@ -19,13 +19,14 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from channels_app.base import ChannelError, fetch_media
 from helpdesk.accounts.guards import manager_required
 from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.errors import ApplicationError
-from helpdesk.tickets import audit, selectors, services
+from helpdesk.tickets import audit, bulk, selectors, services
 from helpdesk.tickets.forms import (
     STATUS_FILTER_CHOICES,
     AuditExportForm,
@@ -38,6 +39,7 @@ from helpdesk.tickets.forms import (
 from helpdesk.tickets.media import media_response
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
+    BulkAction,
     Channel,
     Macro,
     Priority,
@@ -383,3 +385,97 @@ def ticket_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return redirect("tickets:detail", pk=pk)
     messages.success(request, _("Split off into this new ticket."))
     return redirect("tickets:detail", pk=new.pk)
+
+
+BULK_LABELS = {
+    "assign": gettext_lazy("Assign to"),
+    "status": gettext_lazy("Set status"),
+    "priority": gettext_lazy("Set priority"),
+    "queue": gettext_lazy("Move to queue"),
+    "tag": gettext_lazy("Add tag"),
+    "reply": gettext_lazy("Reply to each customer"),
+}
+
+
+def _bulk_choices() -> dict:
+    return {
+        "bulk_actions": list(BULK_LABELS.items()),
+        "bulk_statuses": TicketStatus.choices,
+        "bulk_priorities": Priority.choices,
+    }
+
+
+def _bulk_params(post) -> dict:
+    action = post.get("action", "")
+    raw = {
+        "assign": {"assignee": int(post["assignee"]) if post.get("assignee", "").isdigit() else None},
+        "status": {"status": post.get("status", "")},
+        "priority": {"priority": int(post["priority"]) if post.get("priority", "").isdigit() else None},
+        "queue": {"queue": int(post["queue"]) if post.get("queue", "").isdigit() else None},
+        "tag": {"tag": post.get("tag", "").strip()[:64]},
+        "reply": {
+            "body": post.get("body", "")[:1600],
+            "macro": int(post["macro"]) if post.get("macro", "").isdigit() else None,
+        },
+    }
+    return raw.get(action, {})
+
+
+@require_GET
+@agent_view
+def bulk_form(request: HtmxHttpRequest) -> HttpResponse:
+    """The queue's bulk panel, loaded when the agent opens it (the queue itself stays lean)."""
+    context = {
+        "query": request.GET.urlencode(),
+        "post": {},
+        "macros": selectors.macros_for(language=""),
+        **_bulk_choices(),
+        **selectors.filter_choices(request.user),
+    }
+    return render(request, "tickets/partials/_bulk_form.html", context)
+
+
+@require_POST
+@agent_view
+def bulk_start(request: HtmxHttpRequest) -> HttpResponse:
+    """Preview (how many tickets) then, confirmed, start a bulk action on the queue filter's
+    matches; the filter travels in the query string, as on the queue page."""
+    form = QueueFilterForm(request.GET)
+    filters = form.to_filters()
+    ids = list(
+        selectors.filtered_tickets(agent=request.user, filters=filters)
+        .order_by("id")
+        .values_list("id", flat=True)[: bulk.MAX_TICKETS + 1]
+    )
+    action = request.POST.get("action", "")
+    params = _bulk_params(request.POST)
+    context = {
+        "count": len(ids),
+        "action": action,
+        "action_label": BULK_LABELS.get(action, ""),
+        "post": request.POST,
+        "query": request.GET.urlencode(),
+        "macros": selectors.macros_for(language=""),
+        **_bulk_choices(),
+        **selectors.filter_choices(request.user),
+    }
+    if request.POST.get("confirm") != "1":
+        try:
+            bulk.check(action, params)
+        except ApplicationError as exc:
+            context["error"] = exc.message
+        return render(request, "tickets/bulk_preview.html", context)
+    try:
+        job = bulk.start(actor=request.user, ticket_ids=ids, action=action, params=params)
+    except ApplicationError as exc:
+        context["error"] = exc.message
+        return render(request, "tickets/bulk_preview.html", context, status=400)
+    return redirect("tickets:bulk_progress", pk=job.pk)
+
+
+@agent_view
+def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A bulk action's progress; the page polls its own partial while it runs."""
+    job = get_object_or_404(BulkAction, pk=pk, created_by=request.user)
+    template = "tickets/partials/_bulk_progress.html" if request.htmx else "tickets/bulk_progress.html"
+    return render(request, template, {"job": job, "label": BULK_LABELS.get(job.action, job.action)})
