@@ -680,6 +680,9 @@ def _begin(broadcast: Broadcast, *, now: datetime | None) -> Broadcast:
     broadcast.save(update_fields=["status", "started_at"])
     pk = broadcast.pk
     transaction.on_commit(lambda: tasks.plan_broadcast_task.delay(pk))
+    from helpdesk.tickets.services import forget_broadcasts_recently
+
+    transaction.on_commit(forget_broadcasts_recently)  # replies may come from now on
     return broadcast
 
 

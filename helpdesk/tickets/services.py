@@ -603,6 +603,7 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         ticket = Ticket.objects.filter(pk=message.ticket_id, customer=customer).first()
     if ticket is None and message.sender_proven and not message.new_ticket:
         ticket = find_thread(customer=customer, channel=message.channel, now=now)
+    created = ticket is None
     if ticket is None:
         subject = message.subject or (message.body.strip().splitlines() or [""])[0][:80]
         ticket = create_ticket(
@@ -619,9 +620,47 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
     Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
     if ticket.status == TicketStatus.PENDING:  # the customer answered: the ball is ours again
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)
+    if ticket.crisis_id is None and not created and broadcasts_recently():
+        _join_broadcast_crisis(ticket, customer=customer, channel=message.channel, now=now)
     # No realtime notice here: the webhook must answer fast; offering the event to the handlers
     # announces it to agents' browsers (helpdesk.tickets.inbound.offer_inbound_event).
     return event
+
+
+BROADCASTS_RECENTLY_KEY = "tourniquet:broadcasts-recently"
+
+
+def broadcasts_recently(now: datetime | None = None) -> bool:
+    """Whether any broadcast went out within the reply window (cached a minute per process): in
+    ordinary times a reply cannot be a broadcast's, and nothing is looked up per message."""
+    from django.core.cache import cache
+
+    from helpdesk.crisis.models import Broadcast
+
+    known = cache.get(BROADCASTS_RECENTLY_KEY)
+    if known is None:
+        since = (now or timezone.now()) - timedelta(hours=settings.BROADCAST_REPLY_WINDOW_HOURS)
+        known = Broadcast.objects.filter(Q(started_at__gte=since) | Q(completed_at__gte=since)).exists()
+        cache.set(BROADCASTS_RECENTLY_KEY, known, 60)
+    return bool(known)
+
+
+def forget_broadcasts_recently() -> None:
+    """A broadcast began: ask the database again (crisis.services calls this)."""
+    from django.core.cache import cache
+
+    cache.delete(BROADCASTS_RECENTLY_KEY)
+
+
+def _join_broadcast_crisis(ticket: Ticket, *, customer: Customer, channel: str, now: datetime) -> None:
+    """A reply to a crisis broadcast threaded into the customer's open ticket: that ticket joins
+    the crisis and is tagged, as a new ticket for the reply would have been."""
+    from helpdesk.crisis.services import thread_broadcast_reply
+
+    crisis = thread_broadcast_reply(customer=customer, channel=channel, now=now)
+    if crisis is not None:
+        tags = [t.name for t in ticket.tags.all()] + ["broadcast-reply"]
+        update_ticket(ticket=ticket, crisis=crisis, tags=tags)
 
 
 def _inbound_event(
@@ -710,6 +749,7 @@ def plan_inbound_many(messages: Sequence[InboundMessage]) -> list[InboundPlan | 
     ).order_by("customer_id", "-last_activity_at"):
         threads.setdefault(ticket.customer_id, ticket)  # find_thread's choice: the latest activity
     seen: set[int] = set()
+    recent_broadcasts = broadcasts_recently()
     for i, message, value in simple:
         point = points.get((message.sender_kind, value))
         if point is None:
@@ -726,6 +766,8 @@ def plan_inbound_many(messages: Sequence[InboundMessage]) -> list[InboundPlan | 
             and thread is not None
             and thread.last_activity_at >= received - window
             and thread.status != TicketStatus.PENDING
+            # A possible reply to a broadcast may join its crisis: record_inbound decides.
+            and not (thread.crisis_id is None and message.channel == "sms" and recent_broadcasts)
         ):
             plans[i] = InboundPlan(message, point, point.customer, thread, received)
     return plans

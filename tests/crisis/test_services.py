@@ -476,3 +476,27 @@ def test_a_broadcast_past_the_threshold_waits_for_a_second_manager(settings):
     settings.BROADCAST_APPROVAL_THRESHOLD = 3
     small = create_broadcast(name="s", bodies={"en": "Hi"}, audience={"tags": ["t"]})
     assert not small.requires_approval
+
+
+def test_a_reply_to_a_broadcast_from_a_customer_with_an_open_ticket_joins_its_crisis(
+    recording_gateway, django_capture_on_commit_callbacks
+):
+    from helpdesk.tickets.services import broadcasts_recently, record_inbound
+    from tests.factories import TicketFactory, inbound_sms
+
+    assert broadcasts_recently() is False  # read (and cached) before the broadcast
+    crisis = services.create_crisis(title="Storm")
+    point = _phones(1, tags=["t"])[0]
+    open_ticket = TicketFactory(customer=point.customer, status="open", channel="sms")
+    broadcast = create_broadcast(
+        name="b", crisis=crisis, bodies={"en": "Hi"}, audience={"tags": ["t"]}, rate_per_second=0
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.start_broadcast(broadcast=broadcast)
+    assert recording_gateway.sent()
+    result = record_inbound(message=inbound_sms("YES", "SMreply1", point.value))
+    assert result.event.ticket_id == open_ticket.pk
+    open_ticket.refresh_from_db()
+    assert open_ticket.crisis == crisis
+    assert "broadcast-reply" in open_ticket.tags.values_list("name", flat=True)
+    assert broadcast_progress(broadcast=broadcast).replies == 1
