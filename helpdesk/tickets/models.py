@@ -386,10 +386,13 @@ class TimelineEvent(models.Model):
 class Macro(models.Model):
     """A canned reply; `{{ customer.name }}`-style variables are filled when used."""
 
+    # Macros sharing a title are one canned reply's translations (bulk replies pick the
+    # customer's language among them).
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(_("body"))
     language = models.CharField(_("language"), max_length=8, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
+    uses = models.PositiveIntegerField(_("uses"), default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["title"]

@@ -422,6 +422,24 @@ def update_ticket(
     return ticket
 
 
+def save_macro(*, macro: Macro | None, title: str, language: str, body: str) -> Macro:
+    """Create or change a canned reply (managers); only known placeholders are allowed."""
+    from django.core.exceptions import ValidationError
+
+    macro = macro or Macro()
+    macro.title, macro.language, macro.body = title.strip()[:120], language, body.strip()
+    try:
+        macro.full_clean(exclude=["uses"])
+    except ValidationError as exc:
+        raise ApplicationError(
+            " ".join(m for msgs in exc.message_dict.values() for m in msgs),
+            code="invalid_macro",
+            fields={k: list(v) for k, v in exc.message_dict.items()},
+        ) from exc
+    macro.save()
+    return macro
+
+
 # --- Merge and split ---------------------------------------------------------------------
 
 
@@ -1061,7 +1079,9 @@ def unknown_placeholders(text: str) -> list[str]:
 
 
 def render_macro(*, macro: Macro, ticket: Ticket, agent=None) -> str:
-    """Fill a macro's placeholders (MACRO_PLACEHOLDERS); anything else stays as written."""
+    """Fill a macro's placeholders (MACRO_PLACEHOLDERS); anything else stays as written. Counts
+    one use (managers see which canned replies agents reach for)."""
+    Macro.objects.filter(pk=macro.pk).update(uses=F("uses") + 1)
 
     def value(match: re.Match) -> str:
         fill = MACRO_PLACEHOLDERS.get(match.group(1))

@@ -19,5 +19,6 @@ urlpatterns = [
     path("<int:pk>/merge/", views.ticket_merge, name="merge"),
     path("<int:pk>/split/", views.ticket_split, name="split"),
     path("audit/export/", views.audit_export, name="audit_export"),
+    path("macros/", views.macro_manage, name="macros"),
     path("<int:pk>/macros/<int:macro_id>/", views.macro_text, name="macro"),
 ]

@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channels_app.base import ChannelError, fetch_media
 from helpdesk.accounts.guards import manager_required
@@ -479,3 +479,63 @@ def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BulkAction, pk=pk, created_by=request.user)
     template = "tickets/partials/_bulk_progress.html" if request.htmx else "tickets/bulk_progress.html"
     return render(request, template, {"job": job, "label": BULK_LABELS.get(job.action, job.action)})
+
+
+def _macro_or_none(raw: str) -> Macro | None:
+    return Macro.objects.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def macro_manage(request: HttpRequest) -> HttpResponse:
+    """Managers keep the canned replies: one title, a version per language, with use counts."""
+    editing = (
+        Macro.objects.filter(pk=request.GET.get("edit") or 0).first()
+        if request.GET.get("edit", "").isdigit()
+        else None
+    )
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("delete", "").isdigit():
+            Macro.objects.filter(pk=int(request.POST["delete"])).delete()
+            messages.success(request, _("Canned reply deleted."))
+            return redirect("tickets:macros")
+        target = (
+            Macro.objects.filter(pk=request.POST.get("id") or 0).first()
+            if request.POST.get("id", "").isdigit()
+            else None
+        )
+        try:
+            services.save_macro(
+                macro=target,
+                title=request.POST.get("title", ""),
+                language=request.POST.get("language", ""),
+                body=request.POST.get("body", ""),
+            )
+        except ApplicationError as exc:
+            error = exc.message
+            editing = target
+        else:
+            messages.success(request, _("Canned reply saved."))
+            return redirect("tickets:macros")
+    groups: dict[str, list[Macro]] = {}
+    for macro in Macro.objects.order_by("title", "language"):
+        groups.setdefault(macro.title, []).append(macro)
+    return render(
+        request,
+        "tickets/macros.html",
+        {
+            "groups": groups,
+            "editing": editing,
+            "error": error,
+            "languages": settings.LANGUAGES,
+            "placeholders": sorted(services.MACRO_PLACEHOLDERS),
+            "values": (
+                {k: request.POST.get(k, "") for k in ("title", "language", "body")}
+                if error
+                else {"title": editing.title, "language": editing.language, "body": editing.body}
+                if editing
+                else {"title": "", "language": "", "body": ""}
+            ),
+        },
+    )

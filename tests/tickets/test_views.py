@@ -481,3 +481,27 @@ def test_non_staff_cannot_change_tickets(client):
     assert client.post(reverse("tickets:update", args=[ticket.pk]), update).status_code == 403
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.NEW
+
+
+def test_managers_keep_canned_replies_with_translations_and_use_counts(client, manager, agent):
+    client.force_login(manager)
+    url = reverse("tickets:macros")
+    client.post(
+        url, {"title": "Power back", "language": "en", "body": "Hi {{ customer.name }}, power is back."}
+    )
+    client.post(
+        url, {"title": "Power back", "language": "fa", "body": "سلام {{ customer.name }}، برق برگشت."}
+    )
+    bad = client.post(url, {"title": "Leak", "language": "en", "body": "{{ agent.password }}"})
+    assert "Unknown placeholders" in bad.content.decode()
+    assert sorted(Macro.objects.values_list("language", flat=True)) == ["en", "fa"]
+    english = Macro.objects.get(language="en")
+    ticket = TicketFactory(customer=CustomerFactory(name="Leyla"))
+    client.force_login(agent)
+    assert client.get(url).status_code == 403  # agents use them; managers keep them
+    client.get(reverse("tickets:macro", args=[ticket.pk, english.pk]))
+    english.refresh_from_db()
+    assert english.uses == 1
+    client.force_login(manager)
+    page = client.get(url).content.decode()
+    assert "Power back" in page and "برق برگشت" in page
