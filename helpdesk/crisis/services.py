@@ -1235,8 +1235,55 @@ def _update_from_values(sql: str, types: Sequence[str], rows: Sequence[tuple]) -
 
 
 def record_results(rows: Sequence[tuple[int, str, str, str, float]]) -> None:
-    """Record a batch's outcomes in one UPDATE … FROM (VALUES …)."""
+    """Record a batch's outcomes in one UPDATE … FROM (VALUES …), then put what left on each
+    recipient's timeline."""
     _update_from_values(_RECORD_SQL, ("::bigint", "", "", "", "::float"), rows)
+    timeline_broadcast_messages([r[0] for r in rows if r[1] in (DeliveryState.SENT, DeliveryState.DELIVERED)])
+
+
+def timeline_broadcast_messages(delivery_ids: Sequence[int]) -> int:
+    """Put each sent broadcast message on its recipient's timeline (on their open ticket when they
+    have one), so the agent reads the "reply YES" the customer answers: three statements a batch
+    (the deliveries, their customers' open tickets, one INSERT). Only what left is put there, as
+    "sent"; idempotent (provider "broadcast", the delivery's id), so a retried batch adds nothing."""
+    from helpdesk.tickets.models import OPEN_STATUSES, Direction, EventKind, Ticket, TimelineEvent
+
+    if not delivery_ids:
+        return 0
+    rows = list(
+        BroadcastDelivery.objects.filter(pk__in=delivery_ids).values_list(
+            "pk", "broadcast_id", "broadcast__name", "broadcast__bodies", "broadcast__channel",
+            "language", "contact_point_id", "contact_point__customer_id", "sent_at",
+        )
+    )  # fmt: skip
+    customers = {row[7] for row in rows}
+    open_ticket: dict[int, int] = {}
+    for customer_id, ticket_id in (
+        Ticket.objects.filter(customer_id__in=customers, status__in=OPEN_STATUSES)
+        .order_by("customer_id", "-last_activity_at")
+        .values_list("customer_id", "id")
+    ):
+        open_ticket.setdefault(customer_id, ticket_id)
+    now = timezone.now()
+    events = [
+        TimelineEvent(
+            customer_id=customer_id,
+            ticket_id=open_ticket.get(customer_id),
+            channel=channel,
+            direction=Direction.OUT,
+            kind=EventKind.BROADCAST,
+            body=(bodies or {}).get(language) or next(iter((bodies or {}).values()), ""),
+            payload={"broadcast": broadcast_id, "broadcast_name": name, "delivery": pk},
+            provider="broadcast",
+            provider_id=str(pk),
+            contact_point_id=point_id,
+            delivery_status="sent",
+            created_at=sent_at or now,
+        )  # fmt: skip
+        for pk, broadcast_id, name, bodies, channel, language, point_id, customer_id, sent_at in rows
+    ]
+    TimelineEvent.objects.bulk_create(events, ignore_conflicts=True)
+    return len(events)
 
 
 def _settle(rows: Sequence[tuple[int, int, str, str, str]]) -> None:

@@ -65,10 +65,12 @@ def check(action: str, params: dict[str, Any]) -> None:
         raise ApplicationError(_("Choose a status."), code="bulk_params")
     if action == "priority" and params.get("priority") not in Priority.values:
         raise ApplicationError(_("Choose a priority."), code="bulk_params")
-    if action == "queue" and not Queue.objects.filter(pk=params.get("queue")).exists():
+    queue = params.get("queue")
+    if action == "queue" and not (isinstance(queue, int) and Queue.objects.filter(pk=queue).exists()):
         raise ApplicationError(_("Choose a queue."), code="bulk_params")
     staff = get_user_model().objects.filter(is_staff=True, is_active=True)
-    if action == "assign" and params.get("assignee") is not None and not staff.filter(pk=params["assignee"]):
+    assignee = params.get("assignee")
+    if action == "assign" and assignee is not None and not staff.filter(pk=int(assignee)).exists():
         raise ApplicationError(_("Choose an agent."), code="bulk_params")
     if action == "tag" and not (params.get("tag") or "").strip():
         raise ApplicationError(_("Write a tag."), code="bulk_params")

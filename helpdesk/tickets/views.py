@@ -332,7 +332,7 @@ def ticket_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The audit record of a date range as CSV, streamed (managers; ?from=YYYY-MM-DD&to=…)."""
     form = AuditExportForm(request.GET)
     if not form.is_valid():

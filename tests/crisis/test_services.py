@@ -500,3 +500,29 @@ def test_a_reply_to_a_broadcast_from_a_customer_with_an_open_ticket_joins_its_cr
     assert open_ticket.crisis == crisis
     assert "broadcast-reply" in open_ticket.tags.values_list("name", flat=True)
     assert broadcast_progress(broadcast=broadcast).replies == 1
+
+
+def test_a_sent_broadcast_is_on_each_recipients_timeline_once(recording_gateway):
+    from helpdesk.tickets.models import EventKind, TimelineEvent
+    from tests.factories import TicketFactory
+
+    crisis = services.create_crisis(title="Storm")
+    points = _phones(3, tags=["t"])
+    open_ticket = TicketFactory(customer=points[0].customer, status="open")
+    broadcast = _planned(
+        create_broadcast(
+            name="Storm warning",
+            crisis=crisis,
+            bodies={"en": "Reply YES for help"},
+            audience={"tags": ["t"]},
+            rate_per_second=0,
+        )  # fmt: skip
+    )
+    dispatch_broadcast(broadcast_id=broadcast.pk)
+    events = TimelineEvent.objects.filter(kind=EventKind.BROADCAST)
+    assert sorted(events.values_list("customer_id", flat=True)) == sorted(p.customer_id for p in points)
+    on_ticket = events.get(customer_id=points[0].customer_id)
+    assert on_ticket.ticket_id == open_ticket.pk and on_ticket.body == "Reply YES for help"
+    assert on_ticket.delivery_status == "sent" and on_ticket.payload["broadcast"] == broadcast.pk
+    ids = list(broadcast.deliveries.values_list("pk", flat=True))
+    assert services.timeline_broadcast_messages(ids) == 3 and events.count() == 3  # a retry adds none
