@@ -79,7 +79,9 @@ def set_availability(request: HttpRequest) -> HttpResponse:
     from helpdesk.accounts.models import AgentProfile
 
     available = request.POST.get("available") == "1"
-    AgentProfile.objects.update_or_create(user_id=int(request.user.pk or 0), defaults={"available": available})
+    AgentProfile.objects.update_or_create(
+        user_id=int(request.user.pk or 0), defaults={"available": available}
+    )
     target = request.POST.get("next") or "/"
     ours = {request.get_host()}
     if not url_has_allowed_host_and_scheme(target, allowed_hosts=ours, require_https=request.is_secure()):
