@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/note/", views.ticket_note, name="note"),
     path("<int:pk>/update/", views.ticket_update, name="update"),
     path("<int:pk>/history/", views.ticket_history, name="history"),
+    path("customer/<int:customer_id>/history/", views.customer_history, name="customer_history"),
     path("<int:pk>/merge/", views.ticket_merge, name="merge"),
     path("<int:pk>/split/", views.ticket_split, name="split"),
     path("audit/export/", views.audit_export, name="audit_export"),

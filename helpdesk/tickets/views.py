@@ -331,6 +331,17 @@ def ticket_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "tickets/history.html", {"ticket": ticket, "events": events})
 
 
+@agent_view
+def customer_history(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
+    """A customer's recorded changes and messages across the tickets this agent may see."""
+    from helpdesk.customers.models import Customer
+
+    customer = get_object_or_404(Customer, pk=customer_id)
+    mine = selectors.visible_tickets(request.user).filter(customer_id=customer.pk).values("id")
+    events = audit.history(customer_id=customer.pk).filter(ticket_id__in=mine)[:500]
+    return render(request, "tickets/history.html", {"customer": customer, "events": events})
+
+
 @manager_required
 def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The audit record of a date range as CSV, streamed (managers; ?from=YYYY-MM-DD&to=…)."""

@@ -87,3 +87,16 @@ def test_the_ticket_history_page_shows_the_record_to_those_who_see_the_ticket(ag
     update_ticket(ticket=ticket, actor=agent, priority=Priority.HIGH)
     page = agent_client.get(reverse("tickets:history", args=[ticket.pk])).content.decode()
     assert "priority" in page and "High" in page
+
+
+def test_a_customers_history_spans_their_tickets_the_agent_may_see(agent_client, agent):
+    from helpdesk.accounts.models import Team
+
+    customer = ContactPointFactory().customer
+    mine = TicketFactory(customer=customer)
+    theirs = TicketFactory(customer=customer, queue=QueueFactory(team=Team.objects.create(name="Fraud")))
+    update_ticket(ticket=mine, actor=agent, priority=Priority.HIGH)
+    update_ticket(ticket=theirs, actor=agent, priority=Priority.URGENT)
+    page = agent_client.get(reverse("tickets:customer_history", args=[customer.pk])).content.decode()
+    assert f"#{mine.pk}" in page and f"#{theirs.pk}<" not in page
+    assert "High" in page and "Urgent" not in page
