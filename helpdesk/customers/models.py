@@ -6,8 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.searchtext import SearchTextModel
 
-class Customer(models.Model):
+
+class Customer(SearchTextModel):
+    SEARCH_SOURCE = "name"
+
     name = models.CharField(_("name"), max_length=200, blank=True)
     language = models.CharField(_("preferred language"), max_length=8, default="en")
     tags = models.JSONField(_("tags"), default=list, blank=True)

@@ -14,8 +14,18 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
-from helpdesk.api import KeysetIdPagination, KeysetOldestFirstPagination, get_object_by_pk, query_values
+from helpdesk.api import (
+    InvalidCursor,
+    KeysetIdPagination,
+    KeysetOldestFirstPagination,
+    get_object_by_pk,
+    query_values,
+    strict_page_size,
+)
+from helpdesk.customers.serializers import CustomerSerializer
+from helpdesk.errors import ApplicationError
 from helpdesk.tickets import selectors, services
 from helpdesk.tickets.models import Macro, Queue, Ticket, TimelineEvent
 from helpdesk.tickets.serializers import (
@@ -23,12 +33,18 @@ from helpdesk.tickets.serializers import (
     NoteSerializer,
     QueueSerializer,
     ReplySerializer,
+    SearchCustomersPageSerializer,
+    SearchMessagesPageSerializer,
+    SearchParamsSerializer,
+    SearchTicketsPageSerializer,
     TicketCreateSerializer,
     TicketFilterSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
     TimelineEventSerializer,
 )
+
+SEARCH_MAX_PAGE_SIZE = 100
 
 
 def _tickets(user) -> QuerySet[Ticket]:
@@ -198,3 +214,95 @@ class MacroListApi(generics.ListAPIView):
     serializer_class = MacroSerializer
     pagination_class = KeysetIdPagination
     queryset = Macro.objects.all()
+
+
+_PAGE_SIZE_PARAMETER = OpenApiParameter(
+    "page_size",
+    {"type": "integer", "minimum": 1, "maximum": SEARCH_MAX_PAGE_SIZE},
+    description=f"Results per page, 1 to {SEARCH_MAX_PAGE_SIZE} (default {selectors.SEARCH_PAGE_SIZE}).",
+)
+
+
+class SearchApi(generics.GenericAPIView):
+    """One kind of search result, a page at a time (keyset cursor), with an exact or estimated count."""
+
+    kind = "messages"
+    item_serializer: type = TimelineEventSerializer
+
+    def get(self, request):
+        params = SearchParamsSerializer(data=query_values(request))
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        size = strict_page_size(request, selectors.SEARCH_PAGE_SIZE, SEARCH_MAX_PAGE_SIZE)
+        filters = selectors.SearchFilters(
+            channel=data.get("channel", ""),
+            status=data.get("status", ""),
+            queue=data.get("queue"),
+            crisis=data.get("crisis"),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+        try:
+            page = selectors.search_page(
+                user=request.user, q=data["q"], kind=self.kind, filters=filters,
+                sort=data.get("sort", "relevance"), after=data.get("cursor", ""), page_size=size,
+            )  # fmt: skip
+        except ApplicationError as exc:
+            if exc.code == "invalid_cursor":
+                raise InvalidCursor(exc.message) from exc
+            raise
+        assert page.count is not None
+        next_url = None
+        if page.next_cursor:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        return Response(
+            {
+                "count": page.count.value,
+                "count_exact": page.count.exact,
+                "sort": page.sort,
+                "next": next_url,
+                "results": self.item_serializer(page.results, many=True).data,
+            }
+        )
+
+
+class SearchMessagesApi(SearchApi):
+    kind = "messages"
+    item_serializer = TimelineEventSerializer
+    serializer_class = TimelineEventSerializer
+
+    @extend_schema(
+        parameters=[SearchParamsSerializer, _PAGE_SIZE_PARAMETER],
+        responses=SearchMessagesPageSerializer,
+        summary="Search every message and note of the tickets this user sees, in any script",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class SearchTicketsApi(SearchApi):
+    kind = "tickets"
+    item_serializer = TicketSerializer
+    serializer_class = TicketSerializer
+
+    @extend_schema(
+        parameters=[SearchParamsSerializer, _PAGE_SIZE_PARAMETER],
+        responses=SearchTicketsPageSerializer,
+        summary="Search the subjects of the tickets this user sees",
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class SearchCustomersApi(SearchApi):
+    kind = "customers"
+    item_serializer = CustomerSerializer
+    serializer_class = CustomerSerializer
+
+    @extend_schema(
+        parameters=[SearchParamsSerializer, _PAGE_SIZE_PARAMETER],
+        responses=SearchCustomersPageSerializer,
+        summary="Search customers by name, phone (any digits) or email; the ticket filters do not apply",
+    )
+    def get(self, request):
+        return super().get(request)

@@ -10,4 +10,7 @@ urlpatterns = [
     path("tickets/<int:pk>/replies/", api.ReplyApi.as_view(), name="ticket-replies"),
     path("queues/", api.QueueListApi.as_view(), name="queues"),
     path("macros/", api.MacroListApi.as_view(), name="macros"),
+    path("search/messages/", api.SearchMessagesApi.as_view(), name="search-messages"),
+    path("search/tickets/", api.SearchTicketsApi.as_view(), name="search-tickets"),
+    path("search/customers/", api.SearchCustomersApi.as_view(), name="search-customers"),
 ]

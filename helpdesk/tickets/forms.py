@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app.base import channel_spec, reply_channels
 from helpdesk.tickets.models import Channel, Priority, Queue, TicketStatus
-from helpdesk.tickets.selectors import SORTS, QueueFilters
+from helpdesk.tickets.selectors import SEARCH_KINDS, SEARCH_MAX_CHARS, SORTS, QueueFilters, SearchFilters
 
 STATUS_FILTER_CHOICES = [("", _("Open (new, open, pending)")), ("all", _("All")), *TicketStatus.choices]
 
@@ -78,6 +78,57 @@ class QueueFilterForm(forms.Form):
             crisis=data.get("crisis") or None,
             tag=data.get("tag") or "",
             sla=data.get("sla") or "",
+        )
+
+
+SEARCH_KIND_LABELS = {
+    "messages": _("Messages and notes"),
+    "tickets": _("Tickets"),
+    "customers": _("Customers"),
+}
+SEARCH_SORT_LABELS = {"relevance": _("Best match"), "newest": _("Newest first"), "oldest": _("Oldest first")}
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=SEARCH_MAX_CHARS)
+    kind = forms.ChoiceField(choices=[(k, SEARCH_KIND_LABELS[k]) for k in SEARCH_KINDS], required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[("", _("Any channel")), *Channel.choices], required=False
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any status")), *TicketStatus.choices], required=False
+    )
+    queue = forms.ModelChoiceField(
+        label=_("Queue"), queryset=Queue.objects.order_by("name"), required=False, empty_label=_("All queues")
+    )
+    crisis = forms.IntegerField(label=_("Crisis"), required=False, min_value=1, max_value=2**63 - 1)
+    since = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sort = forms.ChoiceField(label=_("Sort"), choices=list(SEARCH_SORT_LABELS.items()), required=False)
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            from helpdesk.tickets.selectors import visible_queues
+
+            cast(forms.ModelChoiceField, self.fields["queue"]).queryset = visible_queues(user).order_by(
+                "name"
+            )
+
+    def to_filters(self) -> SearchFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        queue = data.get("queue")
+        return SearchFilters(
+            channel=data.get("channel") or "",
+            status=data.get("status") or "",
+            queue=queue.pk if queue else None,
+            crisis=data.get("crisis") or None,
+            since=data.get("since"),
+            until=data.get("until"),
         )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channels_app.base import DeliveryStatus as Delivery
+from helpdesk.searchtext import SearchTextModel
 
 OPEN_STATUSES = ("new", "open", "pending")
 
@@ -266,7 +267,9 @@ class Tag(models.Model):
         return name.strip().lower()[:64]
 
 
-class Ticket(models.Model):
+class Ticket(SearchTextModel):
+    SEARCH_SOURCE = "subject"
+
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="tickets")
     subject = models.CharField(_("subject"), max_length=250)
     status = models.CharField(
@@ -349,7 +352,9 @@ class Ticket(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class TimelineEvent(models.Model):
+class TimelineEvent(SearchTextModel):
+    SEARCH_SOURCE = "body"
+
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="events")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     channel = models.CharField(max_length=16, choices=Channel.choices)

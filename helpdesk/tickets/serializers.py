@@ -7,9 +7,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels_app.base import reply_channels
-from helpdesk.api import StrictJson
+from helpdesk.api import CURSOR_DESCRIPTION, StrictJson
 from helpdesk.crisis.models import Crisis
 from helpdesk.customers.models import Customer
+from helpdesk.customers.serializers import CustomerSerializer
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
     Channel,
@@ -183,3 +184,53 @@ class MacroSerializer(serializers.ModelSerializer):
         model = Macro
         fields = ["id", "title", "body", "language", "created_at"]
         read_only_fields = fields
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    # Not trimmed, so the length DRF checks is the one sent; what normalizes to fewer than two
+    # characters (spaces, ZWNJ) is a business rule, answered 422 with code query_too_short.
+    q = serializers.CharField(
+        min_length=1,
+        max_length=200,
+        trim_whitespace=False,
+        help_text="Words, a name, phone digits or an email. Letters, digits and case are normalized "
+        "on both sides: ي/ی, ك/ک, ة/ه, أ/إ/آ/ا are one letter, ZWNJ and tatweel are ignored, "
+        "Persian, Arabic-Indic, Khmer and Kannada digits are 0-9, accents do not matter.",
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=TicketStatus.choices, required=False, help_text="The ticket's status."
+    )
+    queue = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    crisis = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    since = serializers.DateField(required=False, help_text="Created on or after this day.")
+    until = serializers.DateField(required=False, help_text="Created on or before this day.")
+    sort = serializers.ChoiceField(
+        choices=[("relevance", "relevance"), ("newest", "newest"), ("oldest", "oldest")],
+        required=False,
+        help_text="relevance (default) while the count is exact; past it the results come newest first.",
+    )
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text=CURSOR_DESCRIPTION
+    )
+
+
+def _search_page_serializer(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The shape of one page of search results of a kind (for the schema; views build the dict)."""
+    fields = {
+        "count": serializers.IntegerField(help_text="Exact when count_exact, else an estimate."),
+        "count_exact": serializers.BooleanField(),
+        "sort": serializers.ChoiceField(
+            choices=["relevance", "newest", "oldest"], help_text="The order used."
+        ),
+        "next": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
+SearchMessagesPageSerializer = _search_page_serializer(
+    "SearchMessagesPageSerializer", TimelineEventSerializer
+)
+SearchTicketsPageSerializer = _search_page_serializer("SearchTicketsPageSerializer", TicketSerializer)
+SearchCustomersPageSerializer = _search_page_serializer("SearchCustomersPageSerializer", CustomerSerializer)

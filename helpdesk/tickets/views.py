@@ -28,11 +28,14 @@ from helpdesk.accounts.views import HtmxHttpRequest, agent_view
 from helpdesk.errors import ApplicationError
 from helpdesk.tickets import audit, bulk, selectors, services
 from helpdesk.tickets.forms import (
+    SEARCH_KIND_LABELS,
+    SEARCH_SORT_LABELS,
     STATUS_FILTER_CHOICES,
     AuditExportForm,
     NoteForm,
     QueueFilterForm,
     ReplyForm,
+    SearchForm,
     TicketUpdateForm,
     reply_channel_choices,
 )
@@ -312,15 +315,51 @@ def macro_text(request: HtmxHttpRequest, pk: int, macro_id: int) -> JsonResponse
 @require_GET
 @agent_view
 def search(request: HtmxHttpRequest) -> HttpResponse:
-    """Search customers, contact points, subjects and every message ever written."""
-    q = request.GET.get("q", "").strip()
-    results, error = None, ""
+    """Search every message, note, subject, customer name and contact point ever written, a page
+    at a time, with counts per kind, filters and the matches marked."""
+    form = SearchForm(request.GET, user=request.user)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    q = (data.get("q") or "").strip()
+    filters = form.to_filters()
+    after = request.GET.get("after", "")
+    context: dict = {"form": form, "q": q, "filters": filters, "error": "", "page": None}
+    context.update(
+        filtered=filters != selectors.SearchFilters(),
+        cap=selectors.SEARCH_ESTIMATE_TRUSTED,
+        sort_choices=list(SEARCH_SORT_LABELS.items()),
+        channel_choices=Channel.choices,
+        status_choices=TicketStatus.choices,
+        **selectors.filter_choices(request.user),
+    )
+    if form.errors and not q:
+        context["error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if q:
+        kind = data.get("kind") or ""
+        sort = data.get("sort") or "relevance"
         try:
-            results = selectors.search(q=q, user=request.user, limit=25)
+            if after and request.htmx:  # "Load more": the rows after the cursor, no recount
+                page = selectors.search_page(
+                    user=request.user, q=q, kind=kind or "messages", filters=filters, after=after,
+                    with_count=False,
+                )  # fmt: skip
+                return render(request, "search/partials/_results_page.html", {**context, "page": page})
+            counts = selectors.search_counts(user=request.user, q=q, filters=filters)
+            if kind not in counts:  # the first kind with matches, messages when none has any
+                kind = next((k for k, c in counts.items() if c.value), "messages")
+            context["tabs"] = [(k, SEARCH_KIND_LABELS[k], counts[k]) for k in selectors.SEARCH_KINDS]
+            context["page"] = selectors.search_page(
+                user=request.user, q=q, kind=kind, filters=filters, sort=sort, after=after, count=counts[kind]
+            )
         except ApplicationError as exc:
-            error = exc.message
-    return render(request, "search/results.html", {"q": q, "results": results, "error": error})
+            if exc.code == "invalid_cursor":
+                return HttpResponseBadRequest(exc.message)
+            context["error"] = exc.message
+    params = request.GET.copy()
+    for name in ("after", "kind"):
+        params.pop(name, None)
+    context["query"] = params.urlencode()
+    return render(request, "search/results.html", context)
 
 
 @agent_view

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import TIME_STRINGS
 from django.utils.translation import get_language, gettext, gettext_noop
 
+from helpdesk.searchtext import highlight
 from helpdesk.tickets import sla
 from helpdesk.tickets.media import shown_inline
 from helpdesk.tickets.selectors import SLA_SOON
@@ -50,6 +51,12 @@ def sla_badge(ticket) -> str:
     if state == sla.BREACHED:
         return text(SLA_OVERDUE) % {"target": which, "span": span((timezone.now() - due).total_seconds())}
     return text(SLA_DUE) % {"target": which, "span": span((due - timezone.now()).total_seconds())}
+
+
+@register.simple_tag
+def search_mark(text: str, q: str, width: int | None = None) -> str:
+    """The text (escaped) with each match of the search in <mark>, cut to `width` around the first."""
+    return highlight(text or "", q, width=width)
 
 
 @register.simple_tag

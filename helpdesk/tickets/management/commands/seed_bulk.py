@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from helpdesk.searchtext import normalize
 from helpdesk.tickets.models import Queue, Ticket
 from helpdesk.tickets.services import recount_queue_counters
 
@@ -156,6 +157,11 @@ def _weighted(pairs: tuple, size: int = 1000) -> list:
     for value, weight in pairs:
         table += [value] * round(size * weight / total)
     return table
+
+
+def _searchable(value: str) -> str:
+    """The value and its normalized copy (search_text), both escaped, as two COPY columns."""
+    return f"{_escape(value)}\t{_escape(normalize(value))}"
 
 
 def _ts(moment: datetime) -> str:
@@ -307,7 +313,7 @@ class Command(BaseCommand):
             self._copy(
                 cursor,
                 "customers_customer",
-                "id, name, language, tags, notes, time_zone, created_at, updated_at",
+                "id, name, search_text, language, tags, notes, time_zone, created_at, updated_at",
                 self._customer_lines(first_customer, now),
             )
             self._copy(
@@ -326,7 +332,7 @@ class Command(BaseCommand):
                 self._copy(
                     cursor,
                     "tickets_ticket",
-                    "id, subject, status, priority, channel, language, severity, sla_due_at, "
+                    "id, subject, search_text, status, priority, channel, language, severity, sla_due_at, "
                     "first_response_at, last_activity_at, solved_at, created_at, updated_at, "
                     "assignee_id, customer_id, queue_id, first_response_due_at, resolution_due_at",
                     self._ticket_lines(plan, first_ticket + offset, first_customer, events),
@@ -334,8 +340,9 @@ class Command(BaseCommand):
                 self._copy(
                     cursor,
                     "tickets_timelineevent",
-                    "id, channel, direction, kind, body, body_html, payload, provider, delivery_status, "
-                    "delivery_error, created_at, author_id, contact_point_id, customer_id, ticket_id",
+                    "id, channel, direction, kind, body, search_text, body_html, payload, provider, "
+                    "delivery_status, delivery_error, created_at, author_id, contact_point_id, customer_id, "
+                    "ticket_id",
                     self._event_lines(
                         plan, first_ticket + offset, first_event + offset * events, events, first_customer
                     ),
@@ -346,7 +353,7 @@ class Command(BaseCommand):
         rng = self.rng
         created = _ts(now - timedelta(days=400))
         for i, lang in enumerate(self.customer_language):
-            name = _escape(f"{rng.choice(FIRST_NAMES[lang])} {rng.choice(LAST_NAMES[lang])}")
+            name = _searchable(f"{rng.choice(FIRST_NAMES[lang])} {rng.choice(LAST_NAMES[lang])}")
             yield f"{first_id + i}\t{name}\t{lang}\t[]\t\t\t{created}\t{created}\n"
 
     def _point_lines(self, first_customer: int, first_point: int, now: datetime) -> Iterator[str]:
@@ -386,9 +393,10 @@ class Command(BaseCommand):
     ) -> Iterator[str]:
         rng = self.rng
         queues, agents = self.queues, self.agents
+        subjects = {lang: [_searchable(t) for t in texts] for lang, texts in SUBJECTS.items()}
         for i, (customer, status, priority, channel, created) in enumerate(plan):
             lang = self.customer_language[customer]
-            subject = _escape(rng.choice(SUBJECTS[lang]))
+            subject = subjects[lang][rng.randrange(len(subjects[lang]))]
             # The queues' default targets, around the clock (helpdesk/tickets/sla.py).
             first_due = created + timedelta(minutes=60 if priority == 1 else 24 * 60)
             resolution_due = created + timedelta(minutes=8 * 60 if priority == 1 else 3 * 24 * 60)
@@ -410,9 +418,9 @@ class Command(BaseCommand):
     ) -> Iterator[str]:
         rng = self.rng
         agents = self.agents
-        inbound = {lang: [_escape(t) for t in texts] for lang, texts in INBOUND.items()}
-        replies = {lang: [_escape(t) for t in texts] for lang, texts in REPLIES.items()}
-        notes = [_escape(t) for t in NOTES]
+        inbound = {lang: [_searchable(t) for t in texts] for lang, texts in INBOUND.items()}
+        replies = {lang: [_searchable(t) for t in texts] for lang, texts in REPLIES.items()}
+        notes = [_searchable(t) for t in NOTES]
         first_point = self._next_point_base
         event_id = first_event
         for i, (customer, _status, _priority, channel, created) in enumerate(plan):
