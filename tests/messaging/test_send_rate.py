@@ -77,6 +77,7 @@ def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(
     monkeypatch.setattr(tasks.relay_outbox_messages, "delay", lambda *args, **kwargs: None)
     replies: list[int] = []
     waits: list[float] = []
+    asked: dict[int, float] = {}  # reply event id -> when its relay began (wall clock, as the gateway's)
 
     def dispatch(broadcast_id: int) -> None:
         # A dispatch task works for a time budget, then the task queues itself again: so does this.
@@ -91,6 +92,7 @@ def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(
             time.sleep(0.1)
             event = send_reply(ticket=ticket, author=agent, body=f"Reply {i}", channel="sms")
             started = time.monotonic()
+            asked[event.pk] = time.time()
             assert outbox.relay(event.outbox.pk) is None  # sent now: never rescheduled behind broadcasts
             waits.append(time.monotonic() - started)
             replies.append(event.pk)
@@ -112,5 +114,18 @@ def test_two_broadcasts_and_replies_share_the_account_rate_and_replies_go_first(
     achieved = (high - low) / (times[high] - times[low])
     print(f"account rate {RATE}/s: achieved {achieved:.1f}/s; reply waits max {max(waits) * 1000:.0f} ms")
     assert RATE * 0.95 <= achieved <= RATE * 1.05
-    # Replies first: each waits at most about one token's time, though broadcasts want every token.
-    assert max(waits) < 0.1, waits
+    # Replies first, though broadcasts want every token: while a reply waits for its hand-off, at
+    # most the broadcast messages already holding a token go ahead of it. Counted in hand-offs, not
+    # in milliseconds, so a loaded machine (which slows the broadcasts' threads as much) cannot fail
+    # it; sent in turn with the broadcasts, a reply would wait behind dozens.
+    handoffs = []
+    for raw in gateways.client().lrange(gateways.key("times"), 0, -1):
+        at, _sep, event_id = raw.partition(":")
+        handoffs.append((float(at), int(event_id) if event_id.isdigit() else None))
+    left = {event_id: at for at, event_id in handoffs if event_id in asked}
+    assert set(left) == set(replies)
+    overtaken = [
+        sum(1 for at, event_id in handoffs if event_id not in asked and asked[reply] < at < left[reply])
+        for reply in replies
+    ]
+    assert max(overtaken) <= 2, overtaken
