@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpdesk import digits
+
 KINDS = ("single", "multi", "number", "yesno", "text")
 DEFAULT_MAX_RETRIES = 2
 MAX_TEXT_ANSWER = 1000
@@ -418,19 +420,10 @@ def _rule_errors(n: int, rule: Mapping, steps: Mapping[str, Mapping]) -> list[st
 _PUNCT_EDGES = " \t\r\n.,;:!?()[]{}<>\"'`«»“”‘’_*#/\\|،؛؟。।॥៖។"
 
 
-def _ascii_digits(text: str) -> str:
-    # Every script's decimal digits (Persian ۲, Arabic-Indic ٢, Khmer ២, Kannada ೨ ...) become 0-9.
-    out = []
-    for ch in text:
-        value = unicodedata.decimal(ch, None)
-        out.append(str(value) if value is not None else ch)
-    return "".join(out)
-
-
 def normalize(answer: str) -> str:
     """Lower-case, ASCII digits, collapsed spaces, trimmed punctuation: what every parser reads."""
     text = unicodedata.normalize("NFKC", answer)
-    text = _ascii_digits(text).casefold()
+    text = digits.to_ascii(text).casefold()
     text = text.replace("\u200c", " ").replace("\u200b", "")  # ZWNJ/ZWSP inside Persian/Khmer words
     text = " ".join(text.split())
     return text.strip(_PUNCT_EDGES)

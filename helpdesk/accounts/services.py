@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from functools import lru_cache
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
 
-from helpdesk.accounts.models import AgentProfile, Role, Team
+from helpdesk.accounts.models import AgentProfile, CalendarChoice, DigitsChoice, Role, Team
+from helpdesk.errors import ApplicationError
 
 ROLE_GROUPS = {Role.AGENT: "Agents", Role.MANAGER: "Managers", Role.ADMIN: "Admins"}
 
@@ -22,9 +26,9 @@ def create_agent(
     last_name: str = "",
     team: Team | None = None,
     languages: list[str] | None = None,
-    time_zone: str = "UTC",
+    time_zone: str = "",
 ) -> AbstractUser:
-    """Create a staff user with a profile and the group of their role."""
+    """Create a staff user with a profile and the group of their role ("" zone: the site's)."""
     user = get_user_model().objects.create_user(
         username=username,
         password=password,
@@ -40,6 +44,27 @@ def create_agent(
     group, _ = Group.objects.get_or_create(name=ROLE_GROUPS[Role(role)])
     user.groups.add(group)
     return user
+
+
+@transaction.atomic
+def update_display_preferences(
+    *, user: AbstractUser, time_zone: str, digits: str, calendar: str
+) -> AgentProfile:
+    """Save how the agent reads times and numbers: their zone ("" the site's), digits, calendar."""
+    if time_zone and time_zone not in available_time_zones():
+        raise ApplicationError("Unknown time zone.", "invalid", {"time_zone": ["Unknown time zone."]})
+    if digits not in DigitsChoice.values or calendar not in CalendarChoice.values:
+        raise ApplicationError("Unknown digits or calendar.", "invalid")
+    profile, _ = AgentProfile.objects.select_for_update().get_or_create(user=user)
+    profile.time_zone, profile.digits, profile.calendar = time_zone, digits, calendar
+    profile.save(update_fields=["time_zone", "digits", "calendar"])
+    return profile
+
+
+@lru_cache(maxsize=1)
+def available_time_zones() -> tuple[str, ...]:
+    """IANA zone names, sorted (read once: the list comes from disk)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 def is_manager(user: AbstractUser) -> bool:

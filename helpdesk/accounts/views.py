@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 
@@ -11,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
@@ -43,31 +41,16 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-def agent_time_zone(user) -> zoneinfo.ZoneInfo | None:
-    """Return the agent's own time zone from their profile, or None for the site default."""
-    try:
-        name = user.profile.time_zone
-    except AttributeError:  # no profile (e.g. a superuser made by createsuperuser)
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name) if name else None
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def agent_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Require a signed-in staff member and show times in their time zone."""
+    """Require a signed-in staff member (their time zone, digits and calendar are set for every
+    request by helpdesk.middleware.AgentLocalFormatMiddleware)."""
 
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not is_agent(request.user):
             raise PermissionDenied
-        tz = agent_time_zone(request.user)
-        if tz is None:
-            return view(request, *args, **kwargs)
-        with timezone.override(tz):
-            return view(request, *args, **kwargs)
+        return view(request, *args, **kwargs)
 
     return wrapped
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
+from helpdesk import digits
+
 _PUNCT_EDGES = " \t\r\n.,;:!?¡¿،؛؟。'\"()[]{}«»“”‘’-_*"
 # Arabic letter forms Persian keyboards also produce; one spelling on both sides.
 _LETTER_VARIANTS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "\u0640": ""})
@@ -40,7 +42,7 @@ _LONGEST = max(len(w) for words in WORDS.values() for w in words)
 def normalize(text: str) -> str:
     """Width-folded, case-folded, ASCII digits, one spelling of Persian letters, no ZWNJ, trimmed."""
     text = unicodedata.normalize("NFKC", text or "").translate(_LETTER_VARIANTS).casefold()
-    text = "".join(str(d) if (d := unicodedata.decimal(ch, None)) is not None else ch for ch in text)
+    text = digits.to_ascii(text)
     text = text.replace("\u200c", " ").replace("\u200b", "")  # ZWNJ/ZWSP inside Persian/Khmer words
     return " ".join(text.split()).strip(_PUNCT_EDGES)
 

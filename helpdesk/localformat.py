@@ -1,0 +1,185 @@
+"""Numbers and dates as the agent reads them: their digits, their calendar, their time zone.
+
+What each UI language expects when the agent chose nothing (AgentProfile.digits and .calendar
+choose otherwise; `helpdesk.middleware.AgentLocalFormatMiddleware` sets both, and the zone, for
+each request):
+- Persian: Persian digits (۰–۹) and the Solar Hijri calendar, the country's civil calendar;
+  Gregorian and ASCII digits on request.
+- Khmer: Khmer digits (០–៩), which Cambodian print, forms and signage use; ASCII on request.
+- Kannada: ASCII digits. Kannada digits (೦–೯) exist but everyday print, banking and phones in
+  Karnataka use 0–9 (CLDR's default for kn is latn too), so they are offered, not forced.
+- English: ASCII and Gregorian.
+
+Only what the desk writes is localized (counts, ticket numbers, dates, durations). What people
+typed, and every machine-read value (form inputs, URLs, ids, `<time datetime>`), stays ASCII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import lru_cache
+
+import jdatetime
+from asgiref.local import Local
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+from helpdesk import digits
+
+GREGORIAN = "gregorian"
+SOLAR_HIJRI = "solar_hijri"
+CALENDARS = (GREGORIAN, SOLAR_HIJRI)
+# Digit preferences: "" is the language's default; "native" its own script's; "latin" 0-9.
+NATIVE = "native"
+LATIN = "latin"
+
+LANGUAGE_DIGITS = {"fa": digits.ARABEXT, "km": digits.KHMR}
+NATIVE_DIGITS = {"fa": digits.ARABEXT, "km": digits.KHMR, "kn": digits.KNDA}
+LANGUAGE_CALENDAR = {"fa": SOLAR_HIJRI}
+# Thousands separators (CLDR): Persian ٬ (U+066C; Django's fa formats give a comma and no
+# grouping at all), Khmer a point.
+GROUP_SEPARATOR = {"fa": "\u066c", "km": "."}
+
+_active = Local()
+
+
+@contextmanager
+def override(*, digits: str = "", calendar: str = "") -> Iterator[None]:
+    """Within the block, write numbers with these preferences ("" = the language's default)."""
+    previous = getattr(_active, "choice", None)
+    _active.choice = (digits, calendar)
+    try:
+        yield
+    finally:
+        _active.choice = previous
+
+
+def _choice() -> tuple[str, str]:
+    return getattr(_active, "choice", None) or ("", "")
+
+
+def digit_system(language: str | None = None) -> str:
+    """The CLDR numbering system ('latn', 'arabext', 'khmr', 'knda') the reader expects now."""
+    language = language or get_language() or "en"
+    choice = _choice()[0]
+    if choice == LATIN:
+        return digits.LATN
+    if choice == NATIVE:
+        return NATIVE_DIGITS.get(language, digits.LATN)
+    return LANGUAGE_DIGITS.get(language, digits.LATN)
+
+
+def calendar(language: str | None = None) -> str:
+    """'solar_hijri' or 'gregorian': the calendar the reader expects now."""
+    choice = _choice()[1]
+    if choice in CALENDARS:
+        return choice
+    return LANGUAGE_CALENDAR.get(language or get_language() or "en", GREGORIAN)
+
+
+def localize_digits(value: object) -> str:
+    """`value` as text with the reader's digits: '#1042' is '#۱۰۴۲' in Persian."""
+    return digits.write(str(value), digit_system())
+
+
+def format_number(value: int) -> str:
+    """A whole number grouped as the language groups it, in the reader's digits:
+    12,345 / ۱۲٬۳۴۵ / ១២.៣៤៥ / 12,34,567 (Kannada, like all Indian languages, groups lakhs)."""
+    system = digit_system()
+    language = get_language() or "en"
+    number = int(value)
+    sign, text = ("-" if number < 0 else ""), str(abs(number))
+    if language == "kn" and len(text) > 3:
+        head, tail = text[:-3], text[-3:]
+        pairs = [head[max(i - 2, 0) : i] for i in range(len(head), 0, -2)][::-1]
+        text = ",".join([*pairs, tail])
+    else:
+        text = f"{int(text):,}".replace(",", GROUP_SEPARATOR.get(language, ","))
+    return digits.write(sign + text, system)
+
+
+FORMATS = ("DATETIME", "DATE", "SHORT_DATETIME", "SHORT_DATE", "TIME")
+
+
+def format_datetime(value: datetime | date, fmt: str = "DATETIME") -> str:
+    """`value` in the agent's zone and calendar, in the language's `fmt` (one of FORMATS)."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    pattern = get_format(f"{fmt}_FORMAT")
+    if calendar() == SOLAR_HIJRI:
+        text = _format_solar_hijri(value, pattern, get_language() or "en")
+    else:
+        text = dateformat.format(value, pattern)
+    return digits.write(text, digit_system())
+
+
+def time_element(value: datetime | date | None, fmt: str = "DATETIME") -> SafeString:
+    """`<time datetime="ISO 8601">` (ASCII, for machines) around the localized text (for people)."""
+    if value is None:
+        return SafeString("")
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), format_datetime(value, fmt))
+
+
+# --- Solar Hijri -------------------------------------------------------------------------------
+# Each language keeps its own Django pattern (fa "j F Y، ساعت G:i", en "N j, Y, P"): its date
+# letters take the Jalali day, month and year, every other letter (time, weekday) is Django's.
+
+_DATE_LETTERS = frozenset("djnmFNMbEYy")
+_FORMAT_LETTERS = frozenset("aAbcdDeEfFgGhHiIjlLmMnNoOPrsStTuUwWyYzZ")
+
+
+@lru_cache(maxsize=64)
+def _pattern_parts(pattern: str) -> tuple[tuple[str, str], ...]:
+    """The pattern as ("date" | "django" | "text", piece); a backslash escape is text."""
+    parts: list[tuple[str, str]] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            parts.append(("text", next(chars, "")))
+        elif ch in _DATE_LETTERS:
+            parts.append(("date", ch))
+        elif ch in _FORMAT_LETTERS:
+            parts.append(("django", ch))
+        else:
+            parts.append(("text", ch))
+    return tuple(parts)
+
+
+@lru_cache(maxsize=4096)
+def _jalali(day: date) -> tuple[int, int, int]:
+    # Dates on one page repeat (a queue's SLA times fall on a few days): convert each once.
+    j = jdatetime.date.fromgregorian(date=day)
+    return j.year, j.month, j.day
+
+
+def _format_solar_hijri(value: date, pattern: str, language: str) -> str:
+    year, month, day = _jalali(value.date() if isinstance(value, datetime) else value)
+    name = (jdatetime.date.j_months_fa if language == "fa" else jdatetime.date.j_months_en)[month - 1]
+    jalali = {
+        "d": f"{day:02d}",
+        "j": str(day),
+        "m": f"{month:02d}",
+        "n": str(month),
+        "Y": str(year),
+        "y": f"{year % 100:02d}",
+        # Persian has no short month names; the long one stands for every month letter.
+        **dict.fromkeys("FNMbE", name),
+    }
+    django_format = None
+    out = []
+    for kind, piece in _pattern_parts(pattern):
+        if kind == "date":
+            out.append(jalali[piece])
+        elif kind == "django":
+            django_format = django_format or dateformat.DateFormat(value)
+            out.append(str(getattr(django_format, piece)()))
+        else:
+            out.append(piece)
+    return "".join(out)
