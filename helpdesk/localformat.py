@@ -41,9 +41,10 @@ LATIN = "latin"
 LANGUAGE_DIGITS = {"fa": digits.ARABEXT, "km": digits.KHMR}
 NATIVE_DIGITS = {"fa": digits.ARABEXT, "km": digits.KHMR, "kn": digits.KNDA}
 LANGUAGE_CALENDAR = {"fa": SOLAR_HIJRI}
-# Thousands separators (CLDR): Persian ٬ (U+066C; Django's fa formats give a comma and no
-# grouping at all), Khmer a point.
+# Separators (CLDR): Persian ٬ and ٫ (U+066C, U+066B; Django's fa formats give a comma and no
+# grouping at all), Khmer a point for thousands and a comma for decimals.
 GROUP_SEPARATOR = {"fa": "\u066c", "km": "."}
+DECIMAL_SEPARATOR = {"fa": "\u066b", "km": ","}
 
 _active = Local()
 
@@ -87,20 +88,20 @@ def localize_digits(value: object) -> str:
     return digits.write(str(value), digit_system())
 
 
-def format_number(value: int) -> str:
-    """A whole number grouped as the language groups it, in the reader's digits:
-    12,345 / ۱۲٬۳۴۵ / ១២.៣៤៥ / 12,34,567 (Kannada, like all Indian languages, groups lakhs)."""
-    system = digit_system()
+def format_number(value: int | float, places: int = 0) -> str:
+    """A number grouped as the language groups it, `places` decimals, in the reader's digits:
+    12,345.50 / ۱۲٬۳۴۵٫۵۰ / ១២.៣៤៥,៥០ / 12,34,567 (Kannada, like all Indian languages, groups lakhs)."""
     language = get_language() or "en"
-    number = int(value)
-    sign, text = ("-" if number < 0 else ""), str(abs(number))
-    if language == "kn" and len(text) > 3:
-        head, tail = text[:-3], text[-3:]
+    sign = "-" if value < 0 else ""
+    whole, _, fraction = f"{abs(value):.{places}f}".partition(".")
+    if language == "kn" and len(whole) > 3:
+        head = whole[:-3]
         pairs = [head[max(i - 2, 0) : i] for i in range(len(head), 0, -2)][::-1]
-        text = ",".join([*pairs, tail])
+        whole = ",".join([*pairs, whole[-3:]])
     else:
-        text = f"{int(text):,}".replace(",", GROUP_SEPARATOR.get(language, ","))
-    return digits.write(sign + text, system)
+        whole = f"{int(whole):,}".replace(",", GROUP_SEPARATOR.get(language, ","))
+    text = sign + whole + (DECIMAL_SEPARATOR.get(language, ".") + fraction if fraction else "")
+    return digits.write(text, digit_system(language))
 
 
 FORMATS = ("DATETIME", "DATE", "SHORT_DATETIME", "SHORT_DATE", "TIME")

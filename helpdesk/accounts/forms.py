@@ -6,9 +6,12 @@ import math
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from helpdesk.accounts import throttle
+from helpdesk.accounts.models import CalendarChoice, DigitsChoice
+from helpdesk.accounts.services import available_time_zones
 
 
 class LoginForm(AuthenticationForm):
@@ -34,3 +37,16 @@ class LoginForm(AuthenticationForm):
                 code="throttled",
             )
         return super().clean()
+
+
+class DisplayPreferencesForm(forms.Form):
+    """How an agent reads times and numbers: their time zone, digits and calendar."""
+
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+    digits = forms.ChoiceField(label=_("Digits"), choices=DigitsChoice.choices, required=False)
+    calendar = forms.ChoiceField(label=_("Calendar"), choices=CalendarChoice.choices, required=False)
+
+    def __init__(self, *args, site_time_zone: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        site = _("The desk's time zone (%(zone)s)") % {"zone": site_time_zone}
+        self.fields["time_zone"].choices = [("", site), *((name, name) for name in available_time_zones())]

@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from helpdesk.accounts.forms import LoginForm
+from helpdesk.accounts import services
+from helpdesk.accounts.forms import DisplayPreferencesForm, LoginForm
 from helpdesk.accounts.guards import is_agent, staff_required
+from helpdesk.accounts.models import AgentProfile
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -70,3 +76,21 @@ def set_availability(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts=ours, require_https=request.is_secure()):
         target = "/"  # back to our own pages only
     return redirect(target)
+
+
+@agent_view
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The agent's own time zone, digits and calendar."""
+    profile = AgentProfile.objects.filter(user=request.user).first()
+    initial = {"time_zone": "", "digits": "", "calendar": ""}
+    if profile is not None:
+        initial = {"time_zone": profile.time_zone, "digits": profile.digits, "calendar": profile.calendar}
+    form = DisplayPreferencesForm(request.POST or None, initial=initial, site_time_zone=settings.TIME_ZONE)
+    if request.method == "POST" and form.is_valid():
+        services.update_display_preferences(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, _("Preferences saved."))
+        return redirect("accounts:preferences")
+    # A date and a number as the agent will now read them.
+    context = {"form": form, "now": timezone.now(), "sample_count": 1234567}
+    return render(request, "accounts/preferences.html", context)

@@ -8,12 +8,13 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import TIME_STRINGS
 from django.utils.translation import get_language, gettext, gettext_noop
 
+from helpdesk import localformat
+from helpdesk.localformat import localize_digits
 from helpdesk.searchtext import highlight
 from helpdesk.tickets import sla
 from helpdesk.tickets.media import shown_inline
@@ -49,8 +50,10 @@ def sla_badge(ticket) -> str:
     if due is None:
         return text(SLA_MISSED)
     if state == sla.BREACHED:
-        return text(SLA_OVERDUE) % {"target": which, "span": span((timezone.now() - due).total_seconds())}
-    return text(SLA_DUE) % {"target": which, "span": span((due - timezone.now()).total_seconds())}
+        ago = span((timezone.now() - due).total_seconds())
+        return localize_digits(text(SLA_OVERDUE) % {"target": which, "span": ago})
+    left = span((due - timezone.now()).total_seconds())
+    return localize_digits(text(SLA_DUE) % {"target": which, "span": left})
 
 
 @register.simple_tag
@@ -144,7 +147,7 @@ def text(msgid: str) -> str:
 
 def _when(dt) -> tuple[str, str]:
     local = timezone.localtime(dt)
-    return local.isoformat(), date_format(local, "DATETIME_FORMAT")
+    return local.isoformat(), localformat.format_datetime(local)
 
 
 @register.simple_tag
@@ -153,9 +156,9 @@ def queue_row(t) -> str:
     state, due = sla.badge(t)
     iso, full = _when(due or t.sla_due_at)
     if state == sla.BREACHED and due is not None:
-        sla_text = text(OVERDUE) % {"span": span((timezone.now() - due).total_seconds())}
+        sla_text = localize_digits(text(OVERDUE) % {"span": span((timezone.now() - due).total_seconds())})
     elif state == sla.DUE and due is not None:
-        sla_text = text(DUE_IN) % {"span": span((due - timezone.now()).total_seconds())}
+        sla_text = localize_digits(text(DUE_IN) % {"span": span((due - timezone.now()).total_seconds())})
     elif state == sla.PAUSED:
         sla_text = text(PAUSED)
     elif state == sla.MET:
@@ -175,7 +178,7 @@ def queue_row(t) -> str:
         '<tr class="ticket-row row-prio-{prio}" data-ticket-id="{pk}">'
         '<td><span class="prio prio-{prio}">{prio_label}</span></td>'
         '<td class="subject"><a href="{url}" dir="auto">{subject}</a> '
-        '<span class="ticket-id">#{pk}</span>{tags}</td>'
+        '<span class="ticket-id">#{number}</span>{tags}</td>'
         '<td><a href="{customer_url}" dir="auto">{customer}</a></td>'
         '<td><span class="chan chan-{channel}">{channel_label}</span></td>'
         '<td><span class="status status-{status}">{status_label}</span></td>'
@@ -185,6 +188,7 @@ def queue_row(t) -> str:
         "<td>{crisis}</td></tr>",
         prio=t.priority,
         pk=t.pk,
+        number=localize_digits(t.pk),
         prio_label=label("priority", t.priority),
         url=reverse("tickets:detail", args=[t.pk]),
         subject=t.subject,
@@ -226,7 +230,7 @@ def _media(e) -> str:
                     '<img src="{}" alt="{}" loading="lazy"></a>',
                     href,
                     href,
-                    text(PHOTO) % {"number": number},
+                    localize_digits(text(PHOTO) % {"number": number}),
                 )
             )
         else:
@@ -234,7 +238,7 @@ def _media(e) -> str:
                 format_html(
                     '<a class="media-file" href="{}" download>{}</a>',
                     href,
-                    text(ATTACHMENT) % {"number": number},
+                    localize_digits(text(ATTACHMENT) % {"number": number}),
                 )
             )
     return format_html('<div class="event-media">{}</div>', format_html_join("", "{}", ((i,) for i in items)))

@@ -1,0 +1,55 @@
+"""Numbers and dates as the agent reads them (helpdesk.localformat), for every template.
+
+    {{ ticket.pk|localdigits }}            #1042 → ۱۰۴۲ in Persian
+    {{ count|localnumber }}                12,345 → ۱۲٬۳۴۵ ({{ cost|localnumber:2 }}: ۱۲٫۵۰)
+    {{ event.created_at|timetag }}         <time datetime="2026-03-21T09:30:00+03:30">۱ فروردین ۱۴۰۵…</time>
+    {{ customer.created_at|timetag:"SHORT_DATE" }}
+    {{ crisis.starts_at|localdate:"SHORT_DATETIME" }}   the text alone (a title attribute, a sentence)
+    {% filter localdigits %}{% blocktranslate count n=... %}...{% endblocktranslate %}{% endfilter %}
+
+Only for what the desk writes: never for what people typed (a subject, a message, a phone
+number), and never inside a form value, a URL or an id."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from helpdesk import localformat
+
+register = template.Library()
+
+
+@register.filter(is_safe=True)
+def localdigits(value: object) -> str:
+    """The value's 0-9 in the reader's digits; marked safe when the value was (no markup added)."""
+    if value is None or value == "":
+        return ""
+    return localformat.localize_digits(value)
+
+
+@register.filter(is_safe=True)
+def localnumber(value: object, places: int = 0) -> str:
+    """A number grouped by thousands with `places` decimals, in the reader's digits ('' for a
+    non-number): `{{ cost|localnumber:2 }}`."""
+    try:
+        return localformat.format_number(float(value) if places else int(value), int(places))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def localdate(value: object, fmt: str = "DATETIME") -> str:
+    """The date's text in the agent's zone, calendar and digits: fmt DATETIME, DATE, SHORT_DATE,
+    SHORT_DATETIME or TIME."""
+    if not value or fmt not in localformat.FORMATS:
+        return ""
+    return localformat.format_datetime(value, fmt)  # type: ignore[arg-type]
+
+
+@register.filter
+def timetag(value: object, fmt: str = "DATETIME") -> SafeString:
+    """`<time datetime="ISO">` around `localdate`."""
+    if not value or fmt not in localformat.FORMATS:
+        return SafeString("")
+    return localformat.time_element(value, fmt)  # type: ignore[arg-type]
