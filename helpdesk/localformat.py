@@ -41,10 +41,10 @@ LATIN = "latin"
 LANGUAGE_DIGITS = {"fa": digits.ARABEXT, "km": digits.KHMR}
 NATIVE_DIGITS = {"fa": digits.ARABEXT, "km": digits.KHMR, "kn": digits.KNDA}
 LANGUAGE_CALENDAR = {"fa": SOLAR_HIJRI}
-# Separators (CLDR): Persian ٬ and ٫ (U+066C, U+066B; Django's fa formats give a comma and no
-# grouping at all), Khmer a point for thousands and a comma for decimals.
-GROUP_SEPARATOR = {"fa": "\u066c", "km": "."}
-DECIMAL_SEPARATOR = {"fa": "\u066b", "km": ","}
+# Separators (CLDR): with Persian digits ٬ and ٫ (U+066C, U+066B; Django's fa formats give a
+# comma and no grouping at all); in Khmer a point for thousands, a comma for decimals.
+GROUP_SEPARATOR = {digits.ARABEXT: "\u066c", "km": "."}
+DECIMAL_SEPARATOR = {digits.ARABEXT: "\u066b", "km": ","}
 
 _active = Local()
 
@@ -92,6 +92,8 @@ def format_number(value: int | float, places: int = 0) -> str:
     """A number grouped as the language groups it, `places` decimals, in the reader's digits:
     12,345.50 / ۱۲٬۳۴۵٫۵۰ / ១២.៣៤៥,៥០ / 12,34,567 (Kannada, like all Indian languages, groups lakhs)."""
     language = get_language() or "en"
+    system = digit_system(language)
+    style = system if system in GROUP_SEPARATOR else language
     sign = "-" if value < 0 else ""
     whole, _, fraction = f"{abs(value):.{places}f}".partition(".")
     if language == "kn" and len(whole) > 3:
@@ -99,9 +101,9 @@ def format_number(value: int | float, places: int = 0) -> str:
         pairs = [head[max(i - 2, 0) : i] for i in range(len(head), 0, -2)][::-1]
         whole = ",".join([*pairs, whole[-3:]])
     else:
-        whole = f"{int(whole):,}".replace(",", GROUP_SEPARATOR.get(language, ","))
-    text = sign + whole + (DECIMAL_SEPARATOR.get(language, ".") + fraction if fraction else "")
-    return digits.write(text, digit_system(language))
+        whole = f"{int(whole):,}".replace(",", GROUP_SEPARATOR.get(style, ","))
+    text = sign + whole + (DECIMAL_SEPARATOR.get(style, ".") + fraction if fraction else "")
+    return digits.write(text, system)
 
 
 FORMATS = ("DATETIME", "DATE", "SHORT_DATETIME", "SHORT_DATE", "TIME")
