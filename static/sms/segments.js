@@ -39,17 +39,33 @@
   root.countSegments = countSegments;
   if (typeof module !== "undefined" && module.exports) { module.exports = { countSegments: countSegments }; return; }
 
+  // Digits as the server writes them for this reader (<html data-digits>, from
+  // helpdesk.localformat): Persian ۰–۹, Khmer ០–៩, Kannada 0–9 unless the agent chose ೦–೯.
+  // The language alone is not enough: Intl gives Khmer and Kannada ASCII digits by default.
+  function numberFormat(html) {
+    if (!window.Intl || !Intl.NumberFormat) return null;
+    var lang = html.lang || "en";
+    // The option, not a "-u-nu-" locale tag: Chromium ignores "km-u-nu-khmr" but honours this.
+    try {
+      return new Intl.NumberFormat(lang, html.dataset.digits ? { numberingSystem: html.dataset.digits } : {});
+    } catch (e) {
+      return new Intl.NumberFormat(lang);
+    }
+  }
+
   function bind(output) {
     var input = document.getElementById(output.dataset.segmentsFor);
     if (!input || output.dataset.segmentsBound) return;
     output.dataset.segmentsBound = "1";
-    var fmt = window.Intl && Intl.NumberFormat ? new Intl.NumberFormat(document.documentElement.lang || undefined) : null;
+    var fmt = numberFormat(document.documentElement);
     function n(x) { return fmt ? fmt.format(x) : String(x); }
     function update() {
       var info = countSegments(input.value || "");
       var segLabel = info.segments === 1 ? (output.dataset.labelSegment || "segment") : (output.dataset.labelSegments || "segments");
+      // The encoding name is isolated left to right (U+2066…U+2069): in a Persian sentence its
+      // "-2" would otherwise join the next count into one run and swap them on screen.
       output.textContent = n(info.characters) + " " + (output.dataset.labelCharacters || "characters") +
-        " · " + info.encoding + " · " + n(info.segments) + " " + segLabel;
+        " · \u2066" + info.encoding + "\u2069 · " + n(info.segments) + " " + segLabel;
     }
     input.addEventListener("input", update);
     update();

@@ -53,3 +53,10 @@ def timetag(value: object, fmt: str = "DATETIME") -> SafeString:
     if not value or fmt not in localformat.FORMATS:
         return SafeString("")
     return localformat.time_element(value, fmt)  # type: ignore[arg-type]
+
+
+@register.simple_tag
+def digit_system() -> str:
+    """The CLDR numbering system of the reader ('latn', 'arabext', 'khmr', 'knda'), for scripts
+    that write numbers live: `<html data-digits="{% digit_system %}">`."""
+    return localformat.digit_system()
