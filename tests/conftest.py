@@ -56,6 +56,17 @@ def _console_gateways(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A page fetched in Persian leaves Persian active in the test's thread (LocaleMiddleware
+    activates a language per request and nothing deactivates it), so the next test's services
+    would write Persian: every test ends back in the default language."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _in_memory_channel_layer(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -39,15 +39,15 @@
   root.countSegments = countSegments;
   if (typeof module !== "undefined" && module.exports) { module.exports = { countSegments: countSegments }; return; }
 
-  // Digits as the server writes them for this reader (<html data-digits>, from
+  // Digits as the server writes them for this reader (<body data-digits>, from
   // helpdesk.localformat): Persian ۰–۹, Khmer ០–៩, Kannada 0–9 unless the agent chose ೦–೯.
   // The language alone is not enough: Intl gives Khmer and Kannada ASCII digits by default.
-  function numberFormat(html) {
+  function numberFormat(lang, digits) {
     if (!window.Intl || !Intl.NumberFormat) return null;
-    var lang = html.lang || "en";
+    lang = lang || "en";
     // The option, not a "-u-nu-" locale tag: Chromium ignores "km-u-nu-khmr" but honours this.
     try {
-      return new Intl.NumberFormat(lang, html.dataset.digits ? { numberingSystem: html.dataset.digits } : {});
+      return new Intl.NumberFormat(lang, digits ? { numberingSystem: digits } : {});
     } catch (e) {
       return new Intl.NumberFormat(lang);
     }
@@ -57,7 +57,7 @@
     var input = document.getElementById(output.dataset.segmentsFor);
     if (!input || output.dataset.segmentsBound) return;
     output.dataset.segmentsBound = "1";
-    var fmt = numberFormat(document.documentElement);
+    var fmt = numberFormat(document.documentElement.lang, document.body.dataset.digits);
     function n(x) { return fmt ? fmt.format(x) : String(x); }
     function update() {
       var info = countSegments(input.value || "");

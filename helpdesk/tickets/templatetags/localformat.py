@@ -58,5 +58,5 @@ def timetag(value: object, fmt: str = "DATETIME") -> SafeString:
 @register.simple_tag
 def digit_system() -> str:
     """The CLDR numbering system of the reader ('latn', 'arabext', 'khmr', 'knda'), for scripts
-    that write numbers live: `<html data-digits="{% digit_system %}">`."""
+    that write numbers live: `<body data-digits="{% digit_system %}">`."""
     return localformat.digit_system()
