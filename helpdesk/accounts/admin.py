@@ -22,7 +22,7 @@ class AgentUserAdmin(UserAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "role", "team", "time_zone")
+    list_display = ("user", "role", "team", "time_zone", "digits", "calendar")
     list_filter = ("role", "team")
     list_select_related = ("user", "team")
     search_fields = ("user__username", "user__first_name", "user__last_name")

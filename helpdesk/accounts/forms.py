@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -49,4 +50,5 @@ class DisplayPreferencesForm(forms.Form):
     def __init__(self, *args, site_time_zone: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         site = _("The desk's time zone (%(zone)s)") % {"zone": site_time_zone}
-        self.fields["time_zone"].choices = [("", site), *((name, name) for name in available_time_zones())]
+        zones = [("", site), *((name, name) for name in available_time_zones())]
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = zones

@@ -6,7 +6,7 @@ import zoneinfo
 from functools import lru_cache
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import AbstractUser, Group, User
 from django.db import transaction
 
 from helpdesk.accounts.models import AgentProfile, CalendarChoice, DigitsChoice, Role, Team
@@ -47,9 +47,7 @@ def create_agent(
 
 
 @transaction.atomic
-def update_display_preferences(
-    *, user: AbstractUser, time_zone: str, digits: str, calendar: str
-) -> AgentProfile:
+def update_display_preferences(*, user: User, time_zone: str, digits: str, calendar: str) -> AgentProfile:
     """Save how the agent reads times and numbers: their zone ("" the site's), digits, calendar."""
     if time_zone and time_zone not in available_time_zones():
         raise ApplicationError("Unknown time zone.", "invalid", {"time_zone": ["Unknown time zone."]})

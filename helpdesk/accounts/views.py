@@ -21,7 +21,6 @@ from django_htmx.middleware import HtmxDetails
 from helpdesk.accounts import services
 from helpdesk.accounts.forms import DisplayPreferencesForm, LoginForm
 from helpdesk.accounts.guards import is_agent, staff_required
-from helpdesk.accounts.models import AgentProfile
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -82,7 +81,7 @@ def set_availability(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     """The agent's own time zone, digits and calendar."""
-    profile = AgentProfile.objects.filter(user=request.user).first()
+    profile = getattr(request.user, "profile", None)  # loaded already by the middleware
     initial = {"time_zone": "", "digits": "", "calendar": ""}
     if profile is not None:
         initial = {"time_zone": profile.time_zone, "digits": profile.digits, "calendar": profile.calendar}

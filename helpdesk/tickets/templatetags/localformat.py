@@ -12,6 +12,8 @@ number), and never inside a form value, a URL or an id."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.safestring import SafeString
 
@@ -29,11 +31,11 @@ def localdigits(value: object) -> str:
 
 
 @register.filter(is_safe=True)
-def localnumber(value: object, places: int = 0) -> str:
+def localnumber(value: Any, places: int = 0) -> str:
     """A number grouped by thousands with `places` decimals, in the reader's digits ('' for a
     non-number): `{{ cost|localnumber:2 }}`."""
     try:
-        return localformat.format_number(float(value) if places else int(value), int(places))  # type: ignore[arg-type]
+        return localformat.format_number(float(value) if places else int(value), int(places))
     except (TypeError, ValueError):
         return ""
 
