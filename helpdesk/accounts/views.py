@@ -90,6 +90,6 @@ def preferences(request: HttpRequest) -> HttpResponse:
         services.update_display_preferences(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         messages.success(request, _("Preferences saved."))
         return redirect("accounts:preferences")
-    # A date and a number as the agent will now read them.
-    context = {"form": form, "now": timezone.now(), "sample_count": 1234567}
+    # The time now, as the agent will read dates from here on.
+    context = {"form": form, "now": timezone.now()}
     return render(request, "accounts/preferences.html", context)

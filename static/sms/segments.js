@@ -58,6 +58,8 @@
     if (!input || output.dataset.segmentsBound) return;
     output.dataset.segmentsBound = "1";
     var fmt = numberFormat(document.documentElement.lang, document.body.dataset.digits);
+    // Beside Persian digits a middle dot reads as zero (۰): the Persian comma separates instead.
+    var sep = document.body.dataset.digits === "arabext" ? "\u060c " : " · ";
     function n(x) { return fmt ? fmt.format(x) : String(x); }
     function update() {
       var info = countSegments(input.value || "");
@@ -65,7 +67,7 @@
       // The encoding name is isolated left to right (U+2066…U+2069): in a Persian sentence its
       // "-2" would otherwise join the next count into one run and swap them on screen.
       output.textContent = n(info.characters) + " " + (output.dataset.labelCharacters || "characters") +
-        " · \u2066" + info.encoding + "\u2069 · " + n(info.segments) + " " + segLabel;
+        sep + "\u2066" + info.encoding + "\u2069" + sep + n(info.segments) + " " + segLabel;
     }
     input.addEventListener("input", update);
     update();

@@ -124,3 +124,50 @@ def test_khmer_segment_counter_writes_khmer_digits(live_server, page, screenshot
     counter = page.inner_text("#reply-segments").replace("UCS-2", "")
     assert not ASCII_DIGIT.search(counter), counter
     screenshot(page, "ticket_km_digits")
+
+
+def test_persian_customer_and_preferences_pages(live_server, page, screenshot, desk):
+    customer = desk["ticket"].customer
+    login(page, live_server, "agent")
+    in_language(page, live_server, "fa")
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    page.wait_for_selector("html[dir=rtl] .timeline time")
+    for text in page.locator("main time").all_inner_texts():
+        assert PERSIAN_DIGIT.search(text) and not ASCII_DIGIT.search(text), text
+    screenshot(page, "customer_fa")
+
+    page.goto(f"{live_server.url}/accounts/preferences/")
+    page.select_option("#id_calendar", "gregorian")
+    page.click(".preferences button[type=submit]")
+    page.wait_for_selector(".messages")
+    sample = page.inner_text(".preferences time")
+    assert PERSIAN_DIGIT.search(sample) and not any(m in sample for m in ("آذر", "دی", "فروردین")), sample
+    screenshot(page, "preferences_fa")
+
+
+def test_persian_broadcast_page_counts_in_persian_digits(live_server, page, screenshot):
+    from helpdesk.accounts.models import Role
+    from helpdesk.crisis import services as crisis
+    from tests.factories import UserFactory
+
+    UserFactory(username="boss", role=Role.MANAGER)
+    for n in range(12):
+        ContactPointFactory(
+            customer=CustomerFactory(tags=["north"], language="fa"), value=f"+98912000{n:04d}"
+        )
+    outage = crisis.create_crisis(title="قطعی شبکه", severity=4)
+    crisis.activate_crisis(crisis=outage)
+    broadcast = crisis.create_broadcast(
+        name="اطلاعیهٔ قطعی",
+        crisis=outage,
+        bodies={"fa": "تماس‌ها در شمال قطع است."},
+        audience={"tags": ["north"]},
+    )
+    login(page, live_server, "boss")
+    in_language(page, live_server, "fa")
+    page.goto(f"{live_server.url}/manage/crisis/broadcasts/{broadcast.pk}/")
+    assert page.inner_text("[data-preview=recipients]") == "۱۲"
+    for text in page.locator(".counters dd").all_inner_texts():
+        assert not ASCII_DIGIT.search(text), text
+    assert "۴" in page.inner_text(".crisis-bar")  # severity in the active-crisis bar
+    screenshot(page, "broadcast_fa")
