@@ -16,6 +16,7 @@ typed, and every machine-read value (form inputs, URLs, ids, `<time datetime>`),
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -105,6 +106,12 @@ def format_number(value: int | float, places: int = 0) -> str:
         whole = f"{int(whole):,}".replace(",", GROUP_SEPARATOR.get(style, ","))
     text = sign + whole + (DECIMAL_SEPARATOR.get(style, ".") + fraction if fraction else "")
     return digits.write(text, system)
+
+
+@lru_cache(maxsize=1)
+def available_time_zones() -> tuple[str, ...]:
+    """IANA zone names, sorted: what an agent or a customer may choose (read from disk once)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 FORMATS = ("DATETIME", "DATE", "SHORT_DATETIME", "SHORT_DATE", "TIME")

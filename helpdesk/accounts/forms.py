@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from helpdesk.accounts import throttle
 from helpdesk.accounts.models import CalendarChoice, DigitsChoice
-from helpdesk.accounts.services import available_time_zones
+from helpdesk.localformat import available_time_zones
 
 
 class LoginForm(AuthenticationForm):

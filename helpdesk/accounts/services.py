@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import lru_cache
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group, User
 from django.db import transaction
 
 from helpdesk.accounts.models import AgentProfile, CalendarChoice, DigitsChoice, Role, Team
 from helpdesk.errors import ApplicationError
+from helpdesk.localformat import available_time_zones
 
 ROLE_GROUPS = {Role.AGENT: "Agents", Role.MANAGER: "Managers", Role.ADMIN: "Admins"}
 
@@ -57,12 +55,6 @@ def update_display_preferences(*, user: User, time_zone: str, digits: str, calen
     profile.time_zone, profile.digits, profile.calendar = time_zone, digits, calendar
     profile.save(update_fields=["time_zone", "digits", "calendar"])
     return profile
-
-
-@lru_cache(maxsize=1)
-def available_time_zones() -> tuple[str, ...]:
-    """IANA zone names, sorted (read once: the list comes from disk)."""
-    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 def is_manager(user: AbstractUser) -> bool:

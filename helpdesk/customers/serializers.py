@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from rest_framework import serializers
 
 from helpdesk.api import StrictJson
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
+from helpdesk.localformat import available_time_zones
 
 # Quiet hours are computed in the customer's zone; the schema lists the names this server knows.
-TIME_ZONES = sorted(zoneinfo.available_timezones())
+TIME_ZONES = list(available_time_zones())
 
 
 class ContactPointSerializer(serializers.ModelSerializer):
