@@ -23,6 +23,7 @@ import hashlib
 import logging
 import time
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
@@ -109,6 +110,21 @@ class ThrottledModelBackend(ModelBackend):
         if user is not None:
             succeeded(username, request)
         return user
+
+    def get_user(self, user_id):
+        # The profile (role, time zone, digits, calendar) is read on every staff request
+        # (helpdesk.middleware.AgentLocalFormatMiddleware): fetched with the user, in one query.
+        UserModel = get_user_model()
+        try:
+            user = UserModel._default_manager.select_related("profile").get(pk=user_id)
+        except UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id):
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.get_user)(user_id)
 
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
         from asgiref.sync import sync_to_async
