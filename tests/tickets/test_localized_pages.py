@@ -97,3 +97,20 @@ def test_persian_customer_page_dates_are_solar_hijri(tehran_client, ticket):
     body = get(tehran_client, reverse("customers:detail", args=[ticket.customer_id]), "fa")
     assert "۱۴۰۵/۱/۱" in body  # customer since, short date
     assert '<time datetime="2026-03-21T09:30:00+03:30">۱ فروردین ۱۴۰۵، ساعت ۹:۳۰</time>' in body
+
+
+def test_persian_history_page_dates_are_solar_hijri_in_persian_digits(tehran_client, db):
+    from helpdesk.tickets.models import Priority
+    from helpdesk.tickets.services import update_ticket
+
+    ticket = TicketFactory()
+    actor = UserFactory(username="actor")
+    update_ticket(ticket=ticket, actor=actor, priority=Priority.HIGH)
+    body = get(tehran_client, reverse("tickets:history", args=[ticket.pk]), "fa")
+    cell = body.split('<table class="history-table">')[1].split("<time ")[1].split("</time>")[0]
+    assert 'datetime="' in cell and "+03:30" in cell  # machine value, ASCII, in the agent's zone
+    text = cell.split(">", 1)[1]
+    assert any("\u06f0" <= ch <= "\u06f9" for ch in text) and not any(
+        ch.isascii() and ch.isdigit() for ch in text
+    )
+    assert digits.write(str(ticket.pk), digits.ARABEXT) in body.split("<h1>")[1]
