@@ -130,6 +130,8 @@ from django.conf.locale import LANG_INFO  # noqa: E402
 
 LANG_INFO["km"]["name_local"] = "ខ្មែរ"
 LANG_INFO["kn"]["name_local"] = "ಕನ್ನಡ"
+# Formats Django's own locale files lack (helpdesk/formats/<lang>/formats.py), looked up first.
+FORMAT_MODULE_PATH = ["helpdesk.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

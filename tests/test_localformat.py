@@ -97,3 +97,9 @@ def test_override_ends_with_its_block():
         with localformat.override(digits="latin"):
             assert localformat.localize_digits(42) == "42"
         assert localformat.localize_digits(42) == "۴۲"
+
+
+def test_kannada_dates_are_day_first():
+    with timezone.override(TEHRAN):
+        assert in_language("kn", localformat.format_datetime, NOWRUZ_1405).startswith("21 ")
+        assert in_language("kn", localformat.format_datetime, NOWRUZ_1405, "SHORT_DATETIME").startswith("21 ")
