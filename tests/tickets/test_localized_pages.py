@@ -114,3 +114,10 @@ def test_persian_history_page_dates_are_solar_hijri_in_persian_digits(tehran_cli
         ch.isascii() and ch.isdigit() for ch in text
     )
     assert digits.write(str(ticket.pk), digits.ARABEXT) in body.split("<h1>")[1]
+
+
+def test_persian_search_results_show_persian_digits_and_solar_hijri_dates(tehran_client, ticket):
+    body = get(tehran_client, reverse("tickets:search") + "?q=paid", "fa")
+    assert '<time datetime="2026-03-21T09:30:00+03:30">۱ فروردین ۱۴۰۵، ساعت ۹:۳۰</time>' in body
+    assert f"#{digits.write(str(ticket.pk), digits.ARABEXT)} " in body
+    assert f'href="/tickets/{ticket.pk}/#event-' in body
