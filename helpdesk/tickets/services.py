@@ -470,35 +470,51 @@ def merge_tickets(*, source: Ticket, target: Ticket, actor, tell_customer: str =
     update_ticket(ticket=target, actor=actor, tags=tags)
     update_ticket(ticket=source, actor=actor, status=TicketStatus.CLOSED)
     Ticket.objects.filter(pk=source.pk).update(merged_into=target, version=F("version") + 1)
-    now = timezone.now()
-    name = _actor_name(actor)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(ticket_id=source.pk, customer_id=source.customer_id, version=source.version + 2,
-                       action=AuditAction.MERGE, field="merged_into", new=f"#{target.pk}",
-                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
-            AuditEvent(ticket_id=target.pk, customer_id=target.customer_id, version=target.version,
-                       action=AuditAction.MERGE, field="merged_from", new=f"#{source.pk} ({moved})",
-                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
-        ]
+    _record_move(
+        actor,
+        (source, source.version + 2, "merged_into", f"#{target.pk}",
+         _("Merged into ticket #%(n)s.") % {"n": target.pk}),
+        (target, target.version, "merged_from", f"#{source.pk} ({moved})",
+         _("Ticket #%(n)s merged into this one (%(m)s events moved).") % {"n": source.pk, "m": moved}),
+        payload={"action": "ticket_merge", "source": source.pk, "target": target.pk},
     )  # fmt: skip
-    for ticket, body in (
-        (
-            target,
-            _("Ticket #%(n)s merged into this one (%(m)s events moved).") % {"n": source.pk, "m": moved},
-        ),
-        (source, _("Merged into ticket #%(n)s.") % {"n": target.pk}),
-    ):
-        add_system_event(
-            customer_id=ticket.customer_id, ticket=ticket, kind=EventKind.MERGE, body=body, author=actor,
-            payload={"action": "ticket_merge", "source": source.pk, "target": target.pk},
-        )  # fmt: skip
     if tell_customer.strip():
         send_reply(ticket=target, author=actor, body=tell_customer)
     target.refresh_from_db()
     realtime.ticket_changed(source)
     realtime.ticket_changed(target)
     return target
+
+
+def _record_move(actor, *sides: tuple[Ticket, int, str, str, str], payload: dict) -> None:
+    """A merge or split, on both tickets: an audit event (ticket, version, field, what) and a
+    timeline note (the last item) each."""
+    now, name = timezone.now(), _actor_name(actor)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                ticket_id=ticket.pk,
+                customer_id=ticket.customer_id,
+                version=version,
+                action=AuditAction.MERGE,
+                field=field,
+                new=what,
+                actor_id=getattr(actor, "pk", None),
+                actor_name=name,
+                at=now,
+            )  # fmt: skip
+            for ticket, version, field, what, _note in sides
+        ]
+    )
+    for ticket, _version, _field, _what, note in sides:
+        add_system_event(
+            customer_id=ticket.customer_id,
+            ticket=ticket,
+            kind=EventKind.MERGE,
+            body=note,
+            author=actor,
+            payload=payload,
+        )
 
 
 # Rows that belong to the ticket they were made on, not to whatever it merges into.
@@ -533,26 +549,14 @@ def split_event(*, event: TimelineEvent, actor, subject: str = "") -> Ticket:
         now=event.created_at,
     )  # fmt: skip
     TimelineEvent.objects.filter(pk=event.pk).update(ticket=new)
-    now = timezone.now()
-    name = _actor_name(actor)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(ticket_id=old.pk, customer_id=old.customer_id, version=old.version,
-                       action=AuditAction.MERGE, field="split_to", new=f"#{new.pk} (event {event.pk})",
-                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
-            AuditEvent(ticket_id=new.pk, customer_id=new.customer_id, version=new.version,
-                       action=AuditAction.MERGE, field="split_from", new=f"#{old.pk} (event {event.pk})",
-                       actor_id=getattr(actor, "pk", None), actor_name=name, at=now),
-        ]
+    _record_move(
+        actor,
+        (old, old.version, "split_to", f"#{new.pk} (event {event.pk})",
+         _("A message was split off into ticket #%(n)s.") % {"n": new.pk}),
+        (new, new.version, "split_from", f"#{old.pk} (event {event.pk})",
+         _("Split off ticket #%(n)s.") % {"n": old.pk}),
+        payload={"action": "ticket_split", "from": old.pk, "to": new.pk, "event": event.pk},
     )  # fmt: skip
-    for ticket, body in (
-        (old, _("A message was split off into ticket #%(n)s.") % {"n": new.pk}),
-        (new, _("Split off ticket #%(n)s.") % {"n": old.pk}),
-    ):
-        add_system_event(
-            customer_id=ticket.customer_id, ticket=ticket, kind=EventKind.MERGE, body=body, author=actor,
-            payload={"action": "ticket_split", "from": old.pk, "to": new.pk, "event": event.pk},
-        )  # fmt: skip
     realtime.ticket_changed(old)
     realtime.ticket_changed(new)
     return new
