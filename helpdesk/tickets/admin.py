@@ -1,12 +1,69 @@
 from django.contrib import admin
 
-from helpdesk.tickets.models import Macro, Queue, QueueCounter, Tag, Ticket, TimelineEvent
+from helpdesk.tickets.models import (
+    AuditEvent,
+    BusinessHours,
+    EscalationRule,
+    Holiday,
+    Macro,
+    Queue,
+    QueueCounter,
+    SlaTarget,
+    Tag,
+    Ticket,
+    TimelineEvent,
+)
+
+
+class SlaTargetInline(admin.TabularInline):
+    model = SlaTarget
+    extra = 0
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class EscalationRuleInline(admin.TabularInline):
+    model = EscalationRule
+    extra = 0
+    raw_id_fields = ("assign_to",)
 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "sla_minutes", "urgent_sla_minutes", "inbound_address", "is_default")
+    """A queue with its SLA targets, business hours, holidays and escalation rules in one page."""
+
+    list_display = (
+        "name", "slug", "sla_minutes", "resolution_minutes", "time_zone", "assignment", "inbound_address",
+        "is_default",
+    )  # fmt: skip
     prepopulated_fields = {"slug": ("name",)}
+    inlines = [SlaTargetInline, BusinessHoursInline, HolidayInline, EscalationRuleInline]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read only: the table refuses changes and deletions anyway."""
+
+    list_display = ("at", "ticket_id", "action", "field", "actor_name", "channel", "recipient")
+    list_filter = ("action", "channel")
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(Ticket)

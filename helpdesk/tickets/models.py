@@ -501,3 +501,18 @@ class BulkAction(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else round(100 * (self.done + self.skipped) / self.total)
+
+
+def _calendar_changed(sender, instance, **kwargs) -> None:
+    """Hours or holidays changed: a new calendar version, so every process reads it again
+    (helpdesk/tickets/sla.py caches calendars per queue and version)."""
+    Queue.objects.filter(pk=instance.queue_id).update(calendar_version=models.F("calendar_version") + 1)
+
+
+for _model in (BusinessHours, Holiday):
+    models.signals.post_save.connect(
+        _calendar_changed, sender=_model, dispatch_uid=f"calendar-{_model.__name__}"
+    )
+    models.signals.post_delete.connect(
+        _calendar_changed, sender=_model, dispatch_uid=f"calendar-x-{_model.__name__}"
+    )

@@ -17,6 +17,7 @@ from helpdesk.tickets.models import (
     EscalationRule,
     Holiday,
     Priority,
+    Queue,
     SlaTarget,
     Ticket,
     TicketStatus,
@@ -165,3 +166,11 @@ def test_the_breach_soon_list_holds_the_open_targets_within_the_hour(agent):
     assert listed("soon") == {soon.pk, missed.pk}
     assert listed("breached") == {missed.pk}
     assert later.pk in listed("") and paused.pk in listed("")
+
+
+def test_changed_hours_reach_the_cached_calendar(office):
+    before = sla.calendar_for(Queue.objects.get(pk=office.pk))
+    BusinessHours.objects.create(queue=office, weekday=5, opens=time(10), closes=time(14))  # Saturdays
+    after = sla.calendar_for(Queue.objects.get(pk=office.pk))
+    assert len(after.hours) == len(before.hours) + 1
+    assert after.add(at(5, 16, 30), timedelta(hours=1)) == at(6, 10, 30)  # Saturday now counts
