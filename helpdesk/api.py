@@ -26,33 +26,45 @@ M = TypeVar("M", bound=Model)
 MAX_ID = 2**63 - 1
 
 
+# Field classes and the JSON types they take, first match wins (a ChoiceField is worked out from
+# its choices). Read once per field of every request: built once, here.
+_JSON_TYPES: tuple[tuple[type | tuple[type, ...], tuple[type, ...] | None], ...] = (
+    (serializers.BooleanField, (bool,)),
+    (serializers.IntegerField, (int,)),
+    (serializers.FloatField, (int, float)),
+    (serializers.DecimalField, (int, float, str)),
+    ((serializers.MultipleChoiceField, serializers.ListField, serializers.ListSerializer), (list,)),
+    (serializers.ManyRelatedField, (list,)),
+    (serializers.PrimaryKeyRelatedField, (int,)),
+    (serializers.SlugRelatedField, (str,)),
+    ((serializers.DictField, serializers.Serializer), (dict,)),
+    (serializers.JSONField, None),
+    (
+        (
+            serializers.CharField,
+            serializers.DateTimeField,
+            serializers.DateField,
+            serializers.TimeField,
+            serializers.DurationField,
+            serializers.UUIDField,
+        ),
+        (str,),
+    ),  # fmt: skip
+)
+
+
 def json_types(field: serializers.Field) -> tuple[type, ...] | None:
     """The JSON types a writable field takes, as the schema states them; None: any JSON value.
 
     DRF is lenient where the schema is not: a CharField takes 12, an IntegerField "12", a
     BooleanField "yes" or 1, a PrimaryKeyRelatedField "7". Clients are generated from the schema,
     so what it calls a string must be a string."""
-    checks: list[tuple[type | tuple[type, ...], tuple[type, ...] | None]] = [
-        (serializers.BooleanField, (bool,)),
-        (serializers.IntegerField, (int,)),
-        (serializers.FloatField, (int, float)),
-        (serializers.DecimalField, (int, float, str)),
-        ((serializers.MultipleChoiceField, serializers.ListField, serializers.ListSerializer), (list,)),
-        (serializers.ManyRelatedField, (list,)),
-        (serializers.PrimaryKeyRelatedField, (int,)),
-        (serializers.SlugRelatedField, (str,)),
-        ((serializers.DictField, serializers.Serializer), (dict,)),
-        (serializers.JSONField, None),
-    ]
     if isinstance(field, serializers.ChoiceField) and not isinstance(field, serializers.MultipleChoiceField):
         kinds = {type(value) for value in field.choices}
         return tuple(kinds) if kinds and kinds <= {str, int} else None
-    for classes, types in checks:
+    for classes, types in _JSON_TYPES:
         if isinstance(field, classes):
             return types
-    if isinstance(field, serializers.CharField | serializers.DateTimeField | serializers.DateField
-                  | serializers.TimeField | serializers.DurationField | serializers.UUIDField):  # fmt: skip
-        return (str,)
     return None
 
 
