@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
+from typing import TypeVar, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Model, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -52,6 +53,9 @@ from helpdesk.tickets.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+M = TypeVar("M", bound=Model)
 
 
 @require_GET
@@ -395,6 +399,11 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return response
 
 
+def _posted_row(rows: QuerySet[M], raw: str) -> M | None:
+    """The row whose id a form sent, among `rows`; None for anything that is not such an id."""
+    return rows.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+
+
 @require_POST
 @agent_view
 def ticket_merge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -402,7 +411,7 @@ def ticket_merge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     visible = selectors.visible_tickets(request.user)
     source = get_object_or_404(visible, pk=pk)
     raw = (request.POST.get("target") or "").strip().lstrip("#")
-    target = visible.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+    target = _posted_row(visible, raw)
     if target is None:
         messages.error(request, _("No such ticket to merge into."))
         return redirect("tickets:detail", pk=pk)
@@ -422,9 +431,7 @@ def ticket_merge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def ticket_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Split one message of this ticket off into a new ticket."""
     ticket = get_object_or_404(selectors.visible_tickets(request.user), pk=pk)
-    raw = request.POST.get("event") or ""
-    valid = raw.isdigit() and len(raw) < 19
-    event = TimelineEvent.objects.filter(ticket=ticket, pk=int(raw)).first() if valid else None
+    event = _posted_row(TimelineEvent.objects.filter(ticket=ticket), request.POST.get("event") or "")
     if event is None:
         messages.error(request, _("Choose a message of this ticket."))
         return redirect("tickets:detail", pk=pk)
@@ -529,10 +536,6 @@ def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BulkAction, pk=pk, created_by=request.user)
     template = "tickets/partials/_bulk_progress.html" if request.htmx else "tickets/bulk_progress.html"
     return render(request, template, {"job": job, "label": BULK_LABELS.get(job.action, job.action)})
-
-
-def _macro_or_none(raw: str) -> Macro | None:
-    return Macro.objects.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
 
 
 @manager_required
