@@ -142,6 +142,5 @@ def _apply(bulk: BulkAction, ticket: Ticket, macros: dict[str, Macro]) -> bool:
     elif bulk.action == "queue":
         services.update_ticket(ticket=ticket, actor=actor, queue=Queue.objects.get(pk=params["queue"]))
     elif bulk.action == "tag":
-        names = [t.name for t in ticket.tags.all()] + [params["tag"]]
-        services.update_ticket(ticket=ticket, actor=actor, tags=names)
+        services.add_tags(ticket=ticket, actor=actor, names=[params["tag"]])
     return True

@@ -215,6 +215,12 @@ def add_system_event(
     )
 
 
+def add_tags(*, ticket: Ticket, names: list[str], actor=None, **changes) -> Ticket:
+    """`update_ticket` keeping the ticket's tags and adding these (with any other changes)."""
+    kept = [t.name for t in ticket.tags.all()]
+    return update_ticket(ticket=ticket, actor=actor, tags=kept + names, **changes)
+
+
 AUDITED_FIELDS = ("status", "priority", "assignee", "queue", "crisis", "severity", "subject", "tags")
 
 
@@ -681,8 +687,7 @@ def _join_broadcast_crisis(ticket: Ticket, *, customer: Customer, channel: str, 
 
     crisis = thread_broadcast_reply(customer=customer, channel=channel, now=now)
     if crisis is not None:
-        tags = [t.name for t in ticket.tags.all()] + ["broadcast-reply"]
-        update_ticket(ticket=ticket, crisis=crisis, tags=tags)
+        add_tags(ticket=ticket, names=["broadcast-reply"], crisis=crisis)
 
 
 def _inbound_event(
