@@ -70,12 +70,12 @@ def _count_local(wanted: Counter) -> dict[int, int]:
 def flooded_tickets(ticket_ids: Iterable[int]) -> set[int]:
     """Count these messages (one per id) and return the tickets now over the limit; the first
     message past it leaves the note on its ticket."""
-    ids = list(ticket_ids)
-    counts = count(ids)
+    batch = Counter(ticket_ids)
+    counts = count(batch.elements())
     cap = limit()
     over = {ticket_id for ticket_id, n in counts.items() if cap and n > cap}
     for ticket_id in over:
-        before = counts[ticket_id] - ids.count(ticket_id)
+        before = counts[ticket_id] - batch[ticket_id]
         if before <= cap:  # this batch crossed the limit
             _note(ticket_id)
     return over
