@@ -24,7 +24,8 @@ print("ok")
 """
 
 
-def test_an_inbound_message_is_recorded_on_the_demo_database(tmp_path):
+def _run_on_a_fresh_demo_database(tmp_path, script: str) -> None:
+    """Migrate a new SQLite file as `make demo` does, then run the script against it; it ends "ok"."""
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
@@ -35,10 +36,14 @@ def test_an_inbound_message_is_recorded_on_the_demo_database(tmp_path):
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_an_inbound_message_is_recorded_on_the_demo_database(tmp_path):
+    _run_on_a_fresh_demo_database(tmp_path, SCRIPT)
 
 
 SEARCH_SCRIPT = """
@@ -83,20 +88,7 @@ print("ok")
 
 def test_search_pages_and_normalizes_on_the_demo_database(tmp_path):
     """The demo's SQLite has no trigram index: the same normalized LIKE, ranking and keyset work."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-        "PYTHONPATH": str(ROOT),
-        "LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    result = subprocess.run(
-        [sys.executable, "-c", SEARCH_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().endswith("ok")
+    _run_on_a_fresh_demo_database(tmp_path, SEARCH_SCRIPT)
 
 
 def _accepts(port: int) -> bool:
