@@ -82,6 +82,22 @@ class InboundMessage:
     # The provider vouched that the sender holds `sender` (a signed webhook from the phone
     # network); an unproven sender (a web form) never reaches a known customer's record.
     sender_proven: bool = False
+    # A machine wrote it (an auto-reply, a vacation notice, a mail loop): it is kept and shown, but
+    # nothing answers it automatically and it never reopens a solved ticket.
+    automated: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedRaw:
+    """What a channel's parser made of a raw message the door stored unparsed (an email).
+
+    `message` is recorded like any inbound message; `reports` are delivery reports the raw message
+    carried (a bounce); `error` says why neither could be made (the raw message stays kept)."""
+
+    message: InboundMessage | None = None
+    reports: list[DeliveryReport] = field(default_factory=list)
+    error: str = ""
+    note: str = ""  # what was done with a message that is not a customer's (a bounce's summary)
 
 
 @dataclass(frozen=True)
@@ -287,9 +303,17 @@ class WebhookRoute:
     handler: str  # dotted path of a WebhookHandler
     # Served by the fast door outside Django's middleware (hot, signed, no session or CSRF).
     fast: bool = False
+    # The setting naming the bytes the route accepts ('': DATA_UPLOAD_MAX_MEMORY_SIZE, and the body
+    # is parsed as a form); a larger body is answered 413.
+    max_body_setting: str = ""
     # The handler's only database work retries once on a dropped connection, so the door may skip
     # the per-request health-check round trip (CONN_HEALTH_CHECKS).
     retries_dropped_connection: bool = False
+
+    @property
+    def max_body(self) -> int | None:
+        """A raw-body route's limit in bytes (read at call time), None for a form route."""
+        return getattr(settings, self.max_body_setting) if self.max_body_setting else None
 
     @property
     def url_path(self) -> str:
@@ -319,6 +343,9 @@ class ChannelSpec:
     # "media"): it asks only the provider's own hosts and raises ChannelError (code "not_allowed"
     # for a URL it will not fetch).
     media_fetcher: str = ""
+    # Dotted path of `parse(raw: bytes, envelope: InboundMessage) -> ParsedRaw` for messages its
+    # doors store raw (`inbox.accept_raw`): parsing runs in the worker, never in the door.
+    raw_parser: str = ""
 
 
 def _load_specs(paths: tuple[str, ...]) -> dict[str, ChannelSpec]:
@@ -388,6 +415,14 @@ def webhook_url_path(name: str) -> str:
 def keyword_handlers() -> dict[str, str]:
     """Channel name → dotted path of its consent keywords handler."""
     return {spec.name: spec.keywords_handler for spec in channels().values() if spec.keywords_handler}
+
+
+def parse_raw(channel: str, raw: bytes, envelope: InboundMessage) -> ParsedRaw:
+    """Parse a raw message a door stored for the channel, through its adapter."""
+    spec = channels().get(channel)
+    if spec is None or not spec.raw_parser:
+        return ParsedRaw(error=f"channel {channel!r} has no parser for raw messages")
+    return _import(spec.raw_parser)(raw, envelope)
 
 
 def fetch_media(channel: str, url: str) -> Media:

@@ -376,7 +376,20 @@ DEMO_PHONE_ENABLED = env.bool("DEMO_PHONE_ENABLED", default=DEBUG)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="help@tourniquet.example")
+# The desk's name in From ("Dara via Tourniquet") and the domain of our Message-IDs.
+EMAIL_DESK_NAME = env.str("EMAIL_DESK_NAME", default="Tourniquet")
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=DEFAULT_FROM_EMAIL.rpartition("@")[2])
+# The shared secret of POST /webhooks/email/inbound/ (HMAC-SHA256 of the body); empty: the door
+# refuses everything (403).
+EMAIL_INBOUND_SECRET = env.str("EMAIL_INBOUND_SECRET", default="demo-email-secret" if DEBUG else "")
+# The largest raw message any door accepts (the webhook answers 413 above it).
+EMAIL_MAX_BYTES = env.int("EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Authentication-Results headers are believed only from these servers (authserv-ids, RFC 8601):
+# the MTA in front of the desk that checks SPF, DKIM and DMARC. A sender nobody vouches for is
+# unproven: never threaded into, or attached to, a known customer.
+EMAIL_TRUSTED_AUTHSERV_IDS: list[str] = env.list("EMAIL_TRUSTED_AUTHSERV_IDS", default=[])
 
 # --- Help desk behaviour
 TICKET_THREAD_WINDOW_HOURS = env.int("TICKET_THREAD_WINDOW_HOURS", default=72)

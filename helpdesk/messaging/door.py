@@ -58,6 +58,13 @@ def webhook_view(request: HttpRequest, route_path: str) -> HttpResponse:
         return HttpResponse(status=405, headers={"Allow": "POST"})
     content_type = (request.content_type or "").lower()
     multipart = content_type == "multipart/form-data"
+    if route.max_body is not None:  # a raw message (an email): read as a stream up to its limit
+        if _too_long(request.META.get("CONTENT_LENGTH"), route.max_body):
+            return HttpResponse("Request body too large.", status=413, content_type="text/plain; charset=utf-8")
+        body = request.read(route.max_body + 1)
+        if len(body) > route.max_body:
+            return HttpResponse("Request body too large.", status=413, content_type="text/plain; charset=utf-8")
+        return _respond(route, request, body, content_type, {}, {})
     try:
         # The raw body first (what providers sign); Django parses the form from it afterwards.
         body = b"" if multipart else request.body
@@ -67,8 +74,23 @@ def webhook_view(request: HttpRequest, route_path: str) -> HttpResponse:
             if multipart
             else {}
         )
-    except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent) as exc:
+    except RequestDataTooBig:
+        return HttpResponse("Request body too large.", status=413, content_type="text/plain; charset=utf-8")
+    except (MultiPartParserError, TooManyFieldsSent) as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    return _respond(route, request, body, content_type, form, files)
+
+
+def _too_long(length: str | None, limit: int) -> bool:
+    try:
+        return int(length or 0) > limit
+    except ValueError:
+        return False  # read and counted instead
+
+
+def _respond(
+    route: WebhookRoute, request: HttpRequest, body: bytes, content_type: str, form: dict, files: dict
+) -> HttpResponse:
     hook = WebhookRequest(
         method="POST",
         path=request.get_full_path(),
@@ -142,7 +164,7 @@ class FastDoor:
             length = -1
         if length < 0:
             return WebhookAnswer(400, "Content-Length must be a number.")
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = route.max_body if route.max_body is not None else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             return WebhookAnswer(413, "Request body too large.")
         raw = environ["wsgi.input"].read(length) if length else b""

@@ -189,6 +189,34 @@ def accept(message: InboundMessage) -> bool:
     return True
 
 
+def accept_raw(envelope: InboundMessage, raw: bytes) -> bool:
+    """Store a raw message (an email) once, to be parsed by a worker; False when it was already here.
+
+    `envelope` says what the door knows without parsing: channel, provider, the idempotency key
+    (provider_id), the address it arrived at. The worker hands raw and envelope to the channel's
+    parser (`ChannelSpec.raw_parser`), so a slow or broken message never blocks the door."""
+    if not (envelope.provider and envelope.provider_id):
+        raise ValueError("the inbox needs the provider's message id")
+    received_at = envelope.received_at or timezone.now()
+    with transaction.atomic():
+        row, created = InboxMessage.objects.get_or_create(
+            provider=envelope.provider,
+            provider_id=envelope.provider_id,
+            defaults={
+                "channel": envelope.channel,
+                "message": json.loads(_to_json(envelope, received_at)),
+                "received_at": received_at,
+                "raw": raw,
+            },
+        )
+    if created:
+        if _eager():
+            wake()
+        else:
+            transaction.on_commit(wake)
+    return created
+
+
 def _eager() -> bool:
     from helpdesk.messaging import tasks
 
@@ -314,7 +342,10 @@ def process_many(inbox_ids: list[int]) -> None:
         waiting = {
             row.pk: row for row in InboxMessage.objects.filter(pk__in=inbox_ids, processed_at__isnull=True)
         }
-        rows = [waiting[inbox_id] for inbox_id in inbox_ids if inbox_id in waiting]  # in the caller's order
+        # Raw rows (an email) are parsed one by one: the batch takes plain messages only.
+        rows = [
+            waiting[inbox_id] for inbox_id in inbox_ids if inbox_id in waiting and waiting[inbox_id].raw is None
+        ]
         done = _process_batch(rows)
         for inbox_id in inbox_ids:
             if inbox_id in done:
@@ -366,8 +397,14 @@ def _process_row(row: InboxMessage) -> None:
     from helpdesk.tickets.inbound import offer_inbound_event
     from helpdesk.tickets.services import record_inbound
 
+    message = _from_json(row.message)
+    if row.raw is not None:
+        parsed = _parse(row, message)
+        if parsed is None:
+            return
+        message = parsed
     try:
-        result = record_inbound(message=_from_json(row.message), offer_later=False)
+        result = record_inbound(message=message, offer_later=False)
     except ApplicationError as exc:
         # The message cannot be recorded as sent (e.g. an impossible sender): keep it, say why.
         InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), error=exc.message[:300])
@@ -376,6 +413,30 @@ def _process_row(row: InboxMessage) -> None:
     # Also when the event was there already: its worker may have died before the handlers ran.
     offer_inbound_event(result.event)
     InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), event_id=result.event.pk)
+
+
+def _parse(row: InboxMessage, envelope: InboundMessage) -> InboundMessage | None:
+    """Parse a raw row through its channel; apply the delivery reports it carried. None when there is
+    no customer's message to record (a bounce, or one that cannot be parsed: kept with the reason)."""
+    from channels_app.base import parse_raw
+    from helpdesk.messaging.delivery import record_delivery_report
+
+    try:
+        parsed = parse_raw(row.channel, bytes(row.raw), envelope)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the message: kept, with why
+        logger.exception("inbox %s: the parser failed", row.pk)
+        parsed_error = f"the parser failed: {type(exc).__name__}"
+        InboxMessage.objects.filter(pk=row.pk).update(processed_at=timezone.now(), error=parsed_error)
+        return None
+    for report in parsed.reports:
+        record_delivery_report(report)
+    if parsed.message is None:
+        InboxMessage.objects.filter(pk=row.pk).update(
+            processed_at=timezone.now(), error=parsed.error[:300], note=parsed.note[:300]
+        )
+        return None
+    payload = {**parsed.message.payload, "inbox_id": row.pk}
+    return dataclasses.replace(parsed.message, payload=payload)
 
 
 def stale_ids(limit: int = SWEEP_BATCH) -> list[int]:

@@ -38,6 +38,8 @@ def offer_inbound_event(event: TimelineEvent) -> None:
     At least once: a retry after a crash offers the event again. A triage answer is still fed once
     (`answer_run` skips an event it has seen); a repeated consent keyword notes itself again."""
     announce_inbound_event(event)
+    if event.payload.get("automated"):
+        return  # an auto-reply or a loop: shown to agents, never answered automatically
     handlers = settings.INBOUND_HANDLERS
     if event.ticket_id and event.ticket_id in flood.flooded_tickets([event.ticket_id]):
         handlers = settings.INBOUND_FLOOD_HANDLERS  # kept and shown; only consent still acts

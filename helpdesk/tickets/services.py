@@ -628,7 +628,12 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         customer = Customer.objects.get(pk=customer.merged_into_id)
     ticket = None
     if message.sender_proven and message.ticket_id:
-        ticket = Ticket.objects.filter(pk=message.ticket_id, customer=customer).first()
+        # A thread hint (an email's In-Reply-To): only into the sender's own ticket, never a closed one.
+        ticket = (
+            Ticket.objects.filter(pk=message.ticket_id, customer=customer)
+            .exclude(status=TicketStatus.CLOSED)
+            .first()
+        )
     if ticket is None and message.sender_proven and not message.new_ticket:
         ticket = find_thread(customer=customer, channel=message.channel, now=now)
     created = ticket is None
@@ -646,7 +651,10 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
     event = _inbound_event(message, customer=customer, ticket=ticket, point=resolved.contact_point, now=now)
     event.save(force_insert=True)
     Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
-    if ticket.status == TicketStatus.PENDING:  # the customer answered: the ball is ours again
+    if message.automated:
+        pass  # an auto-reply changes nothing: a solved ticket stays solved, a pending one pending
+    elif ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
+        # The customer answered (a solved ticket is reached only by a thread hint): the ball is ours.
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)
     if ticket.crisis_id is None and not created and broadcasts_recently():
         _join_broadcast_crisis(ticket, customer=customer, channel=message.channel, now=now)
@@ -700,6 +708,8 @@ def _inbound_event(
         payload["media"] = list(message.media)
     if message.subject:
         payload.setdefault("subject", message.subject)
+    if message.automated:
+        payload["automated"] = True
     return TimelineEvent(
         customer=customer,
         ticket=ticket,
@@ -708,6 +718,7 @@ def _inbound_event(
         kind=message.kind,
         contact_point=point,
         body=message.body,
+        body_html=payload.pop("html", ""),  # sanitized by the adapter (an email's HTML part)
         payload=payload,
         provider=message.provider,
         provider_id=message.provider_id or None,
