@@ -467,8 +467,15 @@ def to_parsed_raw(mail: ParsedMail, envelope: InboundMessage, *, ticket_id: int 
         payload["quoted"] = quoted[:MAX_BODY]
     if signature:
         payload["signature"] = signature[:2000]
+    media: list[str] = []
     if mail.attachments:
         payload["attachments"] = [a.as_dict() for a in mail.attachments[:100]]
+        inbox_id = envelope.payload.get("inbox_id")
+        if inbox_id:
+            # Served by the media proxy from the raw message kept in the inbox (channels_app.email.media).
+            media = [f"inbox:{inbox_id}/{a.index}" for a in mail.attachments[:100]]
+            payload["media_types"] = [a.content_type for a in mail.attachments[:100]]
+            payload["media_names"] = [a.filename for a in mail.attachments[:100]]
     if mail.forwarded:
         payload["forwarded"] = mail.forwarded[:10]
     if mail.html:
@@ -488,6 +495,7 @@ def to_parsed_raw(mail: ParsedMail, envelope: InboundMessage, *, ticket_id: int 
         provider=envelope.provider,
         provider_id=envelope.provider_id,
         recipient=envelope.recipient or (mail.to[0] if mail.to else ""),
+        media=media,
         payload=payload,
         received_at=envelope.received_at,
         ticket_id=ticket_id,

@@ -422,6 +422,8 @@ def _parse(row: InboxMessage, envelope: InboundMessage) -> InboundMessage | None
     from helpdesk.messaging.delivery import record_delivery_report
 
     try:
+        # The parser may name files by the row they stay in (an email's attachments).
+        envelope = dataclasses.replace(envelope, payload={**envelope.payload, "inbox_id": row.pk})
         parsed = parse_raw(row.channel, bytes(row.raw), envelope)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the message: kept, with why
         logger.exception("inbox %s: the parser failed", row.pk)

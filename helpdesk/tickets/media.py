@@ -53,3 +53,49 @@ def media_response(media: Media, *, name: str) -> HttpResponse:
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["Cache-Control"] = PROXY_CACHE
     return response
+
+
+# The frame an HTML email is shown in: its markup was sanitized when it arrived (no script, no
+# handler, no style); this policy is the second wall. Nothing runs, nothing is submitted, no
+# remote image loads until the agent allows them (`remote=True`), and only our page may frame it.
+MAIL_FRAME_CSP = (
+    "default-src 'none'; img-src data:{remote}; style-src 'self'; form-action 'none'; "
+    "base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+)
+MAX_INLINE_IMAGE = 2_000_000
+
+
+def mail_frame_response(markup: str, *, stylesheet: str, remote: bool) -> HttpResponse:
+    """Serve sanitized mail HTML as its own document, walled off from the agent's page."""
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+
+    document = format_html(
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="{}">'
+        '<base target="_blank"></head><body dir="auto">{}</body></html>',
+        stylesheet,
+        mark_safe(markup),  # noqa: S308 - sanitized by nh3 when recorded (channels_app.email.html)
+    )
+    response = HttpResponse(document, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = MAIL_FRAME_CSP.format(remote=" https: http:" if remote else "")
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = PROXY_CACHE
+    return response
+
+
+def inline_images(markup: str, images: dict[str, Media]) -> str:
+    """`cid:` references → data: URIs of the parts they name, raster images only."""
+    import base64
+
+    def data_uri(content_id: str) -> str:
+        media = images.get(content_id)
+        image = sniff_image(media.body) if media and len(media.body) <= MAX_INLINE_IMAGE else ""
+        if not image:
+            return ""
+        return f"data:{image};base64," + base64.b64encode(media.body).decode()
+
+    import re
+
+    return re.sub(r'src="cid:([^"]{1,250})"', lambda m: f'src="{data_uri(m.group(1))}"', markup)

@@ -197,6 +197,16 @@ def media_url_of(*, user, ticket_id: int, event_id: int, number: int) -> tuple[s
     return event.channel, media[number - 1]
 
 
+def event_with_html(*, user, ticket_id: int, event_id: int) -> TimelineEvent | None:
+    """The event with its sanitized HTML when it is on this ticket and the user may see the ticket."""
+    return (
+        TimelineEvent.objects.filter(pk=event_id, ticket__in=visible_tickets(user).filter(pk=ticket_id))
+        .exclude(body_html="")
+        .only("channel", "payload", "body_html")
+        .first()
+    )
+
+
 def visible_events(user, qs: QuerySet[TimelineEvent]) -> QuerySet[TimelineEvent]:
     """Timeline events of visible tickets, and those on no ticket (a customer's own history)."""
     condition = visible_filter(user, prefix="ticket__")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.ticket_detail, name="detail"),
     path("<int:pk>/timeline/", views.ticket_timeline, name="timeline"),
     path("<int:pk>/media/<int:event_id>/<int:number>/", views.event_media, name="media"),
+    path("<int:pk>/email/<int:event_id>/", views.event_html, name="event_html"),
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/note/", views.ticket_note, name="note"),
     path("<int:pk>/update/", views.ticket_update, name="update"),

@@ -40,7 +40,7 @@ from helpdesk.tickets.forms import (
     TicketUpdateForm,
     reply_channel_choices,
 )
-from helpdesk.tickets.media import media_response
+from helpdesk.tickets.media import inline_images, mail_frame_response, media_response
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
     BulkAction,
@@ -155,6 +155,32 @@ def event_media(request: HtmxHttpRequest, pk: int, event_id: int, number: int) -
             content_type="text/plain; charset=utf-8",
         )
     return media_response(media, name=f"message-{event_id}-{number}")
+
+
+@require_GET
+@agent_view
+def event_html(request: HtmxHttpRequest, pk: int, event_id: int) -> HttpResponse:
+    """An email's HTML, sanitized, as a document for the sandboxed frame on the ticket page; remote
+    images only with ?images=1 (the agent's click)."""
+    from django.templatetags.static import static
+
+    event = selectors.event_with_html(user=request.user, ticket_id=pk, event_id=event_id)
+    if event is None:
+        raise Http404(_("No such message."))
+    images = {}
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    media = payload.get("media") if isinstance(payload.get("media"), list) else []
+    for number, attachment in enumerate(payload.get("attachments") or []):
+        if isinstance(attachment, dict) and attachment.get("content_id") and number < len(media):
+            try:
+                images[attachment["content_id"]] = fetch_media(event.channel, media[number])
+            except ChannelError:
+                continue
+    return mail_frame_response(
+        inline_images(event.body_html, images),
+        stylesheet=static("tickets/mail-frame.css"),
+        remote=request.GET.get("images") == "1",
+    )
 
 
 @require_GET

@@ -89,6 +89,13 @@ FROM_CUSTOMER = gettext_noop("from customer")
 TO_CUSTOMER = gettext_noop("to customer")
 INTERNAL_NOTE = gettext_noop("internal note")
 PHOTO = gettext_noop("Photo %(number)s from the customer")
+QUOTED = gettext_noop("Show the quoted history")
+SIGNATURE = gettext_noop("Signature")
+HTML_VERSION = gettext_noop("Formatted version")
+REMOTE_IMAGES = gettext_noop("Show remote images")
+FORWARDED = gettext_noop("Forwarded message from %(sender)s")
+AUTOMATED = gettext_noop("Sent automatically (%(reason)s): not answered, does not reopen the ticket")
+UNVERIFIED_MAIL = gettext_noop("Sender not verified (SPF/DKIM/DMARC did not pass)")
 ATTACHMENT = gettext_noop("Download attachment %(number)s")
 
 _UNITS = (
@@ -212,6 +219,59 @@ def queue_row(t) -> str:
 PROBLEM_DELIVERY = {"blocked", "failed", "undelivered"}
 
 
+def _email_extras(e) -> str:
+    """What an email holds beyond its new text, each folded away: quoted history, signature, the
+    forwarded messages, the sanitized HTML in a sandboxed frame."""
+    payload = e.payload if isinstance(e.payload, dict) else {}
+    if e.channel != "email" or e.direction != "in":
+        return ""
+    parts = []
+    if payload.get("automated"):
+        reason = payload.get("automated_reason") or ""
+        parts.append(format_html('<p class="muted event-automated">{}</p>', text(AUTOMATED) % {"reason": reason}))
+    if payload.get("unverified_sender"):
+        parts.append(format_html('<p class="delivery-error" role="note">{}</p>', text(UNVERIFIED_MAIL)))
+    for key, summary in (("quoted", QUOTED), ("signature", SIGNATURE)):
+        if isinstance(payload.get(key), str) and payload[key]:
+            parts.append(
+                format_html(
+                    '<details class="mail-fold"><summary>{}</summary><pre class="mail-quoted" dir="auto">{}</pre></details>',
+                    text(summary),
+                    payload[key],
+                )
+            )
+    for forwarded in payload.get("forwarded") or []:
+        if isinstance(forwarded, dict):
+            parts.append(
+                format_html(
+                    '<details class="mail-fold"><summary>{}</summary><p dir="auto"><strong>{}</strong></p>'
+                    '<pre class="mail-quoted" dir="auto">{}</pre></details>',
+                    text(FORWARDED) % {"sender": forwarded.get("from", "")},
+                    forwarded.get("subject", ""),
+                    forwarded.get("text", ""),
+                )
+            )
+    if e.body_html and e.ticket_id:
+        src = reverse("tickets:event_html", args=[e.ticket_id, e.pk])
+        name = f"mail-frame-{e.pk}"
+        parts.append(
+            format_html(
+                '<details class="mail-fold mail-html"><summary>{}</summary>'
+                '<iframe class="mail-frame" name="{}" src="{}" sandbox="allow-popups allow-popups-to-escape-sandbox" '
+                'referrerpolicy="no-referrer" loading="lazy" title="{}"></iframe>'
+                '<a class="mail-images" href="{}?images=1" target="{}">{}</a></details>',
+                text(HTML_VERSION),
+                name,
+                src,
+                text(HTML_VERSION),
+                src,
+                name,
+                text(REMOTE_IMAGES),
+            )
+        )
+    return format_html_join("", "{}", ((p,) for p in parts))
+
+
 def _media(e) -> str:
     # Files ride in the payload as the provider's URLs; the page links our proxy, never those.
     payload = e.payload if isinstance(e.payload, dict) else {}
@@ -223,6 +283,8 @@ def _media(e) -> str:
     for number in range(1, len(urls) + 1):
         href = reverse("tickets:media", args=[e.ticket_id, e.pk, number])
         declared = types[number - 1] if number <= len(types) and isinstance(types[number - 1], str) else ""
+        names = payload.get("media_names") if isinstance(payload.get("media_names"), list) else []
+        file_name = names[number - 1] if number <= len(names) and isinstance(names[number - 1], str) else ""
         if shown_inline(declared):
             items.append(
                 format_html(
@@ -236,9 +298,9 @@ def _media(e) -> str:
         else:
             items.append(
                 format_html(
-                    '<a class="media-file" href="{}" download>{}</a>',
+                    '<a class="media-file" href="{}" download dir="auto">{}</a>',
                     href,
-                    localize_digits(text(ATTACHMENT) % {"number": number}),
+                    file_name or localize_digits(text(ATTACHMENT) % {"number": number}),
                 )
             )
     return format_html('<div class="event-media">{}</div>', format_html_join("", "{}", ((i,) for i in items)))
@@ -292,7 +354,7 @@ def timeline_event(e, oob: bool = False) -> str:
         '<header class="event-meta"><span class="chan chan-{channel}">{channel_label}</span> '
         '<span class="direction">{direction}</span> {author} {contact} '
         '<time datetime="{iso}">{full}</time> {delivery}</header>'
-        "{subject}{body}{media}{error}</article>",
+        "{subject}{body}{extras}{media}{error}</article>",
         direction_cls=e.direction,
         kind=e.kind,
         problem=problem,
@@ -308,6 +370,7 @@ def timeline_event(e, oob: bool = False) -> str:
         delivery=delivery,
         subject=subject,
         body=body,
+        extras=_email_extras(e),
         media=_media(e),
         error=error,
     )
