@@ -52,7 +52,9 @@ def messages(n: int) -> list[tuple[bytes, str]]:
     return out
 
 
-async def hammer(url: str, bodies: list[tuple[bytes, str] | None], concurrency: int) -> tuple[float, list[float], int]:
+async def hammer(
+    url: str, bodies: list[tuple[bytes, str] | None], concurrency: int
+) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = 0
     queue = list(reversed(bodies))
@@ -90,7 +92,9 @@ def main() -> int:
     db_url = database_url()
     _sms.fresh_database(db_url)
     env = _sms.child_env(db_url, public_url=f"http://127.0.0.1:{PORT}", sms_gateway="")
-    env.update(EMAIL_INBOUND_SECRET=SECRET, EMAIL_TRUSTED_AUTHSERV_IDS="mx.desk.test", DATABASE_CONN_MAX_AGE="60")
+    env.update(
+        EMAIL_INBOUND_SECRET=SECRET, EMAIL_TRUSTED_AUTHSERV_IDS="mx.desk.test", DATABASE_CONN_MAX_AGE="60"
+    )
     server = _sms.start(
         [str(_sms.Path(sys.executable).parent / "gunicorn"), "-c", "python:helpdesk.gunicorn",
          "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"],
@@ -100,7 +104,9 @@ def main() -> int:
         _sms.wait_http(f"http://127.0.0.1:{PORT}/healthz")
         bodies = messages(args.messages)
         asyncio.run(hammer(f"http://127.0.0.1:{PORT}/healthz", [None] * 300, args.concurrency))  # warm-up
-        bare_s, _, _ = asyncio.run(hammer(f"http://127.0.0.1:{PORT}/healthz", [None] * args.messages, args.concurrency))
+        bare_s, _, _ = asyncio.run(
+            hammer(f"http://127.0.0.1:{PORT}/healthz", [None] * args.messages, args.concurrency)
+        )
         door_s, latencies, errors = asyncio.run(
             hammer(f"http://127.0.0.1:{PORT}/webhooks/email/inbound/", bodies, args.concurrency)
         )
@@ -111,23 +117,33 @@ def main() -> int:
     print(f"/healthz (baseline):   {bare_rate:8.0f} requests/s")
     print(
         f"email door:            {door_rate:8.0f} messages/s  ({door_rate / bare_rate:.2f} x baseline; "
-        f"p50 {_sms.percentile(latencies, 0.5) * 1000:.1f} ms, p99 {_sms.percentile(latencies, 0.99) * 1000:.1f} ms; "
+        f"p50 {_sms.percentile(latencies, 0.5) * 1000:.1f} ms, "
+        f"p99 {_sms.percentile(latencies, 0.99) * 1000:.1f} ms; "
         f"{errors} errors)"
     )
     _sms.setup_django(env)
     from helpdesk.messaging import inbox
     from helpdesk.messaging.models import InboxMessage
 
-    ids = list(InboxMessage.objects.filter(processed_at__isnull=True).order_by("id").values_list("id", flat=True))
+    ids = list(
+        InboxMessage.objects.filter(processed_at__isnull=True).order_by("id").values_list("id", flat=True)
+    )
     began = time.perf_counter()
     for start in range(0, len(ids), inbox.DRAIN_BATCH):
         inbox.process_many(ids[start : start + inbox.DRAIN_BATCH])
     worker_s = time.perf_counter() - began
     worker_rate = len(ids) / worker_s
     kept = InboxMessage.objects.filter(processed_at__isnull=False).count()
-    print(f"worker (one process):  {worker_rate:8.0f} messages/s parsed and recorded ({kept}/{len(ids)} processed)")
+    print(
+        f"worker (one process):  {worker_rate:8.0f} messages/s parsed and recorded "
+        f"({kept}/{len(ids)} processed)"
+    )
     ok = door_rate >= DOOR_TARGET and worker_rate >= WORKER_TARGET and errors == 0 and kept == len(ids)
-    print("targets met" if ok else f"targets missed (door >= {DOOR_TARGET:.0f}/s, worker >= {WORKER_TARGET:.0f}/s)")
+    print(
+        "targets met"
+        if ok
+        else f"targets missed (door >= {DOOR_TARGET:.0f}/s, worker >= {WORKER_TARGET:.0f}/s)"
+    )
     return 0 if ok or not args.strict else 1
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import smtplib
-import socket
 from collections.abc import Sequence
 from email.utils import formataddr, make_msgid
 
@@ -49,7 +48,7 @@ def thread_context(outbox_id: int) -> dict:
         .order_by("created_at", "id")
         .values_list("direction", "provider_id", "payload")
     )
-    ids = [provider_id for _, provider_id, _ in mails if "@" in provider_id]
+    ids = [provider_id for _, provider_id, _ in mails if provider_id and "@" in provider_id]
     last_in = next((m for m in reversed(mails) if m[0] == Direction.IN), None)
     recipient = (last_in[2].get("to") or [""])[0] if last_in else ""
     author = row.event.author
@@ -120,7 +119,9 @@ def _error(exc: Exception) -> ChannelError:
     if isinstance(exc, smtplib.SMTPResponseException):
         permanent = 500 <= exc.smtp_code < 600
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
-        return ChannelError(f"SMTP {exc.smtp_code} {text}"[:300], permanent=permanent, code=str(exc.smtp_code))
+        return ChannelError(
+            f"SMTP {exc.smtp_code} {text}"[:300], permanent=permanent, code=str(exc.smtp_code)
+        )
     return ChannelError(f"SMTP unavailable: {type(exc).__name__}", permanent=False, code="smtp_unavailable")
 
 
@@ -149,14 +150,18 @@ class SmtpGateway:
                     email = build(message, message_id)
                     email.connection = connection
                     email.send()
-                except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+                except (TimeoutError, smtplib.SMTPException, OSError) as exc:
                     results.append(_error(exc))
                     if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
                         connection.close()
                         connection = _connection()
                     continue
                 results.append(
-                    SendResult(provider=self.provider, provider_id=normalize_id(message_id), status=DeliveryStatus.SENT)
+                    SendResult(
+                        provider=self.provider,
+                        provider_id=normalize_id(message_id),
+                        status=DeliveryStatus.SENT,
+                    )
                 )
         finally:
             connection.close()

@@ -447,7 +447,9 @@ def is_report(mail: ParsedMail) -> bool:
     return bool(mail.dsn)
 
 
-def to_parsed_raw(mail: ParsedMail, envelope: InboundMessage, *, ticket_id: int | None, proven: bool) -> ParsedRaw:
+def to_parsed_raw(
+    mail: ParsedMail, envelope: InboundMessage, *, ticket_id: int | None, proven: bool
+) -> ParsedRaw:
     """The recordable message (or the reports) this mail makes."""
     if is_report(mail):
         reports = delivery_reports(mail)
@@ -484,7 +486,11 @@ def to_parsed_raw(mail: ParsedMail, envelope: InboundMessage, *, ticket_id: int 
         payload["automated_reason"] = mail.automated
     if mail.defects:
         payload["defects"] = sorted(set(mail.defects))[:20]
-    body = new_text or mail.text or ("(" + ", ".join(a.filename for a in mail.attachments[:5]) + ")" if mail.attachments else "")
+    body = (
+        new_text
+        or mail.text
+        or ("(" + ", ".join(a.filename for a in mail.attachments[:5]) + ")" if mail.attachments else "")
+    )
     message = InboundMessage(
         channel=envelope.channel,
         sender_kind="email",

@@ -24,9 +24,7 @@ _HISTORY = re.compile(
 )
 _OUTLOOK_HEADER = re.compile(r"^\s*(from|de|von|از)\s*:\s*\S", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(r"^\s*(sent|date|to|subject|envoyé|gesendet|تاریخ)\s*:", re.IGNORECASE)
-_SIGNATURE = re.compile(
-    r"^(--\s?|sent from my \w+.*|get outlook for \w+.*|ارسال شده از .*)$", re.IGNORECASE
-)
+_SIGNATURE = re.compile(r"^(--\s?|sent from my \w+.*|get outlook for \w+.*|ارسال شده از .*)$", re.IGNORECASE)
 
 
 def split(text: str) -> tuple[str, str, str]:

@@ -60,10 +60,14 @@ def webhook_view(request: HttpRequest, route_path: str) -> HttpResponse:
     multipart = content_type == "multipart/form-data"
     if route.max_body is not None:  # a raw message (an email): read as a stream up to its limit
         if _too_long(request.META.get("CONTENT_LENGTH"), route.max_body):
-            return HttpResponse("Request body too large.", status=413, content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                "Request body too large.", status=413, content_type="text/plain; charset=utf-8"
+            )
         body = request.read(route.max_body + 1)
         if len(body) > route.max_body:
-            return HttpResponse("Request body too large.", status=413, content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                "Request body too large.", status=413, content_type="text/plain; charset=utf-8"
+            )
         return _respond(route, request, body, content_type, {}, {})
     try:
         # The raw body first (what providers sign); Django parses the form from it afterwards.

@@ -344,7 +344,9 @@ def process_many(inbox_ids: list[int]) -> None:
         }
         # Raw rows (an email) are parsed one by one: the batch takes plain messages only.
         rows = [
-            waiting[inbox_id] for inbox_id in inbox_ids if inbox_id in waiting and waiting[inbox_id].raw is None
+            waiting[inbox_id]
+            for inbox_id in inbox_ids
+            if inbox_id in waiting and waiting[inbox_id].raw is None
         ]
         done = _process_batch(rows)
         for inbox_id in inbox_ids:
@@ -424,7 +426,7 @@ def _parse(row: InboxMessage, envelope: InboundMessage) -> InboundMessage | None
     try:
         # The parser may name files by the row they stay in (an email's attachments).
         envelope = dataclasses.replace(envelope, payload={**envelope.payload, "inbox_id": row.pk})
-        parsed = parse_raw(row.channel, bytes(row.raw), envelope)
+        parsed = parse_raw(row.channel, bytes(row.raw or b""), envelope)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the message: kept, with why
         logger.exception("inbox %s: the parser failed", row.pk)
         parsed_error = f"the parser failed: {type(exc).__name__}"

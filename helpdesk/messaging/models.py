@@ -69,7 +69,9 @@ class InboxMessage(models.Model):
     # The message as it arrived, for channels whose doors store it unparsed (an email): the worker
     # parses it (ChannelSpec.raw_parser); it stays here as the source agents and admins can open.
     raw = models.BinaryField(null=True, blank=True, editable=False)
-    note = models.CharField(max_length=300, blank=True, db_default="")  # what the worker did with a non-message
+    note = models.CharField(
+        max_length=300, blank=True, db_default=""
+    )  # what the worker did with a non-message
 
     class Meta:
         constraints = [

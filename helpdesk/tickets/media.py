@@ -8,6 +8,9 @@ lying about its type) is served as an opaque download.
 
 from __future__ import annotations
 
+import base64
+import re
+
 from django.http import HttpResponse
 
 from channels_app.base import Media
@@ -87,15 +90,11 @@ def mail_frame_response(markup: str, *, stylesheet: str, remote: bool) -> HttpRe
 
 def inline_images(markup: str, images: dict[str, Media]) -> str:
     """`cid:` references → data: URIs of the parts they name, raster images only."""
-    import base64
-
     def data_uri(content_id: str) -> str:
         media = images.get(content_id)
         image = sniff_image(media.body) if media and len(media.body) <= MAX_INLINE_IMAGE else ""
-        if not image:
+        if not image or media is None:
             return ""
         return f"data:{image};base64," + base64.b64encode(media.body).decode()
-
-    import re
 
     return re.sub(r'src="cid:([^"]{1,250})"', lambda m: f'src="{data_uri(m.group(1))}"', markup)

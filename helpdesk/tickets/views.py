@@ -169,7 +169,8 @@ def event_html(request: HtmxHttpRequest, pk: int, event_id: int) -> HttpResponse
         raise Http404(_("No such message."))
     images = {}
     payload = event.payload if isinstance(event.payload, dict) else {}
-    media = payload.get("media") if isinstance(payload.get("media"), list) else []
+    media: list = payload.get("media") or []
+    media = media if isinstance(media, list) else []
     for number, attachment in enumerate(payload.get("attachments") or []):
         if isinstance(attachment, dict) and attachment.get("content_id") and number < len(media):
             try:

@@ -50,7 +50,9 @@ def test_html_mail_is_inert_in_the_agent_ui(page, live_server, agent, html_ticke
     page.on("request", lambda request: requested.append(request.url))
     refused: list[str] = []
     page.on("requestfailed", lambda request: refused.append(f"{request.url} {request.failure}"))
-    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
+    )
     login(page, live_server, agent.username)
     page.goto(f"{live_server.url}/tickets/{html_ticket.pk}/")
     page.click(".mail-html > summary")

@@ -228,14 +228,17 @@ def _email_extras(e) -> str:
     parts = []
     if payload.get("automated"):
         reason = payload.get("automated_reason") or ""
-        parts.append(format_html('<p class="muted event-automated">{}</p>', text(AUTOMATED) % {"reason": reason}))
+        parts.append(
+            format_html('<p class="muted event-automated">{}</p>', text(AUTOMATED) % {"reason": reason})
+        )
     if payload.get("unverified_sender"):
         parts.append(format_html('<p class="delivery-error" role="note">{}</p>', text(UNVERIFIED_MAIL)))
     for key, summary in (("quoted", QUOTED), ("signature", SIGNATURE)):
         if isinstance(payload.get(key), str) and payload[key]:
             parts.append(
                 format_html(
-                    '<details class="mail-fold"><summary>{}</summary><pre class="mail-quoted" dir="auto">{}</pre></details>',
+                    '<details class="mail-fold"><summary>{}</summary>'
+                    '<pre class="mail-quoted" dir="auto">{}</pre></details>',
                     text(summary),
                     payload[key],
                 )
@@ -257,7 +260,8 @@ def _email_extras(e) -> str:
         parts.append(
             format_html(
                 '<details class="mail-fold mail-html"><summary>{}</summary>'
-                '<iframe class="mail-frame" name="{}" src="{}" sandbox="allow-popups allow-popups-to-escape-sandbox" '
+                '<iframe class="mail-frame" name="{}" src="{}" '
+                'sandbox="allow-popups allow-popups-to-escape-sandbox" '
                 'referrerpolicy="no-referrer" loading="lazy" title="{}"></iframe>'
                 '<a class="mail-images" href="{}?images=1" target="{}">{}</a></details>',
                 text(HTML_VERSION),
@@ -283,7 +287,8 @@ def _media(e) -> str:
     for number in range(1, len(urls) + 1):
         href = reverse("tickets:media", args=[e.ticket_id, e.pk, number])
         declared = types[number - 1] if number <= len(types) and isinstance(types[number - 1], str) else ""
-        names = payload.get("media_names") if isinstance(payload.get("media_names"), list) else []
+        names: list = payload.get("media_names") or []
+        names = names if isinstance(names, list) else []
         file_name = names[number - 1] if number <= len(names) and isinstance(names[number - 1], str) else ""
         if shown_inline(declared):
             items.append(

@@ -29,7 +29,9 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
-        self.received.append((list(envelope.rcpt_tos), BytesParser(policy=policy.default).parsebytes(raw), raw))
+        self.received.append(
+            (list(envelope.rcpt_tos), BytesParser(policy=policy.default).parsebytes(raw), raw)
+        )
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list:
@@ -52,7 +54,10 @@ def smtp_server(settings):
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "email": "channels_app.email.gateway.SmtpGateway"}
+    settings.CHANNEL_GATEWAYS = {
+        **settings.CHANNEL_GATEWAYS,
+        "email": "channels_app.email.gateway.SmtpGateway",
+    }
     yield mailbox
     controller.stop()
 

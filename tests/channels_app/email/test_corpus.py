@@ -38,7 +38,9 @@ def test_every_message_is_recorded_or_kept_with_its_reason(client):
 
 @pytest.mark.parametrize("name,raw", [(n, r) for n, r, e in CORPUS if n.startswith("charset-")])
 def test_each_charset_and_transfer_encoding_reads_back_the_text(name, raw):
-    lang = name.removesuffix("-quoted-printable").removesuffix("-base64").removesuffix("-8bit").rsplit("-", 1)[1]
+    lang = (
+        name.removesuffix("-quoted-printable").removesuffix("-base64").removesuffix("-8bit").rsplit("-", 1)[1]
+    )
     mail = parse.parse(raw)
     assert mail.text == TEXTS[lang], name
     assert mail.subject == TEXTS[lang][:30].strip(), name
@@ -85,7 +87,12 @@ def test_the_parser_never_raises_on_random_bytes(raw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from([r for _, r, _ in CORPUS]), st.integers(0, 5000), st.integers(1, 50), st.binary(max_size=40))
+@given(
+    st.sampled_from([r for _, r, _ in CORPUS]),
+    st.integers(0, 5000),
+    st.integers(1, 50),
+    st.binary(max_size=40),
+)
 def test_the_parser_never_raises_on_damaged_mail(raw, at, cut, junk):
     at %= max(1, len(raw))
     parse.parse(raw[:at] + junk + raw[at + cut :])

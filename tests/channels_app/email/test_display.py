@@ -8,7 +8,6 @@ import pytest
 from helpdesk.tickets.models import Ticket
 from tests.channels_app.email.conftest import post_mail
 from tests.channels_app.email.corpus import PNG
-from tests.channels_app.email.mails import mail
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -29,13 +29,15 @@ def test_auto_replies_never_reopen_or_get_answered(client, headers, subject, set
     ANSWERED.clear()
     post_mail(client, mail(message_id="<a@example.com>"))
     ticket = Ticket.objects.get()
-    assert ANSWERED == [ticket.pk]  # a person's mail is offered to the handlers
+    assert [ticket.pk] == ANSWERED  # a person's mail is offered to the handlers
     update_ticket(ticket=ticket, status=TicketStatus.SOLVED)
-    post_mail(client, mail(subject=subject, in_reply_to="<a@example.com>", headers=headers, body="I am away."))
+    post_mail(
+        client, mail(subject=subject, in_reply_to="<a@example.com>", headers=headers, body="I am away.")
+    )
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.SOLVED
     assert ticket.events.order_by("-id").first().payload["automated"] is True
-    assert ANSWERED == [ticket.pk]  # the auto-reply was not
+    assert [ticket.pk] == ANSWERED  # the auto-reply was not
 
 
 def test_a_persons_reply_reopens_a_solved_ticket(client):
@@ -72,7 +74,9 @@ def _dsn(original_id: str, recipient: str, status: str = "5.1.1", action: str = 
     ).encode()
 
 
-def test_a_dsn_marks_the_address_bouncing_and_shows_on_the_reply(client, smtp_server, django_capture_on_commit_callbacks):
+def test_a_dsn_marks_the_address_bouncing_and_shows_on_the_reply(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
     post_mail(client, mail(message_id="<c@example.com>"))
     ticket = Ticket.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

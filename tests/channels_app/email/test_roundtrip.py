@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.messaging.models import InboxMessage
-from helpdesk.tickets.models import TimelineEvent, Ticket
+from helpdesk.tickets.models import Ticket, TimelineEvent
 from helpdesk.tickets.services import send_reply
 from tests.channels_app.email.conftest import post_mail, sign
 from tests.channels_app.email.mails import mail

@@ -8,7 +8,6 @@ import pytest
 
 from channels_app.email.thread import reply_address
 from helpdesk.tickets.models import Ticket, TimelineEvent
-from helpdesk.tickets.services import create_ticket
 from tests.channels_app.email.conftest import post_mail
 from tests.channels_app.email.mails import PASS, mail
 
@@ -72,7 +71,9 @@ def test_three_customers_replying_to_one_broadcast_get_three_tickets(client):
     for n in range(3):
         post_mail(
             client,
-            mail(sender=f"c{n}@example.com", subject="Re: Flood update", in_reply_to=shared, references=shared),
+            mail(
+                sender=f"c{n}@example.com", subject="Re: Flood update", in_reply_to=shared, references=shared
+            ),
         )
     assert Ticket.objects.count() == 3
     assert {t.customer.contact_points.get().value for t in Ticket.objects.all()} == {
@@ -88,7 +89,10 @@ def test_no_hint_opens_a_new_ticket_even_with_one_open(client):
 
 def test_a_hint_never_reaches_someone_elses_ticket(client):
     ticket = _first(client)
-    post_mail(client, mail(sender="mallory@example.org", subject=f"Re: [#{ticket.pk}]", in_reply_to="<start@example.com>"))
+    post_mail(
+        client,
+        mail(sender="mallory@example.org", subject=f"Re: [#{ticket.pk}]", in_reply_to="<start@example.com>"),
+    )
     assert ticket.events.count() == 1
     assert Ticket.objects.count() == 2
 
