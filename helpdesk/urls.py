@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from channels_app.email import unsubscribe as email_unsubscribe
 from helpdesk import health
 from helpdesk.accounts.api import ObtainTokenApi
 from helpdesk.accounts.guards import IsStaffAgent
@@ -28,6 +29,7 @@ urlpatterns = [
     path("tickets/", include("helpdesk.tickets.urls")),
     path("customers/", include("helpdesk.customers.urls")),
     path("contact/", include("channels_app.webform.urls")),
+    path("email/unsubscribe/<str:token>/", email_unsubscribe.unsubscribe, name="email_unsubscribe"),
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),

@@ -80,7 +80,10 @@ def build(message: OutboundMessage, message_id: str) -> EmailMultiAlternatives:
         headers["References"] = " ".join(f"<{i}>" for i in context["references"])
     if context.get("automated"):
         headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: a responder must not answer it
-    headers.update(message.metadata.get("headers", {}))
+    if "broadcast_delivery_id" in message.metadata:
+        from channels_app.email.unsubscribe import headers_for
+
+        headers.update(headers_for(message.to))
     email = EmailMultiAlternatives(
         subject=subject.replace("\r", " ").replace("\n", " ")[:250],
         body=message.body,

@@ -86,7 +86,7 @@ RECONCILE_BATCH = 1000
 RECONCILE_LOOKUPS = 16
 CSV_MAX_ROWS = 200_000
 # Channels a broadcast can go out on (email joins with the email channel).
-BROADCAST_CHANNELS = ("sms",)
+BROADCAST_CHANNELS = ("sms", "email")
 
 
 # --- Crises ---------------------------------------------------------------------------------
@@ -1166,6 +1166,7 @@ def _dispatch_batches(
                 to=to,
                 body=bodies.get(language) or broadcast.body_for(language),
                 language=language,
+                subject=broadcast.name,
                 metadata={"broadcast_delivery_id": pk, "broadcast_id": broadcast_id},
             )
             for pk, to, language, _attempts, _point in claimed
@@ -1478,9 +1479,10 @@ def note_broadcast_reply(*, to: str, now: datetime | None = None) -> Broadcast |
 def thread_broadcast_reply(*, customer, channel: str, now: datetime | None = None) -> Crisis | None:
     """For a new SMS ticket: if the customer's phone got a crisis broadcast lately, mark the
     delivery replied and return its crisis (the ticket joins it and is tagged broadcast-reply)."""
-    if channel != "sms":
+    kind = {"sms": ContactKind.PHONE, "email": ContactKind.EMAIL}.get(channel)
+    if kind is None:
         return None
-    phones = list(customer.contact_points.filter(kind=ContactKind.PHONE).values_list("value", flat=True))
+    phones = list(customer.contact_points.filter(kind=kind).values_list("value", flat=True))
     from helpdesk.crisis.selectors import recent_delivery_to
 
     for phone in phones:

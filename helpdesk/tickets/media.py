@@ -90,6 +90,7 @@ def mail_frame_response(markup: str, *, stylesheet: str, remote: bool) -> HttpRe
 
 def inline_images(markup: str, images: dict[str, Media]) -> str:
     """`cid:` references → data: URIs of the parts they name, raster images only."""
+
     def data_uri(content_id: str) -> str:
         media = images.get(content_id)
         image = sniff_image(media.body) if media and len(media.body) <= MAX_INLINE_IMAGE else ""
