@@ -5,7 +5,6 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from channels_app.email import unsubscribe as email_unsubscribe
 from helpdesk import health
 from helpdesk.accounts.api import ObtainTokenApi
 from helpdesk.accounts.guards import IsStaffAgent
@@ -29,7 +28,7 @@ urlpatterns = [
     path("tickets/", include("helpdesk.tickets.urls")),
     path("customers/", include("helpdesk.customers.urls")),
     path("contact/", include("channels_app.webform.urls")),
-    path("email/unsubscribe/<str:token>/", email_unsubscribe.unsubscribe, name="email_unsubscribe"),
+    path("email/unsubscribe/", include("channels_app.email.unsubscribe_urls")),
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),
