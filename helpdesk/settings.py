@@ -390,6 +390,9 @@ EMAIL_MAX_BYTES = env.int("EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
 # the MTA in front of the desk that checks SPF, DKIM and DMARC. A sender nobody vouches for is
 # unproven: never threaded into, or attached to, a known customer.
 EMAIL_TRUSTED_AUTHSERV_IDS: list[str] = env.list("EMAIL_TRUSTED_AUTHSERV_IDS", default=[])
+# Mail from one address past this many in the window is kept but never answered (mail loops).
+EMAIL_SENDER_LIMIT = env.int("EMAIL_SENDER_LIMIT", default=20)
+EMAIL_SENDER_WINDOW_SECONDS = env.int("EMAIL_SENDER_WINDOW_SECONDS", default=600)
 
 # --- Help desk behaviour
 TICKET_THREAD_WINDOW_HOURS = env.int("TICKET_THREAD_WINDOW_HOURS", default=72)

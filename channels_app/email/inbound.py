@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -65,11 +66,28 @@ def handle_inbound(request: WebhookRequest) -> WebhookAnswer:
     return STORED if stored else ALREADY
 
 
+def _looping(sender: str) -> bool:
+    from helpdesk.windowcount import WindowCounter
+
+    if not settings.EMAIL_SENDER_LIMIT:
+        return False
+    key = "tourniquet:email:sender:" + hashlib.sha256(sender.encode()).hexdigest()[:32]
+    counter = WindowCounter(key, settings.EMAIL_SENDER_LIMIT, settings.EMAIL_SENDER_WINDOW_SECONDS)
+    return not counter.allow(time.time())
+
+
 def parse_raw(raw: bytes, envelope: InboundMessage) -> ParsedRaw:
     """The inbox worker's parser for email (ChannelSpec.raw_parser)."""
     mail = mail_parse.parse(raw, trusted_authserv_ids=settings.EMAIL_TRUSTED_AUTHSERV_IDS)
     recipients = ([envelope.recipient] if envelope.recipient else []) + mail.to + mail.cc
     ticket_id, rule = (None, "") if mail.dsn else thread.thread_hint(mail, recipients)
+    if mail.sender and not mail.dsn and not mail.automated and _looping(mail.sender):
+        # Past the per-address limit: kept and shown, never answered, so a loop with another
+        # responder ends here (each mail may open a ticket, so the per-ticket guard cannot see it).
+        mail.automated = (
+            f"more than {settings.EMAIL_SENDER_LIMIT} messages from this address in "
+            f"{settings.EMAIL_SENDER_WINDOW_SECONDS // 60} minutes"
+        )
     parsed = mail_parse.to_parsed_raw(
         mail, envelope, ticket_id=ticket_id, proven=mail_parse.sender_proven(mail.auth)
     )

@@ -111,3 +111,16 @@ def test_smtp_refusal_marks_the_address_bouncing(client, smtp_server, django_cap
     reply.refresh_from_db()
     assert reply.delivery_status == "failed" and "550" in reply.delivery_error
     assert ContactPoint.objects.get(value="maryam@example.com").bouncing_at is not None
+
+
+def test_a_mail_loop_is_kept_but_answered_only_up_to_the_per_address_limit(client, settings):
+    settings.EMAIL_SENDER_LIMIT = 3
+    settings.INBOUND_HANDLERS = ["tests.channels_app.email.test_loops.answer_everything"]
+    ANSWERED.clear()
+    for n in range(6):  # another desk's responder that answers each of our answers with a new mail
+        post_mail(client, mail(subject=f"Ticket received {n}", body="We got your message."))
+    assert Ticket.objects.count() == 6  # every mail kept and shown
+    assert len(ANSWERED) == 3
+    looped = Ticket.objects.order_by("-id").first().events.get()
+    assert looped.payload["automated"] is True
+    assert "more than 3 messages" in looped.payload["automated_reason"]
