@@ -3,14 +3,12 @@ HTML mail are inert in the agent's browser. Screenshots in English and Persian."
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 import pytest
 from django.conf import settings
 
 from channels_app.email import inbound
 from helpdesk.tickets.models import Ticket
-from tests.channels_app.email.mails import PASS
+from tests.channels_app.email.mails import message
 from tests.fixtures.browser import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,12 +28,7 @@ PAYLOAD = (
 @pytest.fixture
 def html_ticket(settings):
     settings.EMAIL_TRUSTED_AUTHSERV_IDS = ["mx.desk.test"]
-    msg = EmailMessage()
-    msg["From"] = "Maryam Ahmadi <maryam@example.com>"
-    msg["To"] = "help@desk.test"
-    msg["Subject"] = "زیرزمین ما را آب گرفت / flooded basement"
-    msg["Message-ID"] = "<e2e-html@example.com>"
-    msg["Authentication-Results"] = PASS
+    msg = message(subject="زیرزمین ما را آب گرفت / flooded basement", message_id="<e2e-html@example.com>")
     msg.set_content("Our basement is flooded.\n\nOn Mon, Help wrote:\n> Please send photos.")
     msg.add_alternative(PAYLOAD, subtype="html")
     assert inbound.accept(msg.as_bytes(), source="test")

@@ -22,6 +22,7 @@ from helpdesk.crisis import services
 from helpdesk.crisis.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
 from helpdesk.customers.models import ContactKind, ContactPoint, Customer
 from tests.crisis import workers
+from tests.integration.test_broadcast_worker import _wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 N = 10_000
@@ -101,15 +102,6 @@ def _audience(n: int) -> None:
             for i, c in enumerate(customers)
         ]
     )
-
-
-def _wait(predicate, *, timeout: float, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s")
 
 
 def test_ten_thousand_addresses_each_once_then_a_kill_9_doubles_nothing(

@@ -10,6 +10,26 @@ from django.utils import timezone
 PASS = "mx.desk.test; spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com; dmarc=pass"
 
 
+def message(
+    *,
+    sender: str = "Maryam Ahmadi <maryam@example.com>",
+    to: str = "help@desk.test",
+    subject: str = "Flooded basement, claim help",
+    message_id: str | None = None,
+    authenticated: bool = True,
+) -> EmailMessage:
+    """A message with its headers set and no body yet (tests add parts)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(timezone.now())
+    msg["Message-ID"] = message_id or make_msgid(domain="example.com")
+    if authenticated:
+        msg["Authentication-Results"] = PASS
+    return msg
+
+
 def mail(
     *,
     sender: str = "Maryam Ahmadi <maryam@example.com>",
@@ -23,18 +43,11 @@ def mail(
     authenticated: bool = True,
     headers: dict[str, str] | None = None,
 ) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(timezone.now())
-    msg["Message-ID"] = message_id or make_msgid(domain="example.com")
+    msg = message(sender=sender, to=to, subject=subject, message_id=message_id, authenticated=authenticated)
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
     if references:
         msg["References"] = references
-    if authenticated:
-        msg["Authentication-Results"] = PASS
     for name, value in (headers or {}).items():
         msg[name] = value
     msg.set_content(body)

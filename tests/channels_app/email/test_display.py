@@ -8,6 +8,7 @@ import pytest
 from helpdesk.tickets.models import Ticket
 from tests.channels_app.email.conftest import post_mail
 from tests.channels_app.email.corpus import PNG
+from tests.channels_app.email.mails import message
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,16 +21,7 @@ XSS = (
 
 
 def _ticket_with_html(client) -> Ticket:
-    from email.message import EmailMessage
-
-    from tests.channels_app.email.mails import PASS
-
-    msg = EmailMessage()
-    msg["From"] = "maryam@example.com"
-    msg["To"] = "help@desk.test"
-    msg["Subject"] = "HTML mail"
-    msg["Message-ID"] = "<html-1@example.com>"
-    msg["Authentication-Results"] = PASS
+    msg = message(sender="maryam@example.com", subject="HTML mail", message_id="<html-1@example.com>")
     msg.set_content("Dear desk\n\nOn Mon, Help wrote:\n> old text")
     msg.add_alternative(XSS + '<p>photo: <img src="cid:pic1"></p>', subtype="html")
     msg.get_payload()[1].add_related(PNG, maintype="image", subtype="png", cid="<pic1>")

@@ -9,7 +9,7 @@ import pytest
 from channels_app.email.thread import reply_address
 from helpdesk.tickets.models import Ticket, TimelineEvent
 from tests.channels_app.email.conftest import post_mail
-from tests.channels_app.email.mails import PASS, mail
+from tests.channels_app.email.mails import mail, message
 
 pytestmark = pytest.mark.django_db
 
@@ -51,12 +51,11 @@ def test_a_forwarded_chain_goes_to_the_original_ticket(client):
     inner["Message-ID"] = "<reply-from-us@desk.test>"
     inner["In-Reply-To"] = "<start@example.com>"
     inner.set_content("We are on it.")
-    outer = EmailMessage()
-    outer["From"] = "Maryam <maryam@example.com>"
-    outer["To"] = "help@desk.test"
-    outer["Subject"] = "Fwd: About your claim"
-    outer["Message-ID"] = "<fwd-1@example.com>"
-    outer["Authentication-Results"] = PASS
+    outer = message(
+        sender="Maryam <maryam@example.com>",
+        subject="Fwd: About your claim",
+        message_id="<fwd-1@example.com>",
+    )
     outer.set_content("See below, still no answer on the second point.")
     outer.add_attachment(inner)
     post_mail(client, outer.as_bytes())
