@@ -50,7 +50,11 @@ def thread_context(outbox_id: int) -> dict:
     )
     ids = [provider_id for _, provider_id, _ in mails if provider_id and "@" in provider_id]
     last_in = next((m for m in reversed(mails) if m[0] == Direction.IN), None)
-    recipient = (last_in[2].get("to") or [""])[0] if last_in else ""
+    # Reply from the address the customer wrote to, when it is one of ours: the To header is the
+    # sender's word, and a reply "from" someone else's domain would be a forgery we signed.
+    ours = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].lower()
+    addresses = (last_in[2].get("to") or []) if last_in else []
+    recipient = next((a for a in addresses if isinstance(a, str) and a.rpartition("@")[2] == ours), "")
     author = row.event.author
     return {
         "ticket_id": ticket.pk,

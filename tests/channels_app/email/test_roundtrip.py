@@ -75,3 +75,19 @@ def test_door_stores_once_and_rejects_garbage(client):
     assert InboxMessage.objects.count() == 1 and TimelineEvent.objects.count() == 1
     assert post_mail(client, b"").status_code == 400
     assert post_mail(client, b"\x00\x01 not mail at all").status_code == 400
+
+
+def test_replies_come_from_our_address_whatever_the_customer_wrote_to(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
+    post_mail(client, mail(to="ceo@bank.example, billing@desk.test", message_id="<to-1@example.com>"))
+    ticket = Ticket.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_reply(ticket=ticket, author=UserFactory(), body="On it.")
+    (received,) = smtp_server.to("maryam@example.com")
+    assert received["From"].addresses[0].addr_spec == "billing@desk.test"
+    post_mail(client, mail(to="ceo@bank.example", subject=f"Re: [#{ticket.pk}]", body="more"))
+    with django_capture_on_commit_callbacks(execute=True):
+        send_reply(ticket=ticket, author=UserFactory(), body="Still on it.")
+    latest = smtp_server.to("maryam@example.com")[-1]
+    assert latest["From"].addresses[0].addr_spec == "help@desk.test"
