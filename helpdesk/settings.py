@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels_app",
     "channels_app.webform",
     "channels_app.sms",
+    "channels_app.email",
     "triage",
 ]
 
@@ -386,6 +387,11 @@ EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=DEFAULT_FRO
 EMAIL_INBOUND_SECRET = env.str("EMAIL_INBOUND_SECRET", default="demo-email-secret" if DEBUG else "")
 # The largest raw message any door accepts (the webhook answers 413 above it).
 EMAIL_MAX_BYTES = env.int("EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Domains the SMTP door accepts mail for, besides those of the configured mailboxes (empty: the
+# domain of DEFAULT_FROM_EMAIL); any other recipient is refused with 550, so it is no open relay.
+EMAIL_INBOUND_DOMAINS: list[str] = env.list("EMAIL_INBOUND_DOMAINS", default=[])
+# The IMAP poll's interval when the server has no IDLE, in seconds.
+EMAIL_POLL_SECONDS = env.int("EMAIL_POLL_SECONDS", default=60)
 # Authentication-Results headers are believed only from these servers (authserv-ids, RFC 8601):
 # the MTA in front of the desk that checks SPF, DKIM and DMARC. A sender nobody vouches for is
 # unproven: never threaded into, or attached to, a known customer.
