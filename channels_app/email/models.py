@@ -19,7 +19,9 @@ class Mailbox(models.Model):
     address = models.EmailField(_("address"), unique=True)
     door = models.CharField(_("door"), max_length=16, choices=MailboxDoor.choices, default=MailboxDoor.IMAP)
     host = models.CharField(_("host"), max_length=253, blank=True)
-    port = models.PositiveIntegerField(_("port"), null=True, blank=True, help_text=_("Empty: 993, or 143 without SSL."))
+    port = models.PositiveIntegerField(
+        _("port"), null=True, blank=True, help_text=_("Empty: 993, or 143 without SSL.")
+    )
     use_ssl = models.BooleanField(_("use SSL"), default=True)
     username = models.CharField(_("username"), max_length=254, blank=True)
     # The NAME of an environment variable holding the password: secrets stay out of the database.

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def inbound_domains() -> set[str]:
-    """The domains the desk takes mail for: its mailboxes' and EMAIL_INBOUND_DOMAINS (else DEFAULT_FROM_EMAIL's)."""
+    """The domains the desk takes mail for: its mailboxes' and EMAIL_INBOUND_DOMAINS (or the sender's)."""
     configured = {d.strip().lower() for d in settings.EMAIL_INBOUND_DOMAINS if d.strip()}
     if not configured:
         configured = {settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower()}
@@ -45,7 +45,9 @@ def _store(raw: bytes, recipient: str) -> bool:
 class InboundHandler:
     """aiosmtpd handler: RCPT only for our domains (550 otherwise), DATA stored before 250."""
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list
+    ) -> str:
         domain = address.rpartition("@")[2].strip().lower()
         try:
             domains = await asyncio.to_thread(_in_db, inbound_domains)
