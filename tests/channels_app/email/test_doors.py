@@ -51,9 +51,11 @@ def test_smtp_door_stores_mail_for_our_domain_and_it_becomes_a_ticket(smtp_door)
 
 @pytest.mark.django_db(transaction=True)
 def test_smtp_door_refuses_other_domains_no_open_relay(smtp_door):
-    with smtplib.SMTP("127.0.0.1", smtp_door) as smtp:
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            smtp.sendmail("spammer@example.com", ["victim@elsewhere.test"], mail(to="victim@elsewhere.test"))
+    with (
+        smtplib.SMTP("127.0.0.1", smtp_door) as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
+        smtp.sendmail("spammer@example.com", ["victim@elsewhere.test"], mail(to="victim@elsewhere.test"))
     assert refused.value.recipients["victim@elsewhere.test"][0] == 550
     assert not InboxMessage.objects.exists()
 
