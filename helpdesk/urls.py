@@ -29,6 +29,7 @@ urlpatterns = [
     path("customers/", include("helpdesk.customers.urls")),
     path("contact/", include("channels_app.webform.urls")),
     path("email/unsubscribe/", include("channels_app.email.unsubscribe_urls")),
+    path("email/", include("channels_app.email.urls")),
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),
