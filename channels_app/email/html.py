@@ -52,8 +52,3 @@ def to_text(markup: str) -> str:
     text = html_lib.unescape(_TAG.sub("", text))
     lines = [line.strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def remote_images(markup: str) -> bool:
-    """True when the markup asks for images from the network (the frame blocks them by default)."""
-    return bool(re.search(r"<img[^>]+src=\"https?:", markup, re.IGNORECASE))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels_app.base import ContactState, DeliveryReport, DeliveryStatus, InboundMessage, ParsedRaw
@@ -94,7 +94,6 @@ class ParsedMail:
     to: list[str] = field(default_factory=list)
     cc: list[str] = field(default_factory=list)
     subject: str = ""
-    date: str = ""
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     text: str = ""
@@ -106,7 +105,6 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
     dsn: list[dict[str, str]] = field(default_factory=list)  # per-recipient delivery status
     dsn_original_id: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:
@@ -249,15 +247,10 @@ def parse(raw: bytes, *, trusted_authserv_ids: list[str] | None = None) -> Parse
     mail.to = _addresses(msg, "To") + _addresses(msg, "Delivered-To") + _addresses(msg, "X-Original-To")
     mail.cc = _addresses(msg, "Cc")
     mail.subject = header(msg, "Subject")[:250]
-    mail.date = header(msg, "Date")
     mail.in_reply_to = ids_in(header(msg, "In-Reply-To"))
     mail.references = ids_in(header(msg, "References"))
     mail.automated = automated_reason(msg, mail.subject)
     mail.auth = auth_results(msg, trusted_authserv_ids or [])
-    for name in ("Reply-To", "Return-Path", "X-Mailer", "User-Agent"):
-        value = header(msg, name)
-        if value:
-            mail.headers[name] = value[:300]
     _read_parts(msg, mail)
     mail.defects.extend(type(d).__name__ for d in getattr(msg, "defects", [])[:20])
     return mail
@@ -414,12 +407,6 @@ def _delivery_status(part: Message) -> list[dict[str, str]]:
     return recipients
 
 
-def received_at(mail: ParsedMail):
-    with contextlib.suppress(Exception):
-        return parsedate_to_datetime(mail.date)
-    return None
-
-
 def delivery_reports(mail: ParsedMail) -> list[DeliveryReport]:
     """A bounce's reports for the message it returns (our Message-ID): a permanent failure marks the
     address bouncing; a delay changes nothing."""
@@ -443,15 +430,11 @@ def delivery_reports(mail: ParsedMail) -> list[DeliveryReport]:
     return reports
 
 
-def is_report(mail: ParsedMail) -> bool:
-    return bool(mail.dsn)
-
-
 def to_parsed_raw(
     mail: ParsedMail, envelope: InboundMessage, *, ticket_id: int | None, proven: bool
 ) -> ParsedRaw:
     """The recordable message (or the reports) this mail makes."""
-    if is_report(mail):
+    if mail.dsn:  # a bounce (RFC 3464): reports, no customer message
         reports = delivery_reports(mail)
         summary = ", ".join(f"{d['recipient']} {d['action']} {d['status']}" for d in mail.dsn)[:250]
         note = f"delivery report for <{mail.dsn_original_id or '?'}>: {summary}"

@@ -24,8 +24,7 @@ def inbound_domains() -> set[str]:
     configured = {d.strip().lower() for d in settings.EMAIL_INBOUND_DOMAINS if d.strip()}
     if not configured:
         configured = {settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower()}
-    addresses = Mailbox.objects.filter(active=True).values_list("address", flat=True)
-    return configured | {a.rpartition("@")[2].lower() for a in addresses}
+    return configured | {box.domain for box in Mailbox.objects.filter(active=True).only("address")}
 
 
 def _in_db(work: Any, *args: Any) -> Any:
