@@ -67,6 +67,7 @@ class InboundMessage:
     sender_kind: str  # phone, email, chat
     sender: str  # the customer's address on that channel, raw (normalized by the core)
     body: str = ""
+    body_html: str = ""  # already sanitized by the adapter (an email's HTML part)
     provider: str = ""
     provider_id: str | None = None  # the provider's id of this message: the idempotency key
     recipient: str = ""  # our address that received it (routes to a queue)

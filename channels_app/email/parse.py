@@ -463,8 +463,6 @@ def to_parsed_raw(
             payload["media_names"] = [a.filename for a in mail.attachments[:100]]
     if mail.forwarded:
         payload["forwarded"] = mail.forwarded[:10]
-    if mail.html:
-        payload["html"] = mail.html
     if mail.automated:
         payload["automated_reason"] = mail.automated
     if mail.defects:
@@ -480,6 +478,7 @@ def to_parsed_raw(
         sender=mail.sender,
         sender_name=mail.sender_name,
         body=body,
+        body_html=mail.html,
         subject=mail.subject,
         provider=envelope.provider,
         provider_id=envelope.provider_id,

@@ -718,7 +718,7 @@ def _inbound_event(
         kind=message.kind,
         contact_point=point,
         body=message.body,
-        body_html=payload.pop("html", ""),  # sanitized by the adapter (an email's HTML part)
+        body_html=message.body_html,
         payload=payload,
         provider=message.provider,
         provider_id=message.provider_id or None,
