@@ -21,6 +21,7 @@ from django.core.mail.backends.smtp import EmailBackend
 from channels_app.base import ChannelError, ContactState, DeliveryStatus, OutboundMessage, SendResult
 from channels_app.email import thread
 from channels_app.email.parse import OUTBOUND_PROVIDER, normalize_id
+from channels_app.email.selectors import inbound_domains
 
 
 def new_message_id() -> str:
@@ -52,9 +53,9 @@ def thread_context(outbox_id: int) -> dict:
     last_in = next((m for m in reversed(mails) if m[0] == Direction.IN), None)
     # Reply from the address the customer wrote to, when it is one of ours: the To header is the
     # sender's word, and a reply "from" someone else's domain would be a forgery we signed.
-    ours = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].lower()
+    ours = inbound_domains()
     addresses = (last_in[2].get("to") or []) if last_in else []
-    recipient = next((a for a in addresses if isinstance(a, str) and a.rpartition("@")[2] == ours), "")
+    recipient = next((a for a in addresses if isinstance(a, str) and a.rpartition("@")[2] in ours), "")
     author = row.event.author
     return {
         "ticket_id": ticket.pk,

@@ -14,17 +14,9 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from channels_app.email import inbound
-from channels_app.email.models import Mailbox
+from channels_app.email.selectors import inbound_domains
 
 logger = logging.getLogger(__name__)
-
-
-def inbound_domains() -> set[str]:
-    """The domains the desk takes mail for: its mailboxes' and EMAIL_INBOUND_DOMAINS (or the sender's)."""
-    configured = {d.strip().lower() for d in settings.EMAIL_INBOUND_DOMAINS if d.strip()}
-    if not configured:
-        configured = {settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower()}
-    return configured | {box.domain for box in Mailbox.objects.filter(active=True).only("address")}
 
 
 def _in_db(work: Any, *args: Any) -> Any:
