@@ -118,6 +118,11 @@ def _mark_done(client: Any, box: Mailbox, uids: list[int]) -> None:
         client.add_flags(uids, [b"\\Seen"])
 
 
+def _save_position(box: Mailbox, uidvalidity: int, last_uid: int) -> None:
+    Mailbox.objects.filter(pk=box.pk).update(uidvalidity=uidvalidity, last_uid=last_uid)
+    box.uidvalidity, box.last_uid = uidvalidity, last_uid
+
+
 def fetch_imap(client: Any, box: Mailbox) -> PollResult:
     """Store every message above last_uid, a batch at a time; advance last_uid only below failures.
 
@@ -143,12 +148,10 @@ def fetch_imap(client: Any, box: Mailbox) -> PollResult:
         _mark_done(client, box, done)
         high = max(batch) if first_failed is None else first_failed - 1
         if high > last_uid or box.uidvalidity != uidvalidity:
-            last_uid = max(last_uid, high)
-            Mailbox.objects.filter(pk=box.pk).update(uidvalidity=uidvalidity, last_uid=last_uid)
-            box.uidvalidity, box.last_uid = uidvalidity, last_uid
+            _save_position(box, uidvalidity, max(last_uid, high))
+            last_uid = box.last_uid
     if box.uidvalidity != uidvalidity:
-        Mailbox.objects.filter(pk=box.pk).update(uidvalidity=uidvalidity, last_uid=last_uid)
-        box.uidvalidity, box.last_uid = uidvalidity, last_uid
+        _save_position(box, uidvalidity, last_uid)
     _record(box, result)
     return result
 
