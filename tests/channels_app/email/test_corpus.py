@@ -96,3 +96,22 @@ def test_the_parser_never_raises_on_random_bytes(raw):
 def test_the_parser_never_raises_on_damaged_mail(raw, at, cut, junk):
     at %= max(1, len(raw))
     parse.parse(raw[:at] + junk + raw[at + cut :])
+
+
+def test_a_charset_name_with_a_nul_is_read_as_utf8():
+    """Found by the fuzz test above: codecs refuse such a name with ValueError, not LookupError."""
+    raw = (
+        b'From: a@example.org\r\nSubject: x\r\nContent-Type: text/plain; charset="utf\x00-8"\r\n\r\n'
+        + "آب آمد".encode()
+    )
+    assert parse.parse(raw).text == "آب آمد"
+
+
+def test_the_door_keys_a_message_by_its_header_message_id_only():
+    folded = b"From: a@example.org\r\nmessage-ID:\r\n <abc.1@example.org>\r\nSubject: x\r\n\r\nbody\r\n"
+    assert parse.message_key(folded) == "abc.1@example.org"
+    in_body = b"From: a@example.org\n\nMessage-ID: <forged@example.org>\n"
+    assert parse.message_key(in_body).startswith("sha256:")  # a line of the body is not a header
+    assert parse.message_key(in_body) == parse.message_key(in_body)
+    too_long = b"Message-ID: <" + b"x" * 130 + b"@example.org>\r\n\r\n"
+    assert parse.message_key(too_long).startswith("sha256:")

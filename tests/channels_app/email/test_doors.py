@@ -124,3 +124,34 @@ def test_maildir_poll_fetches_mail_added_later(tmp_path):
     folder.add(mail(message_id="<later-2@example.com>", sender="lena@example.org", subject="Second"))
     call_command("poll_mailbox", "--once")
     assert Ticket.objects.count() == 2 and Mailbox.objects.get().fetched_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_doors_share_commits_and_store_each_mail_once():
+    """Doors in autocommit join the process's group commit: each mail stored once, a resent one
+    (same Message-ID) answered "already stored", a mail above the batch limit stored on its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from channels_app.email import inbound
+    from helpdesk.messaging import inbox
+
+    inbox._raw_group.batch_sizes.clear()
+    mails = [crlf(mail(message_id=f"<door.{i}@example.org>", body=f"message {i}")) for i in range(40)]
+    big = crlf(mail(message_id="<door.big@example.org>", body="x" * (inbox.RAW_BATCH_BYTES + 10)))
+
+    def store(raw: bytes) -> bool:
+        try:
+            return inbound.accept(raw, recipient="help@desk.test", source="test")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        first = list(pool.map(store, [*mails, big]))
+        again = list(pool.map(store, [*mails[:10], big]))
+    assert first == [True] * 41 and again == [False] * 11
+    assert InboxMessage.objects.count() == 41
+    assert bytes(InboxMessage.objects.get(provider_id="door.big@example.org").raw) == big
+    assert bytes(InboxMessage.objects.get(provider_id="door.7@example.org").raw) == mails[7]
+    assert sum(inbox._raw_group.batch_sizes) == 50  # the big one twice went alone
