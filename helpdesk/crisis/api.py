@@ -84,13 +84,29 @@ class AudienceSerializer(StrictJson, serializers.Serializer):
 class BroadcastSerializer(StrictJson, serializers.ModelSerializer):
     audience = AudienceSerializer()
     bodies = serializers.DictField(
-        child=serializers.CharField(max_length=services.MAX_BODY_CHARS, allow_blank=True),
+        child=serializers.CharField(max_length=services.MAX_EMAIL_BODY_CHARS, allow_blank=True),
         help_text="Language → text (en, fa, km, kn).",
+    )
+    channel = serializers.ChoiceField(choices=list(services.BROADCAST_CHANNELS), default="sms")
+    subjects = serializers.DictField(
+        child=serializers.CharField(max_length=services.MAX_SUBJECT_CHARS, allow_blank=True),
+        required=False,
+        help_text="Email only: language → subject line (the name where a language has none).",
     )
     max_segments = serializers.IntegerField(min_value=1, max_value=services.MAX_SEGMENTS_LIMIT, default=2)
     rate_per_second = serializers.IntegerField(
         min_value=0, max_value=services.MAX_RATE_PER_SECOND, default=50, help_text="0: the account's rate."
     )
+
+    def validate(self, attrs):
+        # An SMS is at most MAX_BODY_CHARS (ten segments); an email may be longer.
+        if attrs.get("channel", "sms") == "sms":
+            long = [k for k, v in attrs.get("bodies", {}).items() if len(v) > services.MAX_BODY_CHARS]
+            if long:
+                raise serializers.ValidationError(
+                    {"bodies": [f"An SMS body is at most {services.MAX_BODY_CHARS} characters ({long[0]})."]}
+                )
+        return attrs
 
     class Meta:
         model = Broadcast
@@ -101,6 +117,7 @@ class BroadcastSerializer(StrictJson, serializers.ModelSerializer):
             "channel",
             "audience",
             "bodies",
+            "subjects",
             "max_segments",
             "rate_per_second",
             "status",
@@ -114,7 +131,6 @@ class BroadcastSerializer(StrictJson, serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = [
-            "channel",
             "status",
             "approved_by",
             "planned_count",
@@ -182,7 +198,9 @@ class BroadcastListCreateApi(generics.ListCreateAPIView):
         v = data.validated_data
         broadcast = services.create_broadcast(
             name=v["name"],
+            channel=v.get("channel", "sms"),
             bodies=v.get("bodies", {}),
+            subjects=v.get("subjects", {}),
             audience=v.get("audience", {}),
             crisis=v.get("crisis"),
             max_segments=v.get("max_segments", 2),

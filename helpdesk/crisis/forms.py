@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.crisis.models import DirectoryChannel, Placement
+from helpdesk.crisis.models import BROADCAST_CHANNEL_CHOICES, DirectoryChannel, Placement
 from helpdesk.crisis.services import MAX_CSV_BYTES
 
 LANGUAGE_NAMES = (("en", _("English")), ("fa", _("Persian")), ("km", _("Khmer")), ("kn", _("Kannada")))
@@ -96,6 +96,13 @@ class DirectoryEntryForm(forms.Form):
 
 class BroadcastForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
+    channel = forms.ChoiceField(
+        label=_("Send by"),
+        choices=BROADCAST_CHANNEL_CHOICES,
+        initial="sms",
+        required=False,  # a form posted without it (an older page, a script) means SMS
+        help_text=_("Email goes to verified addresses, with a subject per language and an unsubscribe link."),
+    )
     tags = forms.CharField(label=_("Customer tags (comma separated)"), required=False)
     languages = forms.MultipleChoiceField(
         label=_("Customer languages"),
@@ -106,7 +113,7 @@ class BroadcastForm(forms.Form):
     queues = forms.CharField(label=_("Queue ids with tickets (comma separated)"), required=False)
     only_crisis = forms.BooleanField(label=_("Customers with tickets in this crisis"), required=False)
     has_open_tickets = forms.BooleanField(label=_("Customers with open tickets"), required=False)
-    everyone = forms.BooleanField(label=_("Everyone with a phone number"), required=False)
+    everyone = forms.BooleanField(label=_("Everyone reachable on this channel"), required=False)
     csv_file = forms.FileField(label=_("Or upload a CSV of phone numbers"), required=False)
     max_segments = forms.IntegerField(label=_("Max SMS segments"), min_value=1, max_value=10, initial=2)
     rate_per_second = forms.IntegerField(
@@ -126,6 +133,9 @@ class BroadcastForm(forms.Form):
 
         self.fields["triage_flow"].queryset = Flow.objects.order_by("name")
         for lang, name in LANGUAGE_NAMES:
+            self.fields[f"subject_{lang}"] = forms.CharField(
+                label=_("Email subject (%(lang)s)") % {"lang": name}, required=False, max_length=200
+            )
             self.fields[f"body_{lang}"] = forms.CharField(
                 label=_("Message (%(lang)s)") % {"lang": name},
                 required=False,
@@ -142,6 +152,9 @@ class BroadcastForm(forms.Form):
             )
         return upload
 
+    def clean_channel(self) -> str:
+        return self.cleaned_data.get("channel") or "sms"
+
     def clean_queues(self) -> list[int]:
         raw = [p.strip() for p in self.cleaned_data["queues"].split(",") if p.strip()]
         if not all(p.isdigit() for p in raw):
@@ -150,6 +163,9 @@ class BroadcastForm(forms.Form):
 
     def bodies(self) -> dict:
         return {lang: self.cleaned_data.get(f"body_{lang}", "") for lang, _n in LANGUAGE_NAMES}
+
+    def subjects(self) -> dict:
+        return {lang: self.cleaned_data.get(f"subject_{lang}", "") for lang, _n in LANGUAGE_NAMES}
 
     def audience(self, crisis_id: int | None) -> dict:
         data = self.cleaned_data

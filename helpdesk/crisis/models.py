@@ -150,12 +150,16 @@ class BroadcastStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# What a broadcast can go out by (crisis.services.BROADCAST_CHANNELS: the same, for the service).
+BROADCAST_CHANNEL_CHOICES = [("sms", _("SMS")), ("email", _("Email"))]
+
+
 class Broadcast(models.Model):
     crisis = models.ForeignKey(
         Crisis, null=True, blank=True, on_delete=models.SET_NULL, related_name="broadcasts"
     )
     name = models.CharField(_("name"), max_length=200)
-    channel = models.CharField(_("channel"), max_length=8, default="sms")
+    channel = models.CharField(_("channel"), max_length=8, default="sms", choices=BROADCAST_CHANNEL_CHOICES)
     audience = models.JSONField(
         _("audience"),
         default=dict,
@@ -163,6 +167,8 @@ class Broadcast(models.Model):
         help_text=_("tags, languages, queues, crisis, has_open_tickets, contact_point_ids (CSV), all"),
     )
     bodies = models.JSONField(_("bodies per language"), default=dict)
+    # An email broadcast's subject lines, language → text (the name where a language has none).
+    subjects = models.JSONField(_("subjects per language"), default=dict, blank=True)
     # "Reply YES for help": a customer who answers YES to this broadcast starts this triage flow.
     triage_flow = models.ForeignKey(
         "triage.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="broadcasts"
@@ -200,6 +206,13 @@ class Broadcast(models.Model):
             if self.bodies.get(lang):
                 return self.bodies[lang]
         return ""
+
+    def subject_for(self, language: str) -> str:
+        """An email's subject in the language, falling back to English, then the broadcast's name."""
+        for lang in (language, "en"):
+            if (self.subjects or {}).get(lang):
+                return self.subjects[lang]
+        return self.name
 
 
 class DeliveryState(models.TextChoices):

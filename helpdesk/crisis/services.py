@@ -38,6 +38,7 @@ from channels_app.base import (
 from helpdesk import languages as desk_languages
 from helpdesk import redis_client
 from helpdesk.crisis.models import (
+    BROADCAST_CHANNEL_CHOICES,
     Banner,
     Broadcast,
     BroadcastDelivery,
@@ -86,7 +87,7 @@ RECONCILE_BATCH = 1000
 RECONCILE_LOOKUPS = 16
 CSV_MAX_ROWS = 200_000
 # Channels a broadcast can go out on (email joins with the email channel).
-BROADCAST_CHANNELS = ("sms", "email")
+BROADCAST_CHANNELS = tuple(value for value, _label in BROADCAST_CHANNEL_CHOICES)
 
 
 # --- Crises ---------------------------------------------------------------------------------
@@ -437,6 +438,8 @@ MAX_SEGMENTS_LIMIT = 10
 MAX_CSV_BYTES = 4 * 1024 * 1024
 MAX_RATE_PER_SECOND = 1000
 MAX_BODY_CHARS = 1600  # 10 segments of GSM-7 text
+MAX_EMAIL_BODY_CHARS = 20_000
+MAX_SUBJECT_CHARS = 200
 AUDIENCE_LIST_MAX = 100
 
 
@@ -516,8 +519,9 @@ def audience_is_set(audience: dict) -> bool:
     return any(audience.get(k) for k in keys)
 
 
-def validate_bodies(*, bodies: dict, max_segments: int) -> dict[str, int]:
-    """Return segments per language; raise when a body is missing or over the manager's limit."""
+def validate_bodies(*, bodies: dict, max_segments: int, channel: str = "sms") -> dict[str, int]:
+    """Return segments per language; raise when a body is missing or over the manager's limit.
+    An email has no segments: its bodies are only checked for length (MAX_EMAIL_BODY_CHARS)."""
     if not isinstance(bodies, dict):
         raise ApplicationError(gettext("Bodies are an object of language → text."), code="invalid_bodies")
     bodies = {
@@ -528,6 +532,16 @@ def validate_bodies(*, bodies: dict, max_segments: int) -> dict[str, int]:
     if not bodies:
         raise ApplicationError(gettext("Write the message in at least one language."), code="body_required")
     segments: dict[str, int] = {}
+    if channel == "email":
+        for lang, body in bodies.items():
+            if len(body) > MAX_EMAIL_BODY_CHARS:
+                raise ApplicationError(
+                    gettext("The %(lang)s message is longer than %(n)d characters.")
+                    % {"lang": lang, "n": MAX_EMAIL_BODY_CHARS},
+                    code="body_too_long",
+                    fields={f"body_{lang}": [gettext("Too long.")]},
+                )
+        return segments
     for lang, body in bodies.items():
         counted = count_segments(body)
         segments[lang] = counted.segments
@@ -549,6 +563,25 @@ def validate_bodies(*, bodies: dict, max_segments: int) -> dict[str, int]:
     return segments
 
 
+def _clean_subjects(subjects: dict) -> dict[str, str]:
+    if not isinstance(subjects, dict):
+        raise ApplicationError(gettext("Subjects are an object of language → text."), code="invalid_subjects")
+    clean = {}
+    for lang, subject in subjects.items():
+        if not (desk_languages.is_known(lang) and isinstance(subject, str) and subject.strip()):
+            continue
+        # One line: a subject is a header, and a line break in it would start another.
+        line = " ".join(subject.split())
+        if len(line) > MAX_SUBJECT_CHARS:
+            raise ApplicationError(
+                gettext("A subject is at most %(n)d characters.") % {"n": MAX_SUBJECT_CHARS},
+                code="subject_too_long",
+                fields={f"subject_{lang}": [gettext("Too long.")]},
+            )
+        clean[lang] = line
+    return clean
+
+
 @transaction.atomic
 def create_broadcast(
     *,
@@ -564,6 +597,7 @@ def create_broadcast(
     csv_data: bytes | None = None,
     triage_flow=None,
     channel: str = "sms",
+    subjects: dict | None = None,
 ) -> Broadcast:
     """Create a draft broadcast after checking its bodies and audience; nothing is sent yet.
 
@@ -587,9 +621,14 @@ def create_broadcast(
             code="invalid_rate",
             fields={"rate_per_second": [gettext("Out of range.")]},
         )
-    validate_bodies(bodies=bodies, max_segments=max_segments)
+    validate_bodies(bodies=bodies, max_segments=max_segments, channel=channel)
+    subjects = _clean_subjects(subjects or {}) if channel == "email" else {}
     audience = clean_audience(audience)
     report = None
+    if csv_data is not None and channel != "sms":
+        raise ApplicationError(
+            gettext("A CSV of phone numbers is for SMS broadcasts."), code="csv_not_for_channel"
+        )
     if csv_data is not None:
         report = import_recipients_csv(data=csv_data)
         audience["contact_point_ids"] = report.contact_point_ids
@@ -615,6 +654,7 @@ def create_broadcast(
         channel=channel,
         crisis=crisis,
         bodies={k: v.strip() for k, v in bodies.items() if isinstance(v, str) and v.strip()},
+        subjects=subjects,
         audience=audience,
         max_segments=max_segments,
         rate_per_second=max(0, int(rate_per_second)),
@@ -1166,7 +1206,7 @@ def _dispatch_batches(
                 to=to,
                 body=bodies.get(language) or broadcast.body_for(language),
                 language=language,
-                subject=broadcast.name,
+                subject=broadcast.subject_for(language),
                 metadata={"broadcast_delivery_id": pk, "broadcast_id": broadcast_id},
             )
             for pk, to, language, _attempts, _point in claimed

@@ -231,7 +231,9 @@ def new_broadcast(request: HttpRequest) -> HttpResponse:
         try:
             broadcast = services.create_broadcast(
                 name=form.cleaned_data["name"],
+                channel=form.cleaned_data["channel"],
                 bodies=form.bodies(),
+                subjects=form.subjects(),
                 audience=form.audience(crisis.pk if crisis else None),
                 crisis=crisis,
                 max_segments=form.cleaned_data["max_segments"],

@@ -94,3 +94,31 @@ def test_the_service_holds_the_limits_for_any_caller():
         args = {"name": "x", "bodies": {"en": "hi"}, "audience": {"all": True}, **kwargs}
         with pytest.raises(ApplicationError):
             services.create_broadcast(**args)
+
+
+def test_an_email_broadcast_over_the_api_has_subjects_per_language(manager_client):
+    ContactPointFactory(kind="email", value="maryam@example.com", customer=CustomerFactory(tags=["t"]))
+    ContactPointFactory(customer=CustomerFactory(tags=["t"]))  # a phone: not reached by email
+    response = manager_client.post(
+        "/api/v1/broadcasts/",
+        {
+            "name": "Flood",
+            "channel": "email",
+            "bodies": {"en": "Branches closed. " * 200, "fa": "شعبه‌ها بسته‌اند."},
+            "subjects": {"en": "Branches closed\r\nBcc: x@evil.test", "fa": "شعبه‌ها بسته‌اند"},
+            "audience": {"tags": ["t"]},
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    broadcast = Broadcast.objects.get(pk=response.json()["id"])
+    assert broadcast.channel == "email" and len(broadcast.bodies["en"]) > 1600  # no SMS segments
+    assert broadcast.subject_for("en") == "Branches closed Bcc: x@evil.test"  # one line: no header injection
+    assert broadcast.subject_for("fa") == "شعبه‌ها بسته‌اند"
+    assert broadcast.subject_for("km") == "Branches closed Bcc: x@evil.test"  # English, then the name
+    bad = manager_client.post(
+        "/api/v1/broadcasts/",
+        {"name": "x", "channel": "fax", "bodies": {"en": "Hi"}, "audience": {"tags": ["t"]}},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "channel" in bad.json().get("fields", bad.json())

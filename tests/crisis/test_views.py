@@ -255,3 +255,44 @@ def test_the_public_crisis_page_is_cacheable_because_it_carries_nothing_personal
     assert "/tickets/" not in staff and "Log out" not in staff and "csrf" not in staff.lower()
     persian = client.get("/crisis/?lang=fa").content.decode()
     assert 'lang="fa" dir="rtl"' in persian
+
+
+def test_manager_writes_an_email_broadcast_with_subjects_and_its_preview_shows_them(manager_client):
+    ContactPointFactory(kind="email", value="a@example.com", customer=CustomerFactory(tags=["north"]))
+    ContactPointFactory(kind="email", value="b@example.com", customer=CustomerFactory(tags=["north"]))
+    ContactPointFactory(customer=CustomerFactory(tags=["north"]))  # a phone only: SMS, not email
+    form = manager_client.get("/manage/crisis/broadcasts/new/").content.decode()
+    assert 'name="channel"' in form and 'name="subject_fa"' in form
+    response = manager_client.post(
+        "/manage/crisis/broadcasts/new/",
+        {
+            "name": "Outage mail",
+            "channel": "email",
+            "tags": "north",
+            "subject_en": "Our branches are closed today",
+            "subject_fa": "شعبه‌ها امروز بسته‌اند",
+            "body_en": "x" * 400,  # three SMS segments: no limit for a mail
+            "max_segments": "1",
+            "rate_per_second": "10",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    html = manager_client.get(response["Location"]).content.decode()
+    assert 'data-preview="recipients">2<' in html
+    assert "شعبه‌ها امروز بسته‌اند" in html and "SMS segments" not in html
+
+
+def test_a_csv_of_numbers_is_refused_for_an_email_broadcast(manager_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from helpdesk.crisis.models import Broadcast
+
+    ContactPointFactory(kind="email", value="a@example.com", customer=CustomerFactory(tags=["north"]))
+    upload = SimpleUploadedFile("numbers.csv", b"phone\n+14155550100\n", content_type="text/csv")
+    response = manager_client.post(
+        "/manage/crisis/broadcasts/new/",
+        {"name": "CSV", "channel": "email", "body_en": "Hi", "max_segments": "1", "rate_per_second": "10",
+         "csv_file": upload},
+    )  # fmt: skip
+    assert response.status_code == 200 and "for SMS broadcasts" in response.content.decode()
+    assert not Broadcast.objects.exists()

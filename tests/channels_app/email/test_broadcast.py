@@ -73,6 +73,26 @@ def test_each_address_gets_it_once_with_unsubscribe_headers_and_the_link_opts_ou
     assert client.post(path[:-5] + "xxxx/").status_code in (400, 404)
 
 
+def test_each_recipient_gets_the_subject_and_body_of_their_language(smtp_server):
+    persian, english = _emails(2)
+    persian.customer.language = "fa"
+    persian.customer.save(update_fields=["language"])
+    broadcast = create_broadcast(
+        name="Flood update",
+        bodies={"en": "Branches are closed.", "fa": "شعبه‌ها بسته‌اند."},
+        subjects={"en": "Branches closed", "fa": "شعبه‌ها بسته‌اند"},
+        audience={"tags": ["flood"]}, rate_per_second=0, channel="email",
+    )  # fmt: skip
+    broadcast.status = BroadcastStatus.PLANNING
+    broadcast.save(update_fields=["status"])
+    plan_broadcast(broadcast_id=broadcast.pk)
+    dispatch_broadcast(broadcast_id=broadcast.pk)
+    by_address = {rcpts[0]: msg for rcpts, msg, _ in smtp_server.received}
+    assert str(by_address[persian.value]["Subject"]) == "شعبه‌ها بسته‌اند"
+    assert "شعبه‌ها بسته‌اند." in by_address[persian.value].get_body(("plain",)).get_content()
+    assert str(by_address[english.value]["Subject"]) == "Branches closed"
+
+
 def test_replies_to_a_broadcast_land_in_each_customers_own_ticket(client, smtp_server):
     from helpdesk.tickets.models import Ticket
 
