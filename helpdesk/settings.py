@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "channels_app.webform",
     "channels_app.sms",
     "channels_app.email",
+    "channels_app.chat",
     "triage",
 ]
 
@@ -314,8 +315,13 @@ _CONSOLE = "channels_app.console.gateway.ConsoleGateway"
 # Channel name -> dotted path of the class that sends on it. A channel without one is not offered.
 CHANNEL_GATEWAYS = env.dict(
     "CHANNEL_GATEWAYS",
-    default=dict.fromkeys(("sms", "email"), _CONSOLE) if DEMO_GATEWAYS_ENABLED else {},
+    # Chat is served by the desk itself: its gateway pushes to the visitor's socket.
+    default={"chat": "channels_app.chat.gateway.ChatGateway"}
+    | (dict.fromkeys(("sms", "email"), _CONSOLE) if DEMO_GATEWAYS_ENABLED else {}),
 )
+# A visitor's chat messages a minute, per visitor and per IP address (0: no limit).
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
+CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=300)
 # Rate limits shared by all processes: "redis" (production), or "local" for one process (the demo).
 SEND_RATE_LIMIT_BACKEND = env.str("SEND_RATE_LIMIT_BACKEND", default="redis")
 # Inbound handlers offered each new inbound event in order; the first that consumes it wins.

@@ -163,13 +163,11 @@ def asgi_server(settings, transactional_db):
     import time
 
     import uvicorn
-    from channels.auth import AuthMiddlewareStack
-    from channels.routing import ProtocolTypeRouter, URLRouter
-    from channels.security.websocket import AllowedHostsOriginValidator
+    from channels.routing import ProtocolTypeRouter
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
-    from helpdesk.routing import websocket_urlpatterns
+    from helpdesk.routing import websocket_application
 
     # Server threads and the test thread share events through Redis, as separate processes would.
     settings.CHANNEL_LAYERS = {
@@ -181,7 +179,7 @@ def asgi_server(settings, transactional_db):
     app = ProtocolTypeRouter(
         {
             "http": ASGIStaticFilesHandler(get_asgi_application()),
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "websocket": websocket_application(),
         }
     )
     server = uvicorn.Server(

@@ -1,0 +1,121 @@
+"""The visitor's websocket: /ws/chat/?widget=<key>, from a page the widget allows.
+
+The socket opens only for an allowed Origin; its first message must be {"type": "hello", "token"}
+with a token of that widget. Then the visitor sends {"type": "message", "client_id", "text"} (each
+answered "ack" once stored, or "error"), {"type": "delivered", "ids": [...]} for replies shown,
+and receives {"type": "chat.message", ...} for each reply the desk sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from channels_app.chat import inbound, live, tokens
+from channels_app.chat.models import ChatWidget
+
+CLOSED_FORBIDDEN = 4403
+CLOSED_NO_HELLO = 4408
+HELLO_SECONDS = 10
+MAX_FRAME = 16_384
+
+
+class VisitorConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.visitor: tokens.Visitor | None = None
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        key = (query.get("widget") or [""])[0][:24]
+        origin = dict(self.scope.get("headers") or []).get(b"origin", b"").decode("latin-1")
+        self.widget = await _widget(key)
+        if self.widget is None or not self.widget.allows(origin):
+            await self.close(code=CLOSED_FORBIDDEN)
+            return
+        client = self.scope.get("client") or ("", 0)
+        self.ip = client[0] or ""
+        await self.accept()
+        self.hello_timer = asyncio.get_running_loop().call_later(HELLO_SECONDS, self._no_hello)
+
+    def _no_hello(self) -> None:
+        if self.visitor is None:
+            asyncio.ensure_future(self.close(code=CLOSED_NO_HELLO))
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME:
+            await self.send_json({"type": "error", "error": "too_long"})
+            return
+        try:
+            await super().receive(text_data=text_data, **kwargs)
+        except ValueError:  # not JSON
+            await self.send_json({"type": "error", "error": "invalid"})
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "error": "invalid"})
+            return
+        kind = content.get("type")
+        if self.visitor is None:
+            visitor = tokens.read(str(content.get("token", ""))) if kind == "hello" else None
+            if visitor is None or visitor.widget_key != self.widget.key:
+                await self.close(code=CLOSED_FORBIDDEN)
+                return
+            self.visitor = visitor
+            self.hello_timer.cancel()
+            await self.channel_layer.group_add(live.visitor_group(visitor.visitor_id), self.channel_name)
+            await self.send_json({"type": "ready"})
+            return
+        if kind == "message":
+            await self._message(content)
+        elif kind == "delivered":
+            await self.send_json(
+                {"type": "delivered", "ids": await _delivered(self.visitor, content.get("ids"))}
+            )
+
+    async def _message(self, content: dict) -> None:
+        client_id = content.get("client_id")
+        try:
+            await _accept(
+                self.visitor, self.widget, client_id=client_id, text=content.get("text"), ip=self.ip,
+                language=str(content.get("language", "")), name=str(content.get("name", "")),
+            )  # fmt: skip
+        except inbound.ChatRefused as refused:
+            await self.send_json(
+                {"type": "error", "client_id": client_id, "error": refused.code, "message": refused.message,
+                 "retry_after": refused.retry_after}
+            )  # fmt: skip
+            return
+        await self.send_json({"type": "ack", "client_id": client_id})
+
+    async def chat_message(self, event) -> None:
+        await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "message"})
+
+    async def disconnect(self, code) -> None:
+        timer = getattr(self, "hello_timer", None)
+        if timer is not None:
+            timer.cancel()
+        visitor = getattr(self, "visitor", None)
+        if visitor is not None:
+            await self.channel_layer.group_discard(live.visitor_group(visitor.visitor_id), self.channel_name)
+
+
+@database_sync_to_async
+def _widget(key: str) -> ChatWidget | None:
+    return ChatWidget.objects.filter(key=key, is_active=True).select_related("queue").first() if key else None
+
+
+@database_sync_to_async
+def _accept(visitor, widget, **kwargs) -> inbound.Accepted:
+    return inbound.accept(visitor, widget, **kwargs)
+
+
+@database_sync_to_async
+def _delivered(visitor, ids) -> list[int]:
+    return inbound.mark_delivered(visitor, ids)
+
+
+def application():
+    """The ASGI app helpdesk/asgi.py mounts at /ws/chat/ (by dotted path: the core never imports
+    an adapter). No session or CSRF: the origin allow-list and the visitor token guard it."""
+    return VisitorConsumer.as_asgi()

@@ -1,0 +1,53 @@
+"""What a visitor may read: their own conversation, nothing else."""
+
+from __future__ import annotations
+
+from channels_app.chat.tokens import Visitor
+from helpdesk.tickets.models import TimelineEvent
+
+HISTORY_LIMIT = 200
+
+
+def _events(visitor: Visitor):
+    return TimelineEvent.objects.filter(
+        channel="chat",
+        kind="message",
+        direction__in=("in", "out"),
+        contact_point__kind="chat",
+        contact_point__value=visitor.visitor_id,
+    )
+
+
+def history(visitor: Visitor, *, after: int = 0) -> list[dict]:
+    """The visitor's messages and the desk's replies, oldest first, after an event id."""
+    rows = (
+        _events(visitor)
+        .filter(pk__gt=after)
+        .exclude(direction="out", delivery_status__in=("pending", "blocked", "failed"))
+        .order_by("pk")
+        .values("pk", "direction", "body", "payload", "provider_id", "delivery_status", "created_at")[
+            :HISTORY_LIMIT
+        ]
+    )
+    return [
+        {
+            "id": row["pk"],
+            "from": "visitor" if row["direction"] == "in" else "agent",
+            "text": row["body"],
+            "client_id": (row["payload"] or {}).get("client_id", ""),
+            "provider_id": row["provider_id"] or "",
+            "status": row["delivery_status"],
+            "at": row["created_at"].isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def own_replies(visitor: Visitor, event_ids: list) -> list[tuple[int, str, str]]:
+    """(event id, provider id, delivery status) of the desk's replies to this visitor among these
+    ids, once the outbox has recorded them as sent (others, and other people's, are left out)."""
+    ids = [i for i in event_ids if isinstance(i, int) and not isinstance(i, bool)][:100]
+    return list(
+        _events(visitor).filter(pk__in=ids, direction="out").exclude(provider_id=None)
+        .values_list("pk", "provider_id", "delivery_status")
+    )  # fmt: skip

@@ -1,0 +1,365 @@
+/* Tourniquet chat widget: <script src="https://desk.example/embed/chat.js" data-widget="KEY" async></script>
+   No framework, no inline styles or handlers (it runs under the host page's CSP), text only: every
+   message is set with textContent, never parsed as HTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__tourniquetChat) return;
+  window.__tourniquetChat = true;
+  var KEY = script.getAttribute("data-widget") || "";
+  var BASE = new URL(script.src).origin;
+  var API = BASE + "/chat/api/" + encodeURIComponent(KEY) + "/";
+  var STORE = "tourniquet-chat:" + KEY;
+  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "en")
+    .slice(0, 2).toLowerCase();
+  var T = {
+    en: { open: "Chat with us", close: "Close chat", title: "Chat", name: "Your name", contact: "Phone or email (optional)",
+      start: "Start chat", send: "Send", placeholder: "Write a message", offline: "Nobody is online right now. We answer within %s minutes.",
+      you: "You", agent: "Support", sending: "Sending…", failed: "Not sent. It will be retried.", reconnecting: "Reconnecting…",
+      help: "Where to get help" },
+    fa: { open: "گفتگو با ما", close: "بستن گفتگو", title: "گفتگو", name: "نام شما", contact: "تلفن یا ایمیل (اختیاری)",
+      start: "شروع گفتگو", send: "ارسال", placeholder: "پیامی بنویسید", offline: "اکنون کسی در دسترس نیست. ظرف %s دقیقه پاسخ می‌دهیم.",
+      you: "شما", agent: "پشتیبانی", sending: "در حال ارسال…", failed: "ارسال نشد. دوباره تلاش می‌شود.", reconnecting: "در حال اتصال دوباره…",
+      help: "کجا کمک بگیرید" },
+    km: { open: "ជជែកជាមួយយើង", close: "បិទការជជែក", title: "ជជែក", name: "ឈ្មោះរបស់អ្នក", contact: "ទូរសព្ទ ឬអ៊ីមែល (ស្រេចចិត្ត)",
+      start: "ចាប់ផ្តើមជជែក", send: "ផ្ញើ", placeholder: "សរសេរសារ", offline: "គ្មាននរណាម្នាក់នៅលើបណ្តាញទេឥឡូវនេះ។ យើងឆ្លើយក្នុងរយៈពេល %s នាទី។",
+      you: "អ្នក", agent: "ជំនួយ", sending: "កំពុងផ្ញើ…", failed: "មិនបានផ្ញើ។ នឹងព្យាយាមម្តងទៀត។", reconnecting: "កំពុងភ្ជាប់ឡើងវិញ…",
+      help: "កន្លែងទទួលជំនួយ" },
+    kn: { open: "ನಮ್ಮೊಂದಿಗೆ ಚಾಟ್ ಮಾಡಿ", close: "ಚಾಟ್ ಮುಚ್ಚಿ", title: "ಚಾಟ್", name: "ನಿಮ್ಮ ಹೆಸರು", contact: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್ (ಐಚ್ಛಿಕ)",
+      start: "ಚಾಟ್ ಪ್ರಾರಂಭಿಸಿ", send: "ಕಳುಹಿಸಿ", placeholder: "ಸಂದೇಶ ಬರೆಯಿರಿ", offline: "ಈಗ ಯಾರೂ ಆನ್‌ಲೈನ್‌ನಲ್ಲಿಲ್ಲ. %s ನಿಮಿಷಗಳಲ್ಲಿ ಉತ್ತರಿಸುತ್ತೇವೆ.",
+      you: "ನೀವು", agent: "ಬೆಂಬಲ", sending: "ಕಳುಹಿಸಲಾಗುತ್ತಿದೆ…", failed: "ಕಳುಹಿಸಲಾಗಿಲ್ಲ. ಮತ್ತೆ ಪ್ರಯತ್ನಿಸಲಾಗುವುದು.", reconnecting: "ಮರುಸಂಪರ್ಕಿಸಲಾಗುತ್ತಿದೆ…",
+      help: "ಸಹಾಯ ಎಲ್ಲಿ ಪಡೆಯಬೇಕು" }
+  };
+  if (!T[lang]) lang = "en";
+  var t = T[lang];
+  var rtl = lang === "fa";
+  var DIGITS = { fa: "۰۱۲۳۴۵۶۷۸۹" };
+  function digits(s) {
+    var d = DIGITS[lang];
+    return d ? String(s).replace(/[0-9]/g, function (c) { return d[+c]; }) : String(s);
+  }
+
+  var state = load();
+  var shown = {};       // event ids and client ids on screen: nothing shown twice
+  var lastId = 0;
+  var socket = null, ready = false, attempts = 0, polling = false, config = null;
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
+  }
+  function save() {
+    try { localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* private mode: this tab only */ }
+  }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+  function safeHref(href) {
+    try {
+      var u = new URL(href, location.href);
+      return /^(https?|tel|sms|mailto):$/.test(u.protocol) ? u.href : "";
+    } catch (e) { return ""; }
+  }
+
+  var css = el("link");
+  css.rel = "stylesheet";
+  css.href = BASE + "/embed/chat.css";
+  document.head.appendChild(css);
+  var root = el("div", "tq-chat");
+  root.dir = rtl ? "rtl" : "ltr";
+  root.lang = lang;
+  var launcher = el("button", "tq-launcher", t.open);
+  launcher.type = "button";
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.setAttribute("aria-controls", "tq-chat-panel");
+  var panel = el("div", "tq-panel");
+  panel.id = "tq-chat-panel";
+  panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-modal", "true");
+  panel.setAttribute("aria-labelledby", "tq-chat-title");
+  var head = el("div", "tq-head");
+  var title = el("h2", "tq-title", t.title);
+  title.id = "tq-chat-title";
+  var closeBtn = el("button", "tq-close", "×");
+  closeBtn.type = "button";
+  closeBtn.setAttribute("aria-label", t.close);
+  head.appendChild(title);
+  head.appendChild(closeBtn);
+  var crisis = el("div", "tq-crisis");
+  var status = el("p", "tq-status");
+  status.setAttribute("role", "status");
+  var log = el("ol", "tq-log");
+  log.setAttribute("aria-live", "polite");
+  var start = el("form", "tq-start");
+  var nameInput = field(start, t.name, "text", "name");
+  nameInput.required = true;
+  var contactInput = field(start, t.contact, "text", "contact");
+  var startBtn = el("button", "tq-send", t.start);
+  startBtn.type = "submit";
+  start.appendChild(startBtn);
+  var compose = el("form", "tq-compose");
+  compose.hidden = true;
+  var text = el("textarea", "tq-text");
+  text.rows = 2;
+  text.maxLength = 4000;
+  text.dir = "auto";
+  text.setAttribute("aria-label", t.placeholder);
+  text.placeholder = t.placeholder;
+  var sendBtn = el("button", "tq-send", t.send);
+  sendBtn.type = "submit";
+  compose.appendChild(text);
+  compose.appendChild(sendBtn);
+  [head, crisis, status, log, start, compose].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  function field(form, label, type, name) {
+    var wrap = el("label", "tq-field");
+    wrap.appendChild(el("span", null, label));
+    var input = el("input");
+    input.type = type;
+    input.name = name;
+    input.dir = "auto";
+    input.maxLength = 100;
+    wrap.appendChild(input);
+    form.appendChild(wrap);
+    return input;
+  }
+
+  function open() {
+    panel.hidden = false;
+    state.open = true;
+    save();
+    launcher.setAttribute("aria-expanded", "true");
+    (compose.hidden ? nameInput : text).focus();
+    if (!config) begin();
+  }
+  function close() {
+    panel.hidden = true;
+    state.open = false;
+    save();
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+  launcher.addEventListener("click", function () { panel.hidden ? open() : close(); });
+  closeBtn.addEventListener("click", close);
+  panel.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { close(); return; }
+    if (e.key !== "Tab") return;
+    var items = panel.querySelectorAll("button, input, textarea, a[href]");
+    var visible = Array.prototype.filter.call(items, function (n) { return n.offsetParent !== null; });
+    if (!visible.length) return;
+    var first = visible[0], last = visible[visible.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  });
+
+  function request(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (state.token) headers["X-Chat-Token"] = state.token;
+    return fetch(API + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
+      credentials: "omit", mode: "cors" }).then(function (r) {
+      return r.status === 204 ? {} : r.json().then(function (data) { if (!r.ok) throw data; return data; });
+    });
+  }
+
+  function begin() {
+    request("POST", "session/", {}).then(function (data) {
+      config = data;
+      state.token = data.token;
+      save();
+      root.style.setProperty("--tq-colour", data.widget.colour);
+      if (data.widget.position === "start") root.classList.add("tq-start-side");
+      showCrisis(data.crisis);
+      var greeting = data.widget.greeting[lang] || data.widget.greeting.en;
+      if (greeting && !data.history.length) add({ from: "agent", text: greeting, id: "greeting" });
+      if (!data.online) status.textContent = t.offline.replace("%s", digits(data.widget.reply_minutes));
+      data.history.forEach(add);
+      if (state.name || data.history.length) started();
+      connect();
+    }).catch(function () { status.textContent = t.reconnecting; setTimeout(begin, backoff()); });
+  }
+
+  function showCrisis(payload) {
+    crisis.textContent = "";
+    (payload.banners || []).slice(0, 1).forEach(function (b) {
+      var texts = b.texts[lang] || b.texts.en || {};
+      var box = el("div", "tq-banner");
+      box.setAttribute("role", "note");
+      if (texts.headline) box.appendChild(el("strong", null, texts.headline));
+      if (texts.body) box.appendChild(el("p", null, texts.body));
+      crisis.appendChild(box);
+    });
+    var entries = payload.directory || [];
+    if (!entries.length) return;
+    var details = el("details", "tq-directory");
+    details.appendChild(el("summary", null, t.help));
+    var list = el("ul");
+    entries.forEach(function (e) {
+      var need = (e.need && (e.need[lang] || e.need.en)) || "";
+      var item = el("li", null, need + " ");
+      var href = safeHref(e.href || "");
+      var target = el(href ? "a" : "span", null, e.target);
+      if (href) { target.href = href; target.rel = "noopener"; }
+      target.dir = "ltr";
+      item.appendChild(target);
+      list.appendChild(item);
+    });
+    details.appendChild(list);
+    crisis.appendChild(details);
+  }
+
+  function started() {
+    start.hidden = true;
+    compose.hidden = false;
+  }
+  start.addEventListener("submit", function (e) {
+    e.preventDefault();
+    state.name = nameInput.value.trim();
+    state.contact = contactInput.value.trim();
+    save();
+    started();
+    text.focus();
+  });
+
+  function add(m) {
+    var key = m.id && m.id !== "greeting" ? "e" + m.id : null;
+    var ck = m.client_id ? "c" + m.client_id : null;
+    var pk = m.provider_id ? "p" + m.provider_id : null;
+    if ((key && shown[key]) || (pk && shown[pk])) return;
+    var existing = ck && shown[ck];
+    if (typeof m.id === "number" && m.id > lastId) lastId = m.id;
+    if (existing && existing.nodeType) {  // our own message, now stored
+      existing.classList.remove("tq-pending");
+      if (key) shown[key] = existing;
+      return;
+    }
+    var item = el("li", "tq-msg tq-" + (m.from === "visitor" ? "me" : "them"));
+    item.appendChild(el("span", "tq-who", m.from === "visitor" ? t.you : t.agent));
+    var body = el("p", "tq-body", m.text);
+    body.dir = "auto";
+    item.appendChild(body);
+    if (m.pending) item.classList.add("tq-pending");
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+    [key, ck, pk].forEach(function (k) { if (k) shown[k] = item; });
+    if (m.from === "agent" && typeof m.id === "number") delivered([m.id]);
+  }
+
+  // A reply is delivered once shown; the desk confirms each id, and those it could not yet (the
+  // push overtook the outbox's own record) are said again after a moment, a few times.
+  var unconfirmed = {};
+  function delivered(ids) {
+    ids.forEach(function (id) { unconfirmed[id] = (unconfirmed[id] || 0) + 1; });
+    if (ready) socket.send(JSON.stringify({ type: "delivered", ids: ids }));
+    else request("POST", "delivered/", { ids: ids }).then(confirmed).catch(function () {});
+    setTimeout(function () {
+      var again = ids.filter(function (id) { return unconfirmed[id] && unconfirmed[id] < 5; });
+      if (again.length) delivered(again);
+    }, 1000);
+  }
+  function confirmed(data) { (data.ids || []).forEach(function (id) { delete unconfirmed[id]; }); }
+
+  // Unsent messages stay in localStorage until the desk acknowledges them: a reload or a lost
+  // socket resends them, and the client id makes the resend the same message.
+  function outbox() { return state.outbox || (state.outbox = []); }
+  compose.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var value = text.value.trim();
+    if (!value) return;
+    var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    var m = { client_id: id, text: value };
+    outbox().push(m);
+    save();
+    text.value = "";
+    add({ from: "visitor", text: value, client_id: id, pending: true });
+    flush();
+  });
+  text.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); compose.requestSubmit(); }
+  });
+
+  function acked(clientId) {
+    state.outbox = outbox().filter(function (m) { return m.client_id !== clientId; });
+    save();
+    var node = shown["c" + clientId];
+    if (node && node.classList) node.classList.remove("tq-pending");
+  }
+
+  function flush() {
+    outbox().forEach(function (m) {
+      var payload = { client_id: m.client_id, text: m.text, name: state.name || "", language: lang };
+      if (ready) {
+        socket.send(JSON.stringify(Object.assign({ type: "message" }, payload)));
+      } else if (polling) {
+        request("POST", "messages/", payload).then(function () { acked(m.client_id); }).catch(function (err) {
+          if (err && err.error && err.error !== "rate_limited") acked(m.client_id);  // refused for good
+        });
+      }
+    });
+  }
+
+  function backoff() {
+    attempts += 1;
+    var base = Math.min(30000, 1000 * Math.pow(2, Math.min(attempts, 5)));
+    return base / 2 + Math.random() * base / 2;
+  }
+
+  function connect() {
+    if (!window.WebSocket || attempts >= 4) { startPolling(); return; }
+    var opened = false;
+    try { socket = new WebSocket(config.socket); } catch (e) { startPolling(); return; }
+    socket.onopen = function () { opened = true; socket.send(JSON.stringify({ type: "hello", token: state.token })); };
+    socket.onmessage = function (e) {
+      var m;
+      try { m = JSON.parse(e.data); } catch (err) { return; }
+      if (m.type === "ready") {
+        ready = true;
+        attempts = 0;
+        status.textContent = config.online ? "" : status.textContent;
+        catchUp();
+        flush();
+      } else if (m.type === "delivered") {
+        confirmed(m);
+      } else if (m.type === "ack") {
+        acked(m.client_id);
+      } else if (m.type === "message") {
+        add(m);
+      } else if (m.type === "error" && m.client_id && m.error !== "rate_limited") {
+        acked(m.client_id);
+        var node = shown["c" + m.client_id];
+        if (node) node.classList.add("tq-failed");
+      }
+    };
+    socket.onclose = function () {
+      ready = false;
+      if (!opened && attempts >= 3) { startPolling(); return; }
+      status.textContent = t.reconnecting;
+      setTimeout(connect, backoff());
+    };
+  }
+
+  // What arrived while the socket was down (a restart, a network change).
+  function catchUp() {
+    return request("GET", "messages/?after=" + lastId).then(function (data) { data.messages.forEach(add); });
+  }
+
+  function startPolling() {
+    if (polling) return;
+    polling = true;
+    flush();
+    (function poll() {
+      request("GET", "messages/?wait=1&after=" + lastId).then(function (data) {
+        data.messages.forEach(add);
+        flush();
+        setTimeout(poll, 100);
+      }).catch(function () { setTimeout(poll, backoff()); });
+    })();
+  }
+
+  function mount() { document.body.appendChild(root); if (state.open) open(); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
