@@ -42,7 +42,7 @@
   var state = load();
   var shown = {};       // event ids and client ids on screen: nothing shown twice
   var lastId = 0;
-  var socket = null, ready = false, attempts = 0, polling = false, config = null;
+  var socket = null, ready = false, attempts = 0, polling = false, config = null, baseStatus = "";
 
   function load() {
     try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
@@ -176,7 +176,8 @@
       showCrisis(data.crisis);
       var greeting = data.widget.greeting[lang] || data.widget.greeting.en;
       if (greeting && !data.history.length) add({ from: "agent", text: greeting, id: "greeting" });
-      if (!data.online) status.textContent = t.offline.replace("%s", digits(data.widget.reply_minutes));
+      baseStatus = data.online ? "" : t.offline.replace("%s", digits(data.widget.reply_minutes));
+      status.textContent = baseStatus;
       data.history.forEach(add);
       if (state.name || data.history.length) started();
       connect();
@@ -319,7 +320,7 @@
       if (m.type === "ready") {
         ready = true;
         attempts = 0;
-        status.textContent = config.online ? "" : status.textContent;
+        status.textContent = baseStatus;
         catchUp();
         flush();
       } else if (m.type === "delivered") {

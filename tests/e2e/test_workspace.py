@@ -15,8 +15,6 @@ from helpdesk.tickets.models import Channel, DeliveryStatus, Direction, Priority
 from tests.factories import ContactPointFactory, CustomerFactory, QueueFactory, UserFactory
 from tests.fixtures.browser import login
 
-ASGI_PORT = 8111
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -150,51 +148,6 @@ def test_search_and_customer_pages(live_server, page, screenshot, agent, workspa
     page.wait_for_selector(".contact-points")
     assert page.locator("text=آب وارد خانه شده است").count() >= 1
     screenshot(page, "customer")
-
-
-class _LiveURL:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-
-@pytest.fixture
-def asgi_server(settings, transactional_db):
-    """The real ASGI app (HTTP + websockets) under uvicorn, in this process, on the test database."""
-    import time
-
-    import uvicorn
-    from channels.routing import ProtocolTypeRouter
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
-
-    from helpdesk.routing import websocket_application
-
-    # Server threads and the test thread share events through Redis, as separate processes would.
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL]},
-        }
-    }
-    app = ProtocolTypeRouter(
-        {
-            "http": ASGIStaticFilesHandler(get_asgi_application()),
-            "websocket": websocket_application(),
-        }
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=ASGI_PORT, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield _LiveURL(f"http://127.0.0.1:{ASGI_PORT}")
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_websocket_pushes_new_events_to_the_open_ticket(asgi_server, page, agent, workspace_data):

@@ -1,0 +1,121 @@
+"""The chat widget on a customer's website (another origin) and the agent in the workspace, in
+two browser contexts: each sees the other's messages live (screenshots under artifacts/)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.conf import settings as django_settings
+
+from helpdesk.tickets.models import Ticket, TimelineEvent
+from tests.fixtures.browser import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+HOST_PAGE = """<!doctype html><html lang="{lang}" dir="{dir}"><head><meta charset="utf-8">
+<title>Shop</title></head><body><h1>{heading}</h1>
+<script src="{desk}/embed/chat.js" data-widget="{key}" async></script></body></html>"""
+
+
+@pytest.fixture
+def customer_site():
+    """A customer's website on its own origin, embedding the widget with one script tag."""
+    pages: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            body = pages.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", pages
+    server.shutdown()
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_a_visitor_on_another_site_chats_with_an_agent(
+    asgi_server, customer_site, browser, agent, screenshot, settings, language
+):
+    from channels_app.chat.models import ChatWidget
+
+    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "chat": "channels_app.chat.gateway.ChatGateway"}
+    site, pages = customer_site
+    widget = ChatWidget.objects.create(
+        name="Shop", allowed_origins=site, greeting={"en": "Hi! How can we help?"}
+    )
+    heading = "پرواز شما" if language == "fa" else "Your flight"
+    pages["/"] = HOST_PAGE.format(
+        lang=language,
+        dir="rtl" if language == "fa" else "ltr",
+        heading=heading,
+        desk=asgi_server.url,
+        key=widget.key,
+    ).encode()
+    size = {"width": 900, "height": 760}
+    visitor_ctx = browser.new_context(viewport=size, locale=language)
+    agent_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        visitor = visitor_ctx.new_page()
+        visitor.set_default_timeout(15_000)
+        visitor.goto(site + "/")
+        visitor.click(".tq-launcher")
+        visitor.fill(".tq-start input[name=name]", "Leyla" if language == "en" else "لیلا")
+        visitor.click(".tq-start button")
+        question = (
+            "My flight was cancelled, <b>what now</b>?"
+            if language == "en"
+            else "پروازم لغو شد، <b>چه کنم</b>؟"
+        )
+        visitor.fill(".tq-text", question)
+        visitor.keyboard.press("Enter")
+        visitor.locator(".tq-me:not(.tq-pending)", has_text=question).wait_for()
+
+        ticket = Ticket.objects.get(channel="chat")
+        page = agent_ctx.new_page()
+        page.set_default_timeout(15_000)
+        page.context.add_cookies(
+            [{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": language, "url": asgi_server.url}]
+        )
+        login(page, asgi_server, agent.username)
+        page.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
+        page.locator("article.event", has_text=question).wait_for()  # shown as text, markup and all
+        answer = (
+            "We rebooked you on LH 1173 tomorrow."
+            if language == "en"
+            else "شما را برای فردا در پرواز LH 1173 جا دادیم."
+        )
+        page.fill("#id_body", answer)
+        page.locator(
+            "form button[type=submit]", has_text="Send reply" if language == "en" else "ارسال پاسخ"
+        ).click()
+        visitor.locator(".tq-them", has_text=answer).wait_for()
+        assert visitor.locator(".tq-log b").count() == 0  # the visitor's markup stayed text
+        # Each message in its own script's direction, whatever the page's.
+        directions = visitor.eval_on_selector_all(
+            ".tq-body", "ps => ps.map(p => getComputedStyle(p).direction)"
+        )
+        assert directions[0] == "ltr" and directions[-1] == ("rtl" if language == "fa" else "ltr")
+        assert visitor.locator(".tq-status").inner_text() != "Reconnecting…"
+        assert visitor.locator(".tq-chat").get_attribute("dir") == ("rtl" if language == "fa" else "ltr")
+
+        # The customer writes again; the agent's open ticket shows it without a reload.
+        follow_up = "Thank you!" if language == "en" else "ممنونم!"
+        visitor.fill(".tq-text", follow_up)
+        visitor.keyboard.press("Enter")
+        page.locator("article.event", has_text=follow_up).wait_for()
+        screenshot(visitor, f"chat_visitor_{language}")
+        screenshot(page, f"chat_agent_{language}")
+        reply = TimelineEvent.objects.get(channel="chat", direction="out")
+        assert reply.body == answer
+    finally:
+        visitor_ctx.close()
+        agent_ctx.close()
