@@ -119,3 +119,61 @@ def test_a_visitor_on_another_site_chats_with_an_agent(
     finally:
         visitor_ctx.close()
         agent_ctx.close()
+
+
+def test_the_widget_survives_a_killed_server_without_losing_or_doubling_a_message(
+    asgi_process, customer_site, browser, agent, settings
+):
+    """kill -9 of the ASGI server mid-conversation: what the visitor writes while it is down waits
+    in the widget, the widget reconnects when it is back, and every message is stored once; the
+    reply sent meanwhile reaches the visitor from the conversation's history."""
+    from channels_app.chat.models import ChatWidget
+    from helpdesk.messaging import inbox
+    from helpdesk.tickets.services import send_reply
+    from tests.fixtures.processes import wait_until
+
+    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "chat": "channels_app.chat.gateway.ChatGateway"}
+    site, pages = customer_site
+    widget = ChatWidget.objects.create(name="Shop", allowed_origins=site)
+    pages["/"] = HOST_PAGE.format(
+        lang="en", dir="ltr", heading="Shop", desk=asgi_process.url, key=widget.key
+    ).encode()
+    context = browser.new_context()
+    try:
+        visitor = context.new_page()
+        visitor.set_default_timeout(20_000)
+        visitor.goto(site + "/")
+        visitor.click(".tq-launcher")
+        visitor.fill(".tq-start input[name=name]", "Sam")
+        visitor.click(".tq-start button")
+        visitor.fill(".tq-text", "first, before the crash")
+        visitor.keyboard.press("Enter")
+        visitor.locator(".tq-me:not(.tq-pending)", has_text="first, before the crash").wait_for()
+
+        asgi_process.kill()
+        visitor.locator(".tq-status", has_text="Reconnecting").wait_for()
+        visitor.fill(".tq-text", "second, while it is down")
+        visitor.keyboard.press("Enter")
+        visitor.locator(".tq-me.tq-pending", has_text="second, while it is down").wait_for()
+        wait_until(lambda: inbox.drain() or Ticket.objects.filter(channel="chat").exists())
+        send_reply(
+            ticket=Ticket.objects.get(channel="chat"), author=agent, body="Reply sent during the outage"
+        )
+
+        asgi_process.start()
+        visitor.locator(".tq-me:not(.tq-pending)", has_text="second, while it is down").wait_for()
+        visitor.locator(".tq-them", has_text="Reply sent during the outage").wait_for()
+        wait_until(
+            lambda: inbox.drain() or TimelineEvent.objects.filter(channel="chat", direction="in").count() == 2
+        )
+        visitor.reload()  # the conversation survives a page load (still open), each message once
+        visitor.locator(".tq-them", has_text="Reply sent during the outage").wait_for()
+        texts = visitor.locator(".tq-body").all_inner_texts()
+        assert texts.count("first, before the crash") == 1 and texts.count("second, while it is down") == 1
+        assert texts.count("Reply sent during the outage") == 1
+        bodies = list(
+            TimelineEvent.objects.filter(channel="chat", direction="in").values_list("body", flat=True)
+        )
+        assert sorted(bodies) == ["first, before the crash", "second, while it is down"]
+    finally:
+        context.close()
