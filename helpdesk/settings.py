@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "helpdesk.tickets.models.TicketStatus",
         "TicketStatusFilterEnum": "helpdesk.tickets.serializers.TICKET_STATUS_FILTER_CHOICES",
         "ChannelEnum": "helpdesk.tickets.models.Channel",
+        "BroadcastChannelEnum": "helpdesk.crisis.models.BROADCAST_CHANNEL_CHOICES",
     },
 }
 

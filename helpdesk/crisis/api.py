@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from helpdesk.accounts import guards
 from helpdesk.api import StrictJson, get_object_by_pk
 from helpdesk.crisis import selectors, services
-from helpdesk.crisis.models import Banner, Broadcast, Crisis, DirectoryEntry
+from helpdesk.crisis.models import BROADCAST_CHANNEL_CHOICES, Banner, Broadcast, Crisis, DirectoryEntry
 from helpdesk.errors import ApplicationError
 
 
@@ -87,7 +87,7 @@ class BroadcastSerializer(StrictJson, serializers.ModelSerializer):
         child=serializers.CharField(max_length=services.MAX_EMAIL_BODY_CHARS, allow_blank=True),
         help_text="Language → text (en, fa, km, kn).",
     )
-    channel = serializers.ChoiceField(choices=list(services.BROADCAST_CHANNELS), default="sms")
+    channel = serializers.ChoiceField(choices=BROADCAST_CHANNEL_CHOICES, default="sms")
     subjects = serializers.DictField(
         child=serializers.CharField(max_length=services.MAX_SUBJECT_CHARS, allow_blank=True),
         required=False,
@@ -97,16 +97,6 @@ class BroadcastSerializer(StrictJson, serializers.ModelSerializer):
     rate_per_second = serializers.IntegerField(
         min_value=0, max_value=services.MAX_RATE_PER_SECOND, default=50, help_text="0: the account's rate."
     )
-
-    def validate(self, attrs):
-        # An SMS is at most MAX_BODY_CHARS (ten segments); an email may be longer.
-        if attrs.get("channel", "sms") == "sms":
-            long = [k for k, v in attrs.get("bodies", {}).items() if len(v) > services.MAX_BODY_CHARS]
-            if long:
-                raise serializers.ValidationError(
-                    {"bodies": [f"An SMS body is at most {services.MAX_BODY_CHARS} characters ({long[0]})."]}
-                )
-        return attrs
 
     class Meta:
         model = Broadcast

@@ -57,7 +57,7 @@ def test_broadcast_create_pause_and_progress_over_the_api(manager_client):
     [
         {"max_segments": 32767},
         {"max_segments": 0},
-        {"bodies": {"en": "x" * 9000}},
+        {"bodies": {"en": "x" * 30000}},  # longer than any channel takes
         {"bodies": ["not", "an", "object"]},
         {"rate_per_second": -1},
         {"rate_per_second": 10**9},
@@ -83,6 +83,17 @@ def test_the_broadcast_api_holds_the_forms_limits_and_refuses_malformed_audience
     response = api.post("/api/v1/broadcasts/", {**good, **change}, format="json")
     assert response.status_code == 400, response.content
     assert Broadcast.objects.count() == 1
+
+
+def test_an_sms_body_over_its_segments_is_a_422_even_where_an_email_could_be_that_long(manager_client):
+    ContactPointFactory(value="+14155550124")
+    response = manager_client.post(
+        "/api/v1/broadcasts/",
+        {"name": "Outage", "bodies": {"en": "x" * 9000}, "audience": {"all": True}},
+        content_type="application/json",
+    )
+    assert response.status_code == 422 and response.json()["code"] == "body_too_long"
+    assert not Broadcast.objects.exists()
 
 
 def test_the_service_holds_the_limits_for_any_caller():
