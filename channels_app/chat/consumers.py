@@ -9,6 +9,7 @@ and receives {"type": "chat.message", ...} for each reply the desk sends.
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -16,16 +17,21 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from channels_app.chat import inbound, live, tokens
 from channels_app.chat.models import ChatWidget
+from helpdesk.tickets.realtime import ticket_group
 
 CLOSED_FORBIDDEN = 4403
 CLOSED_NO_HELLO = 4408
 HELLO_SECONDS = 10
+TYPING_EVERY = 2.0  # seconds between two "the visitor is typing" notices
 MAX_FRAME = 16_384
 
 
 class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.visitor: tokens.Visitor | None = None
+        self.ticket_id: int | None = None
+        self.typed_at = 0.0
+        self.agent_typing = False
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         key = (query.get("widget") or [""])[0][:24]
         origin = dict(self.scope.get("headers") or []).get(b"origin", b"").decode("latin-1")
@@ -64,10 +70,13 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             self.visitor = visitor
             self.hello_timer.cancel()
             await self.channel_layer.group_add(live.visitor_group(visitor.visitor_id), self.channel_name)
+            await self._follow_ticket()
             await self.send_json({"type": "ready"})
             return
         if kind == "message":
             await self._message(content)
+        elif kind == "typing":
+            await self._typing()
         elif kind == "delivered":
             await self.send_json(
                 {"type": "delivered", "ids": await _delivered(self.visitor, content.get("ids"))}
@@ -87,6 +96,44 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             )  # fmt: skip
             return
         await self.send_json({"type": "ack", "client_id": client_id})
+        if self.ticket_id is None:
+            await self._follow_ticket()  # the first message opens the ticket (once the drain ran)
+
+    async def _follow_ticket(self) -> None:
+        """Join the group of the visitor's open ticket: agents' typing reaches the widget from it."""
+        ticket_id = await _open_ticket(self.visitor)
+        if ticket_id == self.ticket_id:
+            return
+        if self.ticket_id is not None:
+            await self.channel_layer.group_discard(ticket_group(self.ticket_id), self.channel_name)
+        self.ticket_id = ticket_id
+        if ticket_id is not None:
+            await self.channel_layer.group_add(ticket_group(ticket_id), self.channel_name)
+
+    async def _typing(self) -> None:
+        now = time.monotonic()
+        if now - self.typed_at < TYPING_EVERY:
+            return
+        self.typed_at = now
+        if self.ticket_id is None:
+            await self._follow_ticket()
+        if self.ticket_id is not None:
+            await self.channel_layer.group_send(
+                ticket_group(self.ticket_id), {"type": "visitor.typing", "ticket_id": self.ticket_id}
+            )
+
+    # From the ticket's group: what the visitor may know of it, and nothing more (no names).
+    async def presence(self, event) -> None:
+        replying = any(agent.get("state") == "replying" for agent in event.get("agents", []))
+        if replying != self.agent_typing:
+            self.agent_typing = replying
+            await self.send_json({"type": "typing", "from": "agent", "active": replying})
+
+    async def ticket_changed(self, event) -> None:
+        pass  # the desk's replies come as chat.message; other changes are the agents' business
+
+    async def visitor_typing(self, event) -> None:
+        pass  # its own, echoed by the group
 
     async def chat_message(self, event) -> None:
         await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "message"})
@@ -95,6 +142,9 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         timer = getattr(self, "hello_timer", None)
         if timer is not None:
             timer.cancel()
+        ticket_id = getattr(self, "ticket_id", None)
+        if ticket_id is not None:
+            await self.channel_layer.group_discard(ticket_group(ticket_id), self.channel_name)
         visitor = getattr(self, "visitor", None)
         if visitor is not None:
             await self.channel_layer.group_discard(live.visitor_group(visitor.visitor_id), self.channel_name)
@@ -103,6 +153,13 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
 @database_sync_to_async
 def _widget(key: str) -> ChatWidget | None:
     return ChatWidget.objects.filter(key=key, is_active=True).select_related("queue").first() if key else None
+
+
+@database_sync_to_async
+def _open_ticket(visitor) -> int | None:
+    from channels_app.chat.selectors import open_ticket_id
+
+    return open_ticket_id(visitor)
 
 
 @database_sync_to_async

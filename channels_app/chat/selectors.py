@@ -51,3 +51,19 @@ def own_replies(visitor: Visitor, event_ids: list) -> list[tuple[int, str, str]]
         _events(visitor).filter(pk__in=ids, direction="out").exclude(provider_id=None)
         .values_list("pk", "provider_id", "delivery_status")
     )  # fmt: skip
+
+
+def open_ticket_id(visitor: Visitor) -> int | None:
+    """The visitor's newest open ticket (where their next message goes), None before the first."""
+    from helpdesk.tickets.models import OPEN_STATUSES, Ticket
+
+    return (
+        Ticket.objects.filter(
+            customer__contact_points__kind="chat",
+            customer__contact_points__value=visitor.visitor_id,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("-last_activity_at")
+        .values_list("pk", flat=True)
+        .first()
+    )

@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from helpdesk.accounts.guards import is_agent
+from helpdesk.tickets import presence
 from helpdesk.tickets.realtime import QUEUE_GROUP, session_group, ticket_group, user_group
 
 # Tickets one socket may follow: a browser has a few tabs open, a script asking for thousands
@@ -21,6 +22,7 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.groups_joined: set[str] = {QUEUE_GROUP, user_group(user.pk)}
+        self.present_on: set[int] = set()
         session = self.scope.get("session")
         if session is not None and session.session_key:
             self.groups_joined.add(session_group(session.session_key))
@@ -29,6 +31,11 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            return
+        if "presence" in content:
+            await self._presence(content.get("ticket_id"), content.get("presence"))
+            return
         ticket_id = content.get("subscribe_ticket")
         if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
             return
@@ -46,10 +53,41 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined.add(group)
         await self.channel_layer.group_add(group, self.channel_name)
 
+    async def _presence(self, ticket_id, state) -> None:
+        """The agent's ticket page says what it does there; only on a ticket this socket follows."""
+        if not isinstance(ticket_id, int) or ticket_group(ticket_id) not in self.groups_joined:
+            return
+        if state not in presence.STATES and state != "left":
+            return
+        user = self.scope["user"]
+        name = user.get_full_name() or user.get_username()
+        agents = await database_sync_to_async(presence.set_state)(
+            ticket_id=ticket_id, user_id=user.pk, name=name, state=state
+        )
+        self.present_on.add(ticket_id)
+        await self._announce(ticket_id, agents)
+
+    async def _announce(self, ticket_id: int, agents: list[dict]) -> None:
+        message = presence.notice(ticket_id, agents)
+        for group in (ticket_group(ticket_id), QUEUE_GROUP):
+            await self.channel_layer.group_send(group, message)
+
+    async def presence(self, event) -> None:
+        await self.send_json({"type": "presence", "ticket_id": event["ticket_id"], "agents": event["agents"]})
+
+    async def visitor_typing(self, event) -> None:
+        await self.send_json({"type": "visitor.typing", "ticket_id": event["ticket_id"]})
+
     async def sockets_close(self, event) -> None:
         await self.close(code=CLOSED_REVOKED)
 
     async def disconnect(self, code) -> None:
+        user = self.scope.get("user")
+        for ticket_id in getattr(self, "present_on", set()):
+            agents = await database_sync_to_async(presence.set_state)(
+                ticket_id=ticket_id, user_id=user.pk, name="", state="left"
+            )
+            await self._announce(ticket_id, agents)
         for group in getattr(self, "groups_joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 

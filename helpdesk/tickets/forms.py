@@ -134,6 +134,9 @@ class SearchForm(forms.Form):
 
 class ReplyForm(forms.Form):
     channel = forms.ChoiceField(label=_("Send by"), choices=())
+    # The newest reply on the page when the agent opened it: a colleague's reply after it is
+    # shown before this one goes out (tickets.views.ticket_reply).
+    seen_reply = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
     body = forms.CharField(
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 5, "dir": "auto"}), max_length=10_000
     )

@@ -729,3 +729,36 @@ def _search_rows(model: type[Model], ids: list[int]) -> list[Any]:
         ).defer("search_text")
     by_id = {row.pk: row for row in qs.filter(pk__in=ids)}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def last_reply_id(*, ticket: Ticket) -> int:
+    """The newest message the desk sent the customer on this ticket (0: none yet)."""
+    return (
+        TimelineEvent.objects.filter(ticket=ticket, direction=Direction.OUT, kind="message")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+        or 0
+    )
+
+
+def replies_by_others_since(*, ticket: Ticket, after: int, user) -> list[str]:
+    """Who else answered the customer on this ticket after event `after` (names, newest first):
+    an agent about to send should read those replies before the customer gets two answers."""
+    rows = (
+        TimelineEvent.objects.filter(
+            ticket=ticket, direction=Direction.OUT, kind="message", pk__gt=after, author__isnull=False
+        )  # an agent's answer, not a broadcast
+        .exclude(author=user)
+        .select_related("author")
+        .order_by("-pk")[:5]
+    )
+    names: list[str] = []
+    for event in rows:
+        author = event.author
+        if author is None:
+            continue
+        name = author.get_full_name() or author.get_username()
+        if name not in names:
+            names.append(name)
+    return names

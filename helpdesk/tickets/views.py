@@ -117,6 +117,7 @@ def _ticket_context(request: HtmxHttpRequest, ticket: Ticket, **extra) -> dict:
         "macros": selectors.macros_for(language=ticket.language),
         "reply_channel": services.reply_channel_for(ticket),
         "reply_channels": reply_channel_choices(),
+        "last_reply_id": selectors.last_reply_id(ticket=ticket),
         "status_choices": TicketStatus.choices,
         "priority_choices": Priority.choices,
         "panels": [reverse(name, args=[ticket.pk]) for name in settings.TICKET_PANELS],
@@ -212,11 +213,14 @@ def ticket_timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 def _timeline_or_errors(
-    request: HtmxHttpRequest, ticket: Ticket, *, errors: list[str], target: str
+    request: HtmxHttpRequest, ticket: Ticket, *, errors: list[str], target: str, seen_reply: int | None = None
 ) -> HttpResponse:
-    """After a reply or note: the fresh timeline, or the errors into the form's error slot."""
+    """After a reply or note: the fresh timeline, or the errors into the form's error slot (with
+    `seen_reply`, the reply form's marker moves on, out of band, so sending again goes through)."""
     if errors:
-        response = render(request, "tickets/partials/_form_errors.html", {"errors": errors})
+        response = render(
+            request, "tickets/partials/_form_errors.html", {"errors": errors, "seen_reply": seen_reply}
+        )
         if request.htmx:
             # htmx swaps only 2xx responses by default; point this one at the form's error slot.
             response["HX-Retarget"] = f"#{target}"
@@ -262,6 +266,19 @@ def ticket_reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _timeline_or_errors(request, ticket, errors=_errors(form), target="reply-errors")
+    seen = form.cleaned_data.get("seen_reply")
+    if seen is not None:
+        others = selectors.replies_by_others_since(ticket=ticket, after=seen, user=request.user)
+        if others:
+            # Not sent: the agent reads the colleague's answer first; sending again sends it.
+            message = _(
+                "%(names)s replied to the customer since you opened this ticket. "
+                "Read it first; send again to send yours as well."
+            ) % {"names": ", ".join(others)}
+            return _timeline_or_errors(
+                request, ticket, errors=[message], target="reply-errors",
+                seen_reply=selectors.last_reply_id(ticket=ticket),
+            )  # fmt: skip
     try:
         services.send_reply(
             ticket=ticket,

@@ -16,19 +16,19 @@
     en: { open: "Chat with us", close: "Close chat", title: "Chat", name: "Your name", contact: "Phone or email (optional)",
       start: "Start chat", send: "Send", placeholder: "Write a message", offline: "Nobody is online right now. We answer within %s minutes.",
       you: "You", agent: "Support", sending: "Sending…", failed: "Not sent. It will be retried.", reconnecting: "Reconnecting…",
-      help: "Where to get help" },
+      help: "Where to get help", typing: "Support is typing…" },
     fa: { open: "گفتگو با ما", close: "بستن گفتگو", title: "گفتگو", name: "نام شما", contact: "تلفن یا ایمیل (اختیاری)",
       start: "شروع گفتگو", send: "ارسال", placeholder: "پیامی بنویسید", offline: "اکنون کسی در دسترس نیست. ظرف %s دقیقه پاسخ می‌دهیم.",
       you: "شما", agent: "پشتیبانی", sending: "در حال ارسال…", failed: "ارسال نشد. دوباره تلاش می‌شود.", reconnecting: "در حال اتصال دوباره…",
-      help: "کجا کمک بگیرید" },
+      help: "کجا کمک بگیرید", typing: "پشتیبانی در حال نوشتن است…" },
     km: { open: "ជជែកជាមួយយើង", close: "បិទការជជែក", title: "ជជែក", name: "ឈ្មោះរបស់អ្នក", contact: "ទូរសព្ទ ឬអ៊ីមែល (ស្រេចចិត្ត)",
       start: "ចាប់ផ្តើមជជែក", send: "ផ្ញើ", placeholder: "សរសេរសារ", offline: "គ្មាននរណាម្នាក់នៅលើបណ្តាញទេឥឡូវនេះ។ យើងឆ្លើយក្នុងរយៈពេល %s នាទី។",
       you: "អ្នក", agent: "ជំនួយ", sending: "កំពុងផ្ញើ…", failed: "មិនបានផ្ញើ។ នឹងព្យាយាមម្តងទៀត។", reconnecting: "កំពុងភ្ជាប់ឡើងវិញ…",
-      help: "កន្លែងទទួលជំនួយ" },
+      help: "កន្លែងទទួលជំនួយ", typing: "ជំនួយកំពុងសរសេរ…" },
     kn: { open: "ನಮ್ಮೊಂದಿಗೆ ಚಾಟ್ ಮಾಡಿ", close: "ಚಾಟ್ ಮುಚ್ಚಿ", title: "ಚಾಟ್", name: "ನಿಮ್ಮ ಹೆಸರು", contact: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್ (ಐಚ್ಛಿಕ)",
       start: "ಚಾಟ್ ಪ್ರಾರಂಭಿಸಿ", send: "ಕಳುಹಿಸಿ", placeholder: "ಸಂದೇಶ ಬರೆಯಿರಿ", offline: "ಈಗ ಯಾರೂ ಆನ್‌ಲೈನ್‌ನಲ್ಲಿಲ್ಲ. %s ನಿಮಿಷಗಳಲ್ಲಿ ಉತ್ತರಿಸುತ್ತೇವೆ.",
       you: "ನೀವು", agent: "ಬೆಂಬಲ", sending: "ಕಳುಹಿಸಲಾಗುತ್ತಿದೆ…", failed: "ಕಳುಹಿಸಲಾಗಿಲ್ಲ. ಮತ್ತೆ ಪ್ರಯತ್ನಿಸಲಾಗುವುದು.", reconnecting: "ಮರುಸಂಪರ್ಕಿಸಲಾಗುತ್ತಿದೆ…",
-      help: "ಸಹಾಯ ಎಲ್ಲಿ ಪಡೆಯಬೇಕು" }
+      help: "ಸಹಾಯ ಎಲ್ಲಿ ಪಡೆಯಬೇಕು", typing: "ಬೆಂಬಲ ಟೈಪ್ ಮಾಡುತ್ತಿದೆ…" }
   };
   if (!T[lang]) lang = "en";
   var t = T[lang];
@@ -93,6 +93,8 @@
   status.setAttribute("role", "status");
   var log = el("ol", "tq-log");
   log.setAttribute("aria-live", "polite");
+  var typing = el("p", "tq-typing", t.typing);
+  typing.hidden = true;
   var start = el("form", "tq-start");
   var nameInput = field(start, t.name, "text", "name");
   nameInput.required = true;
@@ -112,7 +114,7 @@
   sendBtn.type = "submit";
   compose.appendChild(text);
   compose.appendChild(sendBtn);
-  [head, crisis, status, log, start, compose].forEach(function (n) { panel.appendChild(n); });
+  [head, crisis, status, log, typing, start, compose].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel);
   root.appendChild(launcher);
 
@@ -247,6 +249,7 @@
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     [key, ck, pk].forEach(function (k) { if (k) shown[k] = item; });
+    if (m.from === "agent") typing.hidden = true;
     if (m.from === "agent" && typeof m.id === "number") delivered([m.id]);
   }
 
@@ -278,6 +281,11 @@
     text.value = "";
     add({ from: "visitor", text: value, client_id: id, pending: true });
     flush();
+  });
+  var typedAt = 0;
+  text.addEventListener("input", function () {
+    var now = Date.now();
+    if (ready && now - typedAt > 2000) { typedAt = now; socket.send(JSON.stringify({ type: "typing" })); }
   });
   text.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); compose.requestSubmit(); }
@@ -323,6 +331,8 @@
         status.textContent = baseStatus;
         catchUp();
         flush();
+      } else if (m.type === "typing") {
+        typing.hidden = !m.active;
       } else if (m.type === "delivered") {
         confirmed(m);
       } else if (m.type === "ack") {

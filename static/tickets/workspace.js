@@ -54,6 +54,53 @@
     if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
   }
 
+  // --- Presence: who else is on a ticket, and the customer typing (chat) ----------------------
+  var socket = null;
+  var presenceState = "";
+  var idleTimer = null;
+  var ticketPage = function () { return document.querySelector(".ticket-layout[data-ticket-id]"); };
+  function sendPresence(state) {
+    var page = ticketPage();
+    if (!page || !socket || socket.readyState !== 1) return;
+    presenceState = state;
+    socket.send(JSON.stringify({ presence: state, ticket_id: parseInt(page.dataset.ticketId, 10) }));
+  }
+  setInterval(function () { if (presenceState) sendPresence(presenceState); }, 15000);
+  document.addEventListener("input", function (e) {
+    if (e.target.id !== "id_body" || !ticketPage()) return;
+    if (presenceState !== "replying") sendPresence("replying");
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () { sendPresence("viewing"); }, 6000);
+  });
+  function describe(holder, agents) {
+    var me = holder.dataset.me;
+    return agents.filter(function (a) { return String(a.id) !== me; }).map(function (a) {
+      var template = a.state === "replying" ? holder.dataset.replying : holder.dataset.viewing;
+      return template.replace("%(name)s", a.name);
+    }).join(" · ");
+  }
+  var typingTimer = null;
+  function showPresence(data) {
+    var page = ticketPage();
+    var line = document.getElementById("presence");
+    if (page && line && String(data.ticket_id) === page.dataset.ticketId) {
+      line.dataset.agents = describe(line, data.agents);
+      line.textContent = line.dataset.agents;
+      return;
+    }
+    var queue = document.querySelector("[data-live=queue]");
+    var cell = document.querySelector('[data-presence-ticket="' + data.ticket_id + '"]');
+    if (queue && cell) cell.textContent = describe(queue, data.agents);
+  }
+  function showCustomerTyping(data) {
+    var page = ticketPage();
+    var line = document.getElementById("presence");
+    if (!page || !line || String(data.ticket_id) !== page.dataset.ticketId) return;
+    line.textContent = [line.dataset.agents, line.dataset.customerTyping].filter(Boolean).join(" · ");
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { line.textContent = line.dataset.agents || ""; }, 4000);
+  }
+
   function connect(attempt) {
     var el = liveTarget();
     if (!el) return;
@@ -69,6 +116,7 @@
       return;
     }
     var opened = false;
+    socket = ws;
     ws.onopen = function () {
       opened = true;
       stopPolling();
@@ -76,11 +124,14 @@
       var page = document.querySelector("[data-ticket-id]");
       if (page && el.dataset.live === "timeline") {
         ws.send(JSON.stringify({ subscribe_ticket: parseInt(page.dataset.ticketId, 10) }));
+        sendPresence(presenceState || "viewing");
       }
     };
     ws.onmessage = function (msg) {
       var data;
       try { data = JSON.parse(msg.data); } catch (e) { return; }
+      if (data.type === "presence") { showPresence(data); return; }
+      if (data.type === "visitor.typing") { showCustomerTyping(data); return; }
       if (data.type !== "ticket.changed") return;
       var page = document.querySelector(".ticket-layout[data-ticket-id]");
       if (page && String(data.ticket_id) !== page.dataset.ticketId) return;
@@ -123,6 +174,7 @@
 
   // A reply or note was accepted: clear the form and its errors.
   document.addEventListener("ticket-form-sent", function (e) {
+    if (presenceState === "replying") sendPresence("viewing");
     var form = e.target.closest ? e.target.closest("form[data-reset-on-sent]") : null;
     if (!form) return;
     form.reset();

@@ -505,3 +505,35 @@ def test_managers_keep_canned_replies_with_translations_and_use_counts(client, m
     client.force_login(manager)
     page = client.get(url).content.decode()
     assert "Power back" in page and "برق برگشت" in page
+
+
+def test_a_colleagues_reply_since_the_page_opened_is_shown_before_a_second_answer_goes_out(
+    agent_client, agent
+):
+    """Two agents answer one customer: the second sees "Dara replied…" instead of sending, and
+    sending again (the marker moved on) sends theirs too. Their own replies never warn."""
+    from helpdesk.tickets.services import send_reply
+
+    ticket = TicketFactory(channel=Channel.SMS)
+    ContactPointFactory(customer=ticket.customer, value="+14155550113")
+    page = agent_client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'name="seen_reply" id="seen-reply" value="0"' in page
+    dara = UserFactory(username="dara", first_name="Dara", last_name="Sok")
+    send_reply(ticket=ticket, author=dara, body="We are sending a boat.")
+
+    url = reverse("tickets:reply", args=[ticket.pk])
+    post = {"channel": "sms", "body": "Help is on its way.", "seen_reply": "0"}
+    response = agent_client.post(url, post, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#reply-errors" and "Dara Sok replied to the customer" in html
+    marker = TimelineEvent.objects.get(ticket=ticket, author=dara, direction=Direction.OUT).pk
+    assert f'id="seen-reply" value="{marker}" hx-swap-oob="true"' in html
+    assert not TimelineEvent.objects.filter(ticket=ticket, author=agent).exists()
+
+    response = agent_client.post(url, {**post, "seen_reply": str(marker)}, HTTP_HX_REQUEST="true")
+    assert response["HX-Trigger"] == "ticket-form-sent"
+    again = agent_client.post(
+        url, {**post, "body": "And a second one.", "seen_reply": str(marker)}, HTTP_HX_REQUEST="true"
+    )
+    assert again["HX-Trigger"] == "ticket-form-sent"  # its own reply in between: no warning
+    assert TimelineEvent.objects.filter(ticket=ticket, author=agent, direction=Direction.OUT).count() == 2
