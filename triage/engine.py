@@ -675,6 +675,32 @@ def render_prompt(step: Mapping, language: str, crisis: str | None = None) -> st
     return "\n".join(line for line in lines if line)
 
 
+YES_NO_LABELS = {"en": ("Yes", "No"), "fa": ("بله", "نه"), "km": ("បាទ/ចាស", "ទេ"), "kn": ("ಹೌದು", "ಇಲ್ಲ")}
+
+
+def answer_buttons(step: Mapping, language: str, crisis: str | None = None) -> list[dict[str, str]]:
+    """The question's answers as buttons (a chat widget): what each shows, and the answer it sends,
+    one `parse_answer` takes (its label where that is understood, else its number). Free-text and
+    number questions have none: the customer types."""
+    kind = step.get("kind")
+    buttons: list[dict[str, str]] = []
+    if kind in ("single", "multi"):
+        for n, choice in enumerate(choices_for(step, crisis), start=1):
+            label = text_for(choice.get("label"), language) or str(choice.get("value"))
+            understood = parse_answer(step, label, crisis) == (
+                True,
+                [choice.get("value")] if kind == "multi" else choice.get("value"),
+            )
+            buttons.append({"label": label, "answer": label if understood else str(n)})
+    elif kind == "yesno":
+        yes, no = YES_NO_LABELS.get(language, YES_NO_LABELS["en"])
+        buttons = [
+            {"label": yes, "answer": yes if parse_yes_no(yes) is True else "1"},
+            {"label": no, "answer": no if parse_yes_no(no) is False else "2"},
+        ]
+    return buttons
+
+
 def new_state(*, language: str = "en", crisis: str | None = None) -> dict[str, Any]:
     """Return the state of a run that has not asked anything yet."""
     return {

@@ -193,3 +193,18 @@ def broadcast_flow_for(*, contact_point_id: int | None, since) -> Flow | None:
     delivery = deliveries.select_related("broadcast").first()
     # getattr: the field is the crisis app's, and may not exist in every deployment's schema yet.
     return getattr(delivery.broadcast, "triage_flow", None) if delivery is not None else None
+
+
+def waiting_buttons(run_id: object) -> list[dict[str, str]]:
+    """The answer buttons of the question an active run waits on ([] when it waits on none)."""
+    from triage import engine
+
+    if not isinstance(run_id, int):
+        return []
+    run = Run.objects.filter(pk=run_id, status=RunStatus.ACTIVE).select_related("flow_version").first()
+    if run is None:
+        return []
+    step = engine.current_step(run.flow_version.definition, run.state)
+    if step is None:
+        return []
+    return engine.answer_buttons(step, run.language, run.state.get("crisis"))

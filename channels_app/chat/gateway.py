@@ -14,15 +14,19 @@ class ChatGateway:
     provider = PROVIDER
 
     def send(self, message: OutboundMessage) -> SendResult:
+        from channels_app.chat.selectors import buttons_for_event
+
         provider_id = f"out:{message.outbox_id}"
+        event_id = message.metadata.get("event_id")
         live.push(
             message.to,
             {
                 "type": "chat.message",
-                "id": message.metadata.get("event_id"),
+                "id": event_id,
                 "provider_id": provider_id,
                 "from": "agent",
                 "text": message.body,
+                "choices": buttons_for_event(event_id),  # a triage question's answers
             },
         )
         return SendResult(provider=PROVIDER, provider_id=provider_id)

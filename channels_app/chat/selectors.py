@@ -20,7 +20,7 @@ def _events(visitor: Visitor):
 
 def history(visitor: Visitor, *, after: int = 0) -> list[dict]:
     """The visitor's messages and the desk's replies, oldest first, after an event id."""
-    rows = (
+    rows = list(
         _events(visitor)
         .filter(pk__gt=after)
         .exclude(direction="out", delivery_status__in=("pending", "blocked", "failed"))
@@ -29,7 +29,7 @@ def history(visitor: Visitor, *, after: int = 0) -> list[dict]:
             :HISTORY_LIMIT
         ]
     )
-    return [
+    messages = [
         {
             "id": row["pk"],
             "from": "visitor" if row["direction"] == "in" else "agent",
@@ -38,9 +38,28 @@ def history(visitor: Visitor, *, after: int = 0) -> list[dict]:
             "provider_id": row["provider_id"] or "",
             "status": row["delivery_status"],
             "at": row["created_at"].isoformat(),
+            "choices": [],
         }
         for row in rows
     ]
+    if messages and messages[-1]["from"] == "agent":
+        # The conversation ends on a triage question: its buttons, while the run waits on it.
+        messages[-1]["choices"] = _buttons((rows[-1]["payload"] or {}).get("triage_run"))
+    return messages
+
+
+def _buttons(run_id: object) -> list[dict]:
+    from triage.selectors import waiting_buttons
+
+    return waiting_buttons(run_id)
+
+
+def buttons_for_event(event_id: object) -> list[dict]:
+    """The answer buttons for a message the desk sends, when it asks a triage question."""
+    if not isinstance(event_id, int):
+        return []
+    payload = TimelineEvent.objects.filter(pk=event_id).values_list("payload", flat=True).first() or {}
+    return _buttons(payload.get("triage_run"))
 
 
 def own_replies(visitor: Visitor, event_ids: list) -> list[tuple[int, str, str]]:

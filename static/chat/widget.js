@@ -250,12 +250,31 @@
     log.scrollTop = log.scrollHeight;
     [key, ck, pk].forEach(function (k) { if (k) shown[k] = item; });
     if (m.from === "agent") typing.hidden = true;
+    showChoices(m.from === "agent" ? m.choices : null);
     if (m.from === "agent" && typeof m.id === "number") delivered([m.id]);
   }
 
   // A reply is delivered once shown; the desk confirms each id, and those it could not yet (the
   // push overtook the outbox's own record) are said again after a moment, a few times.
   var unconfirmed = {};
+  // A triage question's answers as buttons: one tap sends that answer as the visitor's message.
+  var choiceBox = null;
+  function showChoices(choices) {
+    if (choiceBox) { choiceBox.remove(); choiceBox = null; }
+    if (!choices || !choices.length) return;
+    choiceBox = el("li", "tq-choices");
+    choiceBox.setAttribute("role", "group");
+    choices.forEach(function (c) {
+      var b = el("button", "tq-choice", c.label);
+      b.type = "button";
+      b.dir = "auto";
+      b.addEventListener("click", function () { started(); post(c.answer); text.focus(); });
+      choiceBox.appendChild(b);
+    });
+    log.appendChild(choiceBox);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function delivered(ids) {
     ids.forEach(function (id) { unconfirmed[id] = (unconfirmed[id] || 0) + 1; });
     if (ready) socket.send(JSON.stringify({ type: "delivered", ids: ids }));
@@ -274,14 +293,17 @@
     e.preventDefault();
     var value = text.value.trim();
     if (!value) return;
-    var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
-    var m = { client_id: id, text: value };
-    outbox().push(m);
-    save();
     text.value = "";
+    post(value);
+  });
+  function post(value) {
+    var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    outbox().push({ client_id: id, text: value });
+    save();
+    showChoices(null);
     add({ from: "visitor", text: value, client_id: id, pending: true });
     flush();
-  });
+  }
   var typedAt = 0;
   text.addEventListener("input", function () {
     var now = Date.now();

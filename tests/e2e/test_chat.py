@@ -177,3 +177,66 @@ def test_the_widget_survives_a_killed_server_without_losing_or_doubling_a_messag
         assert sorted(bodies) == ["first, before the crash", "second, while it is down"]
     finally:
         context.close()
+
+
+def test_the_stop_the_bleeding_flow_runs_in_the_widget_with_buttons(
+    asgi_server, customer_site, browser, agent, settings, screenshot
+):
+    from channels_app.chat.models import ChatWidget
+    from triage import services as triage_services
+
+    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "chat": "channels_app.chat.gateway.ChatGateway"}
+    flow = triage_services.seed_stop_the_bleeding()
+    site, pages = customer_site
+    widget = ChatWidget.objects.create(name="Shop", allowed_origins=site)
+    pages["/"] = HOST_PAGE.format(
+        lang="en", dir="ltr", heading="Shop", desk=asgi_server.url, key=widget.key
+    ).encode()
+    context = browser.new_context(viewport={"width": 900, "height": 820})
+    try:
+        visitor = context.new_page()
+        visitor.set_default_timeout(15_000)
+        visitor.goto(site + "/")
+        visitor.click(".tq-launcher")
+        visitor.fill(".tq-start input[name=name]", "Maryam")
+        visitor.click(".tq-start button")
+        visitor.fill(".tq-text", "Our shop is flooded")
+        visitor.keyboard.press("Enter")
+        visitor.locator(".tq-me:not(.tq-pending)", has_text="Our shop is flooded").wait_for()
+        ticket = Ticket.objects.get(channel="chat")
+        point = ticket.customer.contact_points.get(kind="chat")
+        triage_services.start_run(
+            flow=flow,
+            customer=ticket.customer,
+            ticket=ticket,
+            actor=agent,
+            contact_point=point,
+            channel="chat",
+        )
+        visitor.locator(".tq-them", has_text="How many of your employees").wait_for()
+        assert visitor.locator(".tq-choice").count() == 0  # a number: typed
+        visitor.fill(".tq-text", "40")
+        visitor.keyboard.press("Enter")
+        for _ in range(3):  # finances, exhaustion, danger: one tap each
+            visitor.locator(".tq-choice").first.wait_for()
+            if _ == 0:
+                screenshot(visitor, "chat_triage_buttons")
+            visitor.locator(".tq-choice").first.click()
+        visitor.locator(".tq-them", has_text="most important thing to solve").wait_for()  # typed
+        assert visitor.locator(".tq-choice").count() == 0
+        visitor.fill(".tq-text", "Pumping the water out")
+        visitor.keyboard.press("Enter")
+        ticket.refresh_from_db()
+        deadline_ok = False
+        for _ in range(50):
+            ticket.refresh_from_db()
+            if ticket.severity:
+                deadline_ok = True
+                break
+            visitor.wait_for_timeout(200)
+        assert deadline_ok, "the run never set the ticket's severity"
+        run = ticket.triage_runs.get()
+        assert run.status == "completed" and run.channel == "chat"
+        assert set(run.state["answers"]) == {"affected", "finances", "exhaustion", "danger", "focus"}
+    finally:
+        context.close()

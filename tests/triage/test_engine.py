@@ -305,3 +305,29 @@ def test_no_definition_crashes_validation_and_valid_ones_run(definition, answers
         state, _prompts, outcome = engine.advance(definition, engine.new_state(), None)
         for answer in answers:
             state, _prompts, outcome = engine.advance(definition, state, answer)
+
+
+@pytest.mark.parametrize("language", ["en", "fa", "km", "kn"])
+def test_every_answer_button_is_an_answer_the_engine_takes(language):
+    """The chat widget's buttons send what they say: each parses back to its own choice."""
+    from tests.triage.conftest import SMALL
+    from triage import services
+
+    seeded = json.loads(services.SEED_PATH.read_text(encoding="utf-8"))
+    flows = [SMALL, seeded.get("definition", seeded)]
+    for definition in flows:
+        for step in definition["steps"]:
+            buttons = engine.answer_buttons(step, language)
+            if step["kind"] in ("number", "text"):
+                assert buttons == []
+                continue
+            expected = (
+                [c["value"] for c in engine.choices_for(step, None)]
+                if step["kind"] != "yesno"
+                else [True, False]
+            )
+            assert len(buttons) == len(expected)
+            for button, value in zip(buttons, expected, strict=True):
+                ok, parsed = engine.parse_answer(step, button["answer"])
+                assert ok and parsed == ([value] if step["kind"] == "multi" else value), (step["key"], button)
+                assert button["label"]
