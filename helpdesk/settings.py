@@ -292,7 +292,23 @@ CELERY_BEAT_SCHEDULE = {
 # --- Channels (realtime)
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 caps a pool at 100 connections and then raises, and reads time out after
+            # 5 s, as long as channels_redis blocks waiting for a socket's next message: with a
+            # thousand chat widgets open, consumers crashed on both (bench.chat_load). One pool per
+            # process and event loop.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=2000),
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                    }
+                ]
+            },
+        }
         if env.bool("CHANNEL_LAYER_REDIS", default=True)
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )

@@ -9,11 +9,13 @@ and receives {"type": "chat.message", ...} for each reply the desk sends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import close_old_connections
 
 from channels_app.chat import inbound, live, tokens
 from channels_app.chat.models import ChatWidget
@@ -21,7 +23,7 @@ from helpdesk.tickets.realtime import ticket_group
 
 CLOSED_FORBIDDEN = 4403
 CLOSED_NO_HELLO = 4408
-HELLO_SECONDS = 10
+HELLO_SECONDS = 30  # generous: in a surge the server may take a while to read it
 TYPING_EVERY = 2.0  # seconds between two "the visitor is typing" notices
 MAX_FRAME = 16_384
 
@@ -35,10 +37,11 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         key = (query.get("widget") or [""])[0][:24]
         origin = dict(self.scope.get("headers") or []).get(b"origin", b"").decode("latin-1")
-        self.widget = await _widget(key)
-        if self.widget is None or not self.widget.allows(origin):
+        widget = await _widget(key)
+        if widget is None or not widget.allows(origin):
             await self.close(code=CLOSED_FORBIDDEN)
             return
+        self.widget: ChatWidget = widget
         client = self.scope.get("client") or ("", 0)
         self.ip = client[0] or ""
         await self.accept()
@@ -150,24 +153,61 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(live.visitor_group(visitor.visitor_id), self.channel_name)
 
 
-@database_sync_to_async
-def _widget(key: str) -> ChatWidget | None:
-    return ChatWidget.objects.filter(key=key, is_active=True).select_related("queue").first() if key else None
+def _in_db(work):
+    """Run `work` in a worker thread of the pool, not in Channels' one database thread
+    (database_sync_to_async is thread-sensitive: every socket's INSERT then waited in one line,
+    and a thousand widgets saw seconds per ack, bench.chat_load). Each call is independent;
+    connections are dropped when too old, as around a request."""
+
+    @functools.wraps(work)
+    def run(*args, **kwargs):
+        close_old_connections()
+        try:
+            return work(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
-@database_sync_to_async
+_widgets: dict[str, tuple[float, ChatWidget | None]] = {}
+WIDGET_CACHE_SECONDS = 10.0
+
+
+async def _widget(key: str) -> ChatWidget | None:
+    """The widget by key, from this process's memory for a few seconds: in a surge every socket
+    opening asked the database for the same row (an edit of its origins applies within 10 s)."""
+    if not key:
+        return None
+    now = time.monotonic()
+    cached = _widgets.get(key)
+    if cached is not None and now - cached[0] < WIDGET_CACHE_SECONDS:
+        return cached[1]
+    widget = await _load_widget(key)
+    if len(_widgets) > 1000:
+        _widgets.clear()
+    _widgets[key] = (now, widget)
+    return widget
+
+
+@_in_db
+def _load_widget(key: str) -> ChatWidget | None:
+    return ChatWidget.objects.filter(key=key, is_active=True).select_related("queue").first()
+
+
+@_in_db
 def _open_ticket(visitor) -> int | None:
     from channels_app.chat.selectors import open_ticket_id
 
     return open_ticket_id(visitor)
 
 
-@database_sync_to_async
+@_in_db
 def _accept(visitor, widget, **kwargs) -> inbound.Accepted:
     return inbound.accept(visitor, widget, **kwargs)
 
 
-@database_sync_to_async
+@_in_db
 def _delivered(visitor, ids) -> list[int]:
     return inbound.mark_delivered(visitor, ids)
 

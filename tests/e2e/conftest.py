@@ -29,7 +29,9 @@ def asgi_server(settings, transactional_db):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL]},
+            "CONFIG": {
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": 30, "max_connections": 200}]
+            },
         }
     }
     app = ProtocolTypeRouter(
