@@ -91,6 +91,15 @@ def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
 
 
+def celery_command(name: str, queues: str, concurrency: int) -> list[str]:
+    """A Celery worker as docker-compose.yml runs one: its queues, its pool size, no gossip."""
+    return [
+        str(Path(sys.executable).parent / "celery"), "-A", "helpdesk", "worker", "-Q", queues,
+        "-c", str(concurrency), "--loglevel", "WARNING", "-n", f"{name}@%h", "--without-gossip",
+        "--without-mingle",
+    ]  # fmt: skip
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):

@@ -54,25 +54,7 @@ def processes(env: dict[str, str]) -> list:
         env,
     )  # fmt: skip
     workers = [
-        _sms.start(
-            [
-                str(venv_bin / "celery"),
-                "-A",
-                "helpdesk",
-                "worker",
-                "-Q",
-                queues,
-                "-c",
-                str(concurrency),
-                "--loglevel",
-                "WARNING",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-        )  # fmt: skip
+        _sms.start(_sms.celery_command(name, queues, concurrency), env)
         for name, queues, concurrency in (
             ("chat-bench-inbound", "inbound", 2),
             ("chat-bench", "outbound,broadcast,triage,default,sweep", 2),

@@ -161,22 +161,7 @@ def start_processes(db_url: str) -> list[subprocess.Popen]:
     # worker of their own, replies and the rest on another.
     workers = [
         subprocess.Popen(
-            [
-                str(venv_bin / "celery"),
-                "-A",
-                "helpdesk",
-                "worker",
-                "-Q",
-                queues,
-                "-c",
-                str(concurrency),
-                "--loglevel",
-                "WARNING",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            _sms.celery_command(name, queues, concurrency),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -21,31 +20,23 @@ from django.views.decorators.http import require_GET
 from channels_app.chat import inbound, selectors, tokens
 from channels_app.chat.models import ChatWidget
 from helpdesk import languages as desk_languages
+from helpdesk.embed import embed_file
 from helpdesk.net import client_address
 
-EMBED_MAX_AGE = 3600
 LONG_POLL_SECONDS = 20
 POLL_STEP = 0.5
 MAX_JSON = 16_384
 
 
-def _embed(name: str, content_type: str) -> HttpResponse:
-    path = Path(settings.BASE_DIR) / "static" / "chat" / name
-    response = HttpResponse(path.read_bytes(), content_type=content_type)
-    patch_cache_control(response, public=True, max_age=EMBED_MAX_AGE)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
 @require_GET
 def chat_js(request: HttpRequest) -> HttpResponse:
     """The embed script: hand-written, no framework."""
-    return _embed("widget.js", "application/javascript; charset=utf-8")
+    return embed_file("chat", "widget.js")
 
 
 @require_GET
 def chat_css(request: HttpRequest) -> HttpResponse:
-    return _embed("widget.css", "text/css; charset=utf-8")
+    return embed_file("chat", "widget.css")
 
 
 def _cors(response: HttpResponse, origin: str) -> HttpResponse:

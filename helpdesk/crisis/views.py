@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,10 +17,10 @@ from helpdesk.accounts.views import HtmxHttpRequest
 from helpdesk.crisis import selectors, services
 from helpdesk.crisis.forms import BannerForm, BroadcastForm, CrisisForm, DirectoryEntryForm
 from helpdesk.crisis.models import Banner, Broadcast, BroadcastStatus, Crisis, DirectoryEntry
+from helpdesk.embed import embed_file
 from helpdesk.errors import ApplicationError
 
 BANNER_JSON_MAX_AGE = 30  # seconds: a new banner reaches every site within half a minute
-BANNER_JS_MAX_AGE = 3600
 
 
 # --- Public -------------------------------------------------------------------------------
@@ -62,25 +59,16 @@ def _crisis_page(request: HttpRequest, language: str) -> HttpResponse:
     return response
 
 
-def _embed_file(name: str, content_type: str) -> HttpResponse:
-    """One of the embed's own static files, for any site: cached for an hour, open CORS."""
-    path = Path(settings.BASE_DIR) / "static" / "crisis" / name
-    response = HttpResponse(path.read_bytes(), content_type=content_type)
-    patch_cache_control(response, public=True, max_age=BANNER_JS_MAX_AGE)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
 @require_GET
 def banner_js(request: HttpRequest) -> HttpResponse:
     """The embed script: hand-written, dependency-free."""
-    return _embed_file("banner.js", "application/javascript; charset=utf-8")
+    return embed_file("crisis", "banner.js")
 
 
 @require_GET
 def banner_css(request: HttpRequest) -> HttpResponse:
     """The banner's stylesheet, which banner.js links from this origin (no inline styles)."""
-    return _embed_file("banner.css", "text/css; charset=utf-8")
+    return embed_file("crisis", "banner.css")
 
 
 def banner_json(request: HttpRequest) -> HttpResponse:
