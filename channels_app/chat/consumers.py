@@ -140,6 +140,8 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
 
     async def chat_message(self, event) -> None:
         await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "message"})
+        if self.ticket_id is None:
+            await self._follow_ticket()  # an agent answered: the ticket is open by now
 
     async def disconnect(self, code) -> None:
         timer = getattr(self, "hello_timer", None)

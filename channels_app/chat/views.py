@@ -115,11 +115,12 @@ def session(request: HttpRequest, key: str) -> HttpResponse:
         return HttpResponse(status=405, headers={"Allow": "POST, OPTIONS"})
     try:
         widget, origin, visitor = _guard(request, key, need_token=False)
-        _body(request)
     except _Refused as refused:
         return refused.response
+    try:
+        _body(request)
     except ValueError:
-        return _error(400, "invalid", "The body must be a JSON object.")
+        return _error(400, "invalid", "The body must be a JSON object.", origin)
     from helpdesk.crisis.selectors import banner_payload
 
     visitor = visitor or tokens.new_visitor(widget.key)
@@ -196,10 +197,11 @@ def delivered(request: HttpRequest, key: str) -> HttpResponse:
         return HttpResponse(status=405, headers={"Allow": "POST, OPTIONS"})
     try:
         widget, origin, visitor = _guard(request, key, need_token=True)
-        data = _body(request)
     except _Refused as refused:
         return refused.response
+    try:
+        data = _body(request)
     except ValueError:
-        return _error(400, "invalid", "The body must be a JSON object.")
+        return _error(400, "invalid", "The body must be a JSON object.", origin)
     assert visitor is not None
     return _cors(JsonResponse({"ids": inbound.mark_delivered(visitor, data.get("ids"))}), origin)
