@@ -51,7 +51,11 @@ def _console_gateways(settings):
     """Tests run with DEBUG off, like production; the demo's console gateway (which marks what it
     prints "printed", never "delivered") stands in for providers unless a test configures one."""
     settings.DEMO_GATEWAYS_ENABLED = True
-    settings.CHANNEL_GATEWAYS = {"sms": CONSOLE, "email": CONSOLE}
+    settings.CHANNEL_GATEWAYS = {
+        "sms": CONSOLE,
+        "email": CONSOLE,
+        "chat": "channels_app.chat.gateway.ChatGateway",
+    }
     settings.SEND_RATE_LIMIT_BACKEND = "redis"
 
 
