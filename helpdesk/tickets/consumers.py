@@ -68,12 +68,17 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         await self._announce(ticket_id, agents)
 
     async def _announce(self, ticket_id: int, agents: list[dict]) -> None:
+        # To the ticket's followers (and a chat visitor's widget there), and to every queue page.
         message = presence.notice(ticket_id, agents)
-        for group in (ticket_group(ticket_id), QUEUE_GROUP):
-            await self.channel_layer.group_send(group, message)
+        await self.channel_layer.group_send(ticket_group(ticket_id), message)
+        await self.channel_layer.group_send(QUEUE_GROUP, {**message, "type": "queue.presence"})
 
     async def presence(self, event) -> None:
         await self.send_json({"type": "presence", "ticket_id": event["ticket_id"], "agents": event["agents"]})
+
+    async def queue_presence(self, event) -> None:
+        if ticket_group(event["ticket_id"]) not in self.groups_joined:  # else it came by the ticket
+            await self.presence(event)
 
     async def visitor_typing(self, event) -> None:
         await self.send_json({"type": "visitor.typing", "ticket_id": event["ticket_id"]})
