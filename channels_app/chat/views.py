@@ -7,6 +7,7 @@ conversation.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -59,12 +60,18 @@ class _Refused(Exception):
         self.response = response
 
 
+def _allowed_widget(request: HttpRequest, key: str) -> tuple[ChatWidget | None, str]:
+    """The widget, when the calling page's origin is one it allows (None otherwise)."""
+    origin = request.headers.get("Origin", "")
+    widget = ChatWidget.objects.filter(key=key[:24], is_active=True).select_related("queue").first()
+    return (widget if widget is not None and widget.allows(origin) else None), origin
+
+
 def _guard(
     request: HttpRequest, key: str, *, need_token: bool
 ) -> tuple[ChatWidget, str, tokens.Visitor | None]:
-    origin = request.headers.get("Origin", "")
-    widget = ChatWidget.objects.filter(key=key[:24], is_active=True).select_related("queue").first()
-    if widget is None or not widget.allows(origin):
+    widget, origin = _allowed_widget(request, key)
+    if widget is None:
         raise _Refused(_error(403, "origin_not_allowed", "This page may not open this chat."))
     visitor = tokens.read(request.headers.get("X-Chat-Token", ""))
     if visitor is not None and visitor.widget_key != widget.key:
@@ -83,14 +90,35 @@ def _body(request: HttpRequest) -> dict:
     return data
 
 
-def _preflight(request: HttpRequest, key: str) -> HttpResponse | None:
-    if request.method != "OPTIONS":
-        return None
-    widget = ChatWidget.objects.filter(key=key[:24], is_active=True).first()
-    origin = request.headers.get("Origin", "")
-    if widget is None or not widget.allows(origin):
-        return HttpResponse(status=403)
-    return _cors(HttpResponse(status=204), origin)
+def _widget_endpoint(methods: tuple[str, ...], *, need_token: bool, json_body: bool):
+    """The prologue every widget call shares: the CORS preflight, the method, the origin and
+    token guard, and (for a POST with `json_body`) the JSON object it sends. The view gets
+    (request, widget, origin, visitor, data)."""
+
+    def decorate(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def endpoint(request: HttpRequest, key: str) -> HttpResponse:
+            if request.method == "OPTIONS":
+                widget, origin = _allowed_widget(request, key)
+                return _cors(HttpResponse(status=204), origin) if widget else HttpResponse(status=403)
+            if request.method not in methods:
+                return HttpResponse(status=405, headers={"Allow": ", ".join((*methods, "OPTIONS"))})
+            try:
+                widget, origin, visitor = _guard(request, key, need_token=need_token)
+            except _Refused as refused:
+                return refused.response
+            data: dict = {}
+            if json_body and request.method == "POST":
+                try:
+                    data = _body(request)
+                except ValueError:
+                    return _error(400, "invalid", "The body must be a JSON object.", origin)
+            return view(request, widget, origin, visitor, data)
+
+        return endpoint
+
+    return decorate
 
 
 def agents_online() -> bool:
@@ -105,22 +133,10 @@ def _socket_base(request: HttpRequest) -> str:
     return "ws" + base[4:] if base.startswith("http") else base
 
 
-@csrf_exempt
-def session(request: HttpRequest, key: str) -> HttpResponse:
+@_widget_endpoint(("POST",), need_token=False, json_body=True)
+def session(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """POST: start a conversation (or go on with the token the widget kept): token, the widget's
     look, whether anyone is online, the crisis banners and directory, and the history so far."""
-    if (answer := _preflight(request, key)) is not None:
-        return answer
-    if request.method != "POST":
-        return HttpResponse(status=405, headers={"Allow": "POST, OPTIONS"})
-    try:
-        widget, origin, visitor = _guard(request, key, need_token=False)
-    except _Refused as refused:
-        return refused.response
-    try:
-        _body(request)
-    except ValueError:
-        return _error(400, "invalid", "The body must be a JSON object.", origin)
     from helpdesk.crisis.selectors import banner_payload
 
     visitor = visitor or tokens.new_visitor(widget.key)
@@ -142,22 +158,11 @@ def session(request: HttpRequest, key: str) -> HttpResponse:
     return _cors(JsonResponse(payload, json_dumps_params={"ensure_ascii": False}), origin)
 
 
-@csrf_exempt
-def messages(request: HttpRequest, key: str) -> HttpResponse:
+@_widget_endpoint(("GET", "POST"), need_token=True, json_body=True)
+def messages(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """GET ?after=<id>&wait=1: the conversation after an event id, waiting up to 20 s for news
     (the fallback where websockets are blocked). POST {client_id, text}: send one message."""
-    if (answer := _preflight(request, key)) is not None:
-        return answer
-    try:
-        widget, origin, visitor = _guard(request, key, need_token=True)
-    except _Refused as refused:
-        return refused.response
-    assert visitor is not None
     if request.method == "POST":
-        try:
-            data = _body(request)
-        except ValueError:
-            return _error(400, "invalid", "The body must be a JSON object.", origin)
         try:
             accepted = inbound.accept(
                 visitor,
@@ -172,8 +177,6 @@ def messages(request: HttpRequest, key: str) -> HttpResponse:
             status = 429 if refused.code == "rate_limited" else 400
             return _error(status, refused.code, refused.message, origin, retry_after=refused.retry_after)
         return _cors(JsonResponse({"ack": accepted.client_id}, status=202), origin)
-    if request.method != "GET":
-        return HttpResponse(status=405, headers={"Allow": "GET, POST, OPTIONS"})
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
@@ -188,20 +191,7 @@ def messages(request: HttpRequest, key: str) -> HttpResponse:
     return _cors(JsonResponse({"messages": rows}, json_dumps_params={"ensure_ascii": False}), origin)
 
 
-@csrf_exempt
-def delivered(request: HttpRequest, key: str) -> HttpResponse:
+@_widget_endpoint(("POST",), need_token=True, json_body=True)
+def delivered(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """POST {ids}: the widget showed these replies."""
-    if (answer := _preflight(request, key)) is not None:
-        return answer
-    if request.method != "POST":
-        return HttpResponse(status=405, headers={"Allow": "POST, OPTIONS"})
-    try:
-        widget, origin, visitor = _guard(request, key, need_token=True)
-    except _Refused as refused:
-        return refused.response
-    try:
-        data = _body(request)
-    except ValueError:
-        return _error(400, "invalid", "The body must be a JSON object.", origin)
-    assert visitor is not None
     return _cors(JsonResponse({"ids": inbound.mark_delivered(visitor, data.get("ids"))}), origin)
