@@ -26,18 +26,17 @@ import httptools
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
-from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
 from channels_app.base import ChannelError, OutboundMessage, SendingAccount, SendResult, SentMessage
 from channels_app.sms.errors import delivery_status, describe
+from channels_app.twilio_api.http import RedirectingHttpClient, api_url
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TWILIO_HOST = "https://api.twilio.com"
 # Messages a process keeps in flight at once with the async client (and so its connections).
 MAX_IN_FLIGHT = 64
 REQUEST_TIMEOUT = 15.0
@@ -46,30 +45,6 @@ REQUEST_TIMEOUT = 15.0
 KEEPALIVE_SECONDS = 4.0
 # The reconciler reads one number's recent messages: one page covers a crash's retries.
 FIND_PAGE_SIZE = 20
-
-
-def api_url(url: str) -> str:
-    """The URL on api.twilio.com, or on TWILIO_API_BASE when that is set (the local fake)."""
-    base = settings.TWILIO_API_BASE
-    if base and url.startswith(TWILIO_HOST):
-        return base.rstrip("/") + url[len(TWILIO_HOST) :]
-    return url
-
-
-class RedirectingHttpClient(TwilioHttpClient):
-    """The SDK's HTTP client, sending to TWILIO_API_BASE instead of api.twilio.com when set."""
-
-    def request(self, method, url, *args, **kwargs):
-        return super().request(method, api_url(url), *args, **kwargs)
-
-    def log_request(self, kwargs: dict[str, Any]) -> None:
-        # The SDK formats ~8 INFO lines per request before the logger drops them.
-        if self.logger.isEnabledFor(logging.INFO):
-            super().log_request(kwargs)
-
-    def log_response(self, status_code: int, response: Any) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
-            super().log_response(status_code, response)
 
 
 class KeepAliveHttpClient(AsyncHttpClient):

@@ -25,5 +25,5 @@ SMS = ChannelSpec(
         ),
     ),
     keywords_handler="channels_app.sms.consent.handle",
-    media_fetcher="channels_app.sms.media.fetch",
+    media_fetcher="channels_app.twilio_api.media.fetch",
 )

@@ -1,5 +1,8 @@
-"""An email broadcast to 10,000 addresses through a real Celery worker and a real SMTP server
+"""An email broadcast to N addresses through a real Celery worker and a real SMTP server
 (aiosmtpd on localhost), then a kill -9 of the worker mid-send.
+
+`make test` sends to 2,000 addresses (`EMAIL_BROADCAST_N`); `python -m bench.email_broadcast` runs
+this same test at 10,000 and reports the rate (the issue's figure, three minutes on this machine).
 
 What SMTP cannot do, and what we do instead: an SMTP server cannot be asked afterwards what it
 accepted (Twilio can: `find_sent`). A delivery is marked `sending` before its batch goes out, so
@@ -9,6 +12,7 @@ shown and resendable by a manager. The test asserts exactly that bound."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections import Counter
@@ -25,7 +29,7 @@ from tests.crisis import workers
 from tests.integration.test_broadcast_worker import _wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-N = 10_000
+N = int(os.environ.get("EMAIL_BROADCAST_N", "2000"))
 
 
 class Counting:
@@ -104,9 +108,7 @@ def _audience(n: int) -> None:
     )
 
 
-def test_ten_thousand_addresses_each_once_then_a_kill_9_doubles_nothing(
-    real_celery, smtp, settings, tmp_path
-):
+def test_every_address_once_then_a_kill_9_doubles_nothing(real_celery, smtp, settings, tmp_path):
     handler, port = smtp
     settings.CHANNEL_GATEWAYS = {
         **settings.CHANNEL_GATEWAYS,
@@ -124,7 +126,7 @@ def test_ten_thousand_addresses_each_once_then_a_kill_9_doubles_nothing(
         services.start_broadcast(broadcast=first)
         _wait(lambda: Broadcast.objects.get(pk=first.pk).status == BroadcastStatus.COMPLETED, timeout=300)
         took = time.monotonic() - began
-        print(f"10,000 emails through SMTP in {took:.1f} s ({N / took:.0f}/s)")
+        print(f"{N:,} emails through SMTP in {took:.1f} s ({N / took:.0f}/s)")
         assert len(handler.to) == N and set(handler.to.values()) == {1}
         assert handler.headers_ok == N
 
@@ -136,7 +138,7 @@ def test_ten_thousand_addresses_each_once_then_a_kill_9_doubles_nothing(
             rate_per_second=0, channel="email",
         )  # fmt: skip
         services.start_broadcast(broadcast=second)
-        _wait(lambda: sum(handler.to.values()) >= 2000, timeout=120, step=0.02)
+        _wait(lambda: sum(handler.to.values()) >= N // 5, timeout=120, step=0.02)
         workers.kill_hard(proc)
         proc = workers.start_worker(env, name="mail2", concurrency=2, log=tmp_path / "w2.log")
         time.sleep(1.0)

@@ -125,7 +125,7 @@ def test_without_the_account_credentials_twilio_refuses_and_the_proxy_says_so(
 
 
 def test_a_file_over_the_mms_size_cap_is_not_served(mms, fake_twilio, agent_client):
-    from channels_app.sms.media import MAX_MEDIA_BYTES
+    from channels_app.twilio_api.media import MAX_MEDIA_BYTES
 
     big = PNG + b"\x00" * MAX_MEDIA_BYTES
     event = mms((fake_twilio.add_media(content_type="image/png", body=big), "image/png"))
@@ -136,7 +136,7 @@ def test_a_file_over_the_mms_size_cap_is_not_served(mms, fake_twilio, agent_clie
 def test_a_provider_that_does_not_answer_in_time_is_a_502_not_a_hung_page(
     mms, fake_twilio, agent_client, monkeypatch
 ):
-    from channels_app.sms import media
+    from channels_app.twilio_api import media
 
     event = mms((fake_twilio.add_media(content_type="image/png", body=PNG), "image/png"))
     monkeypatch.setattr(media, "READ_TIMEOUT", 0.2)

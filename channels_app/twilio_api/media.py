@@ -1,4 +1,4 @@
-"""MMS media: fetch a file a customer sent from Twilio, for the agent's timeline (the core's proxy).
+"""Twilio media: fetch a file a customer sent (an MMS photo, a voicemail recording) for the core's proxy.
 
 A stored media URL is fetched only when it is Twilio's API (api.twilio.com, or TWILIO_API_BASE:
 the local fake), with the account's credentials, because Twilio may enforce HTTP auth on media.
@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 
 from channels_app.base import ChannelError, Media
-from channels_app.sms.gateway import TWILIO_HOST, api_url
+from channels_app.twilio_api.http import TWILIO_HOST, api_url
 
 # Twilio accepts at most 5 MB of media per message, so no single file of ours is larger.
 MAX_MEDIA_BYTES = 5 * 1024 * 1024

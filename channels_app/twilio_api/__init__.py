@@ -1,0 +1,1 @@
+"""Plumbing shared by the adapters that speak Twilio (sms, voice): not a channel of its own."""
