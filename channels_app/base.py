@@ -83,6 +83,9 @@ class InboundMessage:
     # The provider vouched that the sender holds `sender` (a signed webhook from the phone
     # network); an unproven sender (a web form) never reaches a known customer's record.
     sender_proven: bool = False
+    # With `sender_proven`: the proof also verifies the point (a signed SMS from the number). A
+    # caller id matches a known caller but verifies no new number (callers prove it otherwise).
+    proves_contact: bool = True
     # A machine wrote it (an auto-reply, a vacation notice, a mail loop): it is kept and shown, but
     # nothing answers it automatically and it never reopens a solved ticket.
     automated: bool = False

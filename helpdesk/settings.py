@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "channels_app.sms",
     "channels_app.email",
     "channels_app.chat",
+    "channels_app.voice",
     "triage",
 ]
 
@@ -337,6 +338,13 @@ CHANNEL_GATEWAYS = env.dict(
     | (dict.fromkeys(("sms", "email"), _CONSOLE) if DEMO_GATEWAYS_ENABLED else {}),
 )
 # A visitor's chat messages a minute, per visitor and per IP address (0: no limit).
+# Voice (channels_app/voice): Twilio's <Say> locale per desk language; a language left empty has
+# no Twilio voice, so callers hear the manager's recording for it, and fixed prompts in English.
+VOICE_SAY_LANGUAGES: dict[str, str] = env.dict(
+    "VOICE_SAY_LANGUAGES", default={"en": "en-US", "kn": "kn-IN", "fa": "", "km": ""}
+)
+# The Twilio <Client> identity an agent's call back rings: "agent-<username>" unless set here.
+VOICE_AGENT_CLIENT_PREFIX = env.str("VOICE_AGENT_CLIENT_PREFIX", default="agent-")
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=300)
 # Rate limits shared by all processes: "redis" (production), or "local" for one process (the demo).

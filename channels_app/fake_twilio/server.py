@@ -43,6 +43,8 @@ import httptools
 import httpx
 from twilio.request_validator import RequestValidator
 
+from channels_app.fake_twilio.voice import Voice
+
 # Numbers that fail the way Twilio's documented error codes do.
 INVALID_NUMBERS = {"+15005550001"}  # 21211: not a valid phone number
 OPTED_OUT_NUMBERS = {"+15005550009"}  # 21610: the recipient replied STOP
@@ -51,6 +53,11 @@ UNDELIVERABLE_NUMBERS = {"+15005550004"}  # accepted, then undelivered (30003)
 logger = logging.getLogger(__name__)
 
 MEDIA_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages/(?P<msid>MM\w+)/Media/(?P<me>ME\w+)$")
+CALLS_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls(?:/(?P<csid>CA\w+))?\.json$")
+RECORDING_RE = re.compile(
+    r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Recordings/(?P<re>RE\w+?)(?:\.(?:mp3|wav))?$"
+)
+FAKE_CALL_RE = re.compile(r"^/_fake/calls/(?P<csid>CA\w+?)(?P<input>/input)?$")
 MESSAGES_RE = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages(?:/(?P<msid>(SM|MM)\w+))?\.json$")
 E164_RE = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -115,6 +122,8 @@ class FakeTwilio:
         self.last_created = 0.0
         self.peers: set[Any] = set()
         self._good_auth = b"Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode())
+        self.base_url = "http://127.0.0.1"  # where the fake serves (recording URLs); set by `serve`
+        self.voice = Voice(self)
 
     def delays(self, request: Request) -> bool:
         """True when the request waits for the configured latency before its answer."""
@@ -136,6 +145,8 @@ class FakeTwilio:
                 return twilio_error(20003, "Authenticate", 401)
             self.stats["media"] += 1
             return 307, Raw(location=stored["redirect"] or f"/_fake/cdn/{media['me']}")
+        if path.startswith("/2010-04-01/Accounts/") and ("/Calls" in path or "/Recordings/" in path):
+            return self.answer_voice(request, path, method)
         match = MESSAGES_RE.match(path)
         if not match:
             return twilio_error(20404, "The requested resource was not found", 404)
@@ -150,6 +161,36 @@ class FakeTwilio:
             return (200, self.render(msg)) if msg else twilio_error(20404, "Not found", 404)
         if method == "GET":
             return 200, self.list_messages(query)
+        return twilio_error(20004, "Method not allowed", 405)
+
+    def answer_voice(self, request: Request, path: str, method: str) -> tuple[int, Any]:
+        """Calls (create, fetch) and recordings (fetched with the account's credentials)."""
+        recording = RECORDING_RE.match(path)
+        if recording and method == "GET":
+            if not self._authorized(request, recording["sid"]):
+                return twilio_error(20003, "Authenticate", 401)
+            body = self.voice.recordings.get(recording["re"])
+            if body is None:
+                return twilio_error(20404, "The requested resource was not found", 404)
+            return 200, Raw(content_type="audio/mpeg", body=body)
+        match = CALLS_RE.match(path)
+        if not match:
+            return twilio_error(20404, "The requested resource was not found", 404)
+        if not self._authorized(request, match["sid"]):
+            return twilio_error(20003, "Authenticate", 401)
+        if method == "POST" and not match["csid"]:
+            form = _form(request.body)
+            if not form.get("To"):
+                return twilio_error(21201, "No 'To' number is specified", 400)
+            if not form.get("Url") and not form.get("Twiml"):
+                return twilio_error(21205, "Url parameter is required.", 400)
+            if not E164_RE.fullmatch(form["To"]):
+                return twilio_error(21211, f"The 'To' number {form['To']} is not a valid phone number.", 400)
+            self.stats["calls_created"] += 1
+            return 201, self.voice.create(form).render(self.account_sid)
+        if method == "GET" and match["csid"]:
+            call = self.voice.calls.get(match["csid"])
+            return (200, call.render(self.account_sid)) if call else twilio_error(20404, "Not found", 404)
         return twilio_error(20004, "Method not allowed", 405)
 
     def _authorized(self, request: Request, sid: str) -> bool:
@@ -317,6 +358,36 @@ class FakeTwilio:
 
     # --- Control --------------------------------------------------------------------------
     def control(self, path: str, method: str, query: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if path == "/_fake/calls" and method == "POST":
+            try:
+                spec = json.loads(body or b"{}")
+            except ValueError:
+                return 400, {"error": "a call is JSON: from, url, inputs, interactive"}
+            if not isinstance(spec, dict) or not spec.get("from") or not spec.get("url"):
+                return 400, {"error": "from and url are required"}
+            return 201, self.voice.dial_in(spec).state()
+        if path == "/_fake/calls" and method == "GET":
+            return 200, [call.state() for call in self.voice.calls.values()]
+        fake_call = FAKE_CALL_RE.match(path)
+        if fake_call:
+            if fake_call["input"] and method == "POST":
+                try:
+                    item = json.loads(body or b"{}")
+                except ValueError:
+                    return 400, {"error": "input is JSON: digits, speech, hangup or agent"}
+                if item.get("speech"):
+                    given: Any = {"speech": str(item["speech"])}
+                elif item.get("hangup"):
+                    given = "hangup"
+                elif item.get("agent"):
+                    given = "agent"
+                else:
+                    given = str(item.get("digits", ""))
+                if not self.voice.give(fake_call["csid"], given):
+                    return 404, {"error": "no such call"}
+                return 200, {"ok": True}
+            call = self.voice.calls.get(fake_call["csid"])
+            return (200, call.state()) if call else (404, {"error": "no such call"})
         if path == "/_fake/messages":
             to = query.get("to")
             return 200, [
@@ -340,6 +411,7 @@ class FakeTwilio:
                 return 404, {"error": "no such media"}
             return 200, Raw(content_type=stored["content_type"], body=stored["body"])
         if path == "/_fake/reset" and method == "POST":
+            self.voice.reset()
             self.media.clear()
             self.messages.clear()
             self.order.clear()
@@ -530,6 +602,7 @@ async def serve(app: FakeTwilio, *, host: str, port: int) -> None:
     """Serve the fake on host:port until cancelled."""
     async with httpx.AsyncClient(timeout=10) as callbacks:
         app.callback_client = callbacks
+        app.base_url = f"http://{host}:{port}"
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: _HttpConnection(app), host, port, reuse_address=True)
         async with server:

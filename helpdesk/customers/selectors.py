@@ -64,3 +64,15 @@ def recent_events(*, customer_id: int, user, limit: int = RECENT_EVENTS) -> list
         .select_related("author", "contact_point", "ticket")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def contact_point(*, kind: str, value: str) -> ContactPoint | None:
+    """The point with this normalized value, with its customer; None when unknown or not valid."""
+    from helpdesk.customers.services import normalize_contact
+    from helpdesk.errors import ApplicationError
+
+    try:
+        normalized = normalize_contact(kind, value)
+    except ApplicationError:
+        return None
+    return ContactPoint.objects.select_related("customer").filter(kind=kind, value=normalized).first()

@@ -286,3 +286,8 @@ def update_customer(*, customer: Customer, **changes) -> Customer:
         setattr(customer, field, value)
     customer.save(update_fields=[*changes, "updated_at"])
     return customer
+
+
+def remember_language(*, customer_id: int, language: str) -> None:
+    """The customer chose a language (an IVR's first menu): the desk answers them in it from now on."""
+    Customer.objects.filter(pk=customer_id).update(language=language)

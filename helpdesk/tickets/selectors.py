@@ -762,3 +762,12 @@ def replies_by_others_since(*, ticket: Ticket, after: int, user) -> list[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+def event_id_for(*, provider: str, provider_id: str) -> int | None:
+    """The id of the event a provider's message or call became (UNIQUE(provider, provider_id))."""
+    return (
+        TimelineEvent.objects.filter(provider=provider, provider_id=provider_id)
+        .values_list("pk", flat=True)
+        .first()
+    )

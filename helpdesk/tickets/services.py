@@ -215,6 +215,30 @@ def add_system_event(
     )
 
 
+def update_inbound_event(*, event_id: int, payload: dict, body: str | None = None) -> bool:
+    """Merge `payload` into an inbound event's payload (and set its body): what a channel learns
+    of a message after it was recorded (a call's status and duration, a voicemail's transcript).
+    Never an outbound or audit event. True when the event was there."""
+    with transaction.atomic():
+        event = (
+            TimelineEvent.objects.select_for_update()
+            .filter(pk=event_id, direction=Direction.IN)
+            .only("pk", "ticket_id", "payload", "body")
+            .first()
+        )
+        if event is None:
+            return False
+        event.payload = {**(event.payload or {}), **payload}
+        fields = ["payload"]
+        if body is not None:
+            event.body = body
+            fields.append("body")
+        event.save(update_fields=fields)
+    if event.ticket_id:
+        realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
+    return True
+
+
 def add_tags(*, ticket: Ticket, names: list[str], actor=None, **changes) -> Ticket:
     """`update_ticket` keeping the ticket's tags and adding these (with any other changes)."""
     kept = [t.name for t in ticket.tags.all()]
@@ -620,7 +644,7 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
     now = message.received_at or timezone.now()
     sender = {"kind": message.sender_kind, "value": message.sender, "name": message.sender_name}
     if message.sender_proven:
-        resolved = resolve_customer(**sender, language=message.language, proven=True)
+        resolved = resolve_customer(**sender, language=message.language, proven=message.proves_contact)
     else:
         resolved = resolve_unproven_sender(**sender, language=message.language)
     customer = resolved.customer
