@@ -372,7 +372,7 @@ INBOUND_BATCH_HANDLER: str = env.str("INBOUND_BATCH_HANDLER", default="triage.in
 
 # Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the
 # sidebar, so later apps (triage, crisis, surveys) add a panel without touching tickets' templates.
-TICKET_PANELS: list[str] = ["triage:ticket_panel"]
+TICKET_PANELS: list[str] = ["triage:ticket_panel", "voice:ticket_panel"]
 
 # --- Triage: one reminder after this much silence, expiry later; RESUME works for a week.
 TRIAGE_REMIND_AFTER_MINUTES = env.int("TRIAGE_REMIND_AFTER_MINUTES", default=120)

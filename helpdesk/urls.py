@@ -32,6 +32,7 @@ urlpatterns = [
     path("email/", include("channels_app.email.urls")),
     path("embed/", include("channels_app.chat.embed_urls")),
     path("chat/api/", include("channels_app.chat.urls")),
+    path("voice/", include("channels_app.voice.page_urls")),
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),

@@ -1,4 +1,4 @@
-"""Files customers attach to messages (MMS photos): which are shown inline, and how they are served.
+"""Files customers send (MMS photos, voicemail recordings): which are shown inline, how they are served.
 
 The timeline shows a file as an <img> only when its provider declared a raster image type; the
 proxy (`media_response`) serves a file inline only when its bytes are one of those images, with
@@ -42,12 +42,35 @@ def sniff_image(body: bytes) -> str:
     return ""
 
 
+# Recordings (a voicemail): played by the timeline's <audio>, which runs nothing either.
+INLINE_AUDIO_TYPES = frozenset({"audio/mpeg", "audio/wav"})
+
+
+def shown_as_audio(content_type: str) -> bool:
+    """True when the timeline may offer a file of this declared type in an audio player."""
+    return content_type.split(";")[0].strip().lower() in INLINE_AUDIO_TYPES
+
+
+def sniff_audio(body: bytes) -> str:
+    """Return the audio type these bytes begin with (MP3, WAV), or '' when they are not one."""
+    if body.startswith(b"ID3") or (len(body) > 1 and body[0] == 0xFF and body[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if body[:4] == b"RIFF" and body[8:12] == b"WAVE":
+        return "audio/wav"
+    return ""
+
+
 def media_response(media: Media, *, name: str) -> HttpResponse:
-    """Serve a fetched file safely: a real raster image inline, anything else as a download."""
+    """Serve a fetched file safely: a real raster image or recording inline, anything else as a
+    download."""
     image = sniff_image(media.body)
+    audio = "" if image else sniff_audio(media.body)
     if image:
         response = HttpResponse(media.body, content_type=image)
         response["Content-Disposition"] = f'inline; filename="{name}.{_EXTENSIONS[image]}"'
+    elif audio:
+        response = HttpResponse(media.body, content_type=audio)
+        response["Content-Disposition"] = f'inline; filename="{name}.{audio.rsplit("/", 1)[1]}"'
     else:
         response = HttpResponse(media.body, content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="{name}.bin"'

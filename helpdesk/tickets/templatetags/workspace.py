@@ -17,7 +17,7 @@ from helpdesk import localformat
 from helpdesk.localformat import localize_digits
 from helpdesk.searchtext import highlight
 from helpdesk.tickets import sla
-from helpdesk.tickets.media import shown_inline
+from helpdesk.tickets.media import shown_as_audio, shown_inline
 from helpdesk.tickets.selectors import SLA_SOON
 
 register = template.Library()
@@ -97,6 +97,26 @@ FORWARDED = gettext_noop("Forwarded message from %(sender)s")
 AUTOMATED = gettext_noop("Sent automatically (%(reason)s): not answered, does not reopen the ticket")
 UNVERIFIED_MAIL = gettext_noop("Sender not verified (SPF/DKIM/DMARC did not pass)")
 ATTACHMENT = gettext_noop("Download attachment %(number)s")
+RECORDING = gettext_noop("Voicemail recording")
+DOWNLOAD_RECORDING = gettext_noop("Download the recording")
+CALL_STATUS = gettext_noop("Call status")
+CALL_DURATION = gettext_noop("%(minutes)s min %(seconds)s s")
+CALL_OUTCOME = gettext_noop("Outcome")
+CALL_PATH = gettext_noop("IVR path")
+CALL_ANSWERED_BY = gettext_noop("Answered by")
+CALL_DURATION_LABEL = gettext_noop("Duration")
+# What became of a call (the voice channel's outcomes; the core names them, never imports them).
+CALL_OUTCOMES = {
+    "in_ivr": gettext_noop("In the menu"),
+    "deflected": gettext_noop("Deflected (steps sent by SMS)"),
+    "queued": gettext_noop("Waiting for an agent"),
+    "answered": gettext_noop("Answered by an agent"),
+    "voicemail": gettext_noop("Left a voicemail"),
+    "callback": gettext_noop("Asked for a call back"),
+    "abandoned": gettext_noop("Hung up"),
+    "completed": gettext_noop("Completed"),
+    "failed": gettext_noop("Not connected"),
+}
 
 _UNITS = (
     ("year", 365 * 24 * 3600),
@@ -277,6 +297,39 @@ def _email_extras(e) -> str:
     return format_html_join("", "{}", ((p,) for p in parts))
 
 
+def _call_extras(e) -> str:
+    """A call's summary (kept up to date by the voice channel): status, outcome, duration, who
+    answered, the IVR path the caller took."""
+    payload = e.payload if isinstance(e.payload, dict) else {}
+    call = payload.get("call")
+    if e.kind != "call" or not isinstance(call, dict):
+        return ""
+    rows = [(text(CALL_STATUS), str(call.get("status") or ""))]
+    if call.get("outcome"):
+        outcome = str(call["outcome"])
+        rows.append(
+            (text(CALL_OUTCOME), text(CALL_OUTCOMES[outcome]) if outcome in CALL_OUTCOMES else outcome)
+        )
+    duration = call.get("duration")
+    if isinstance(duration, int):
+        minutes, seconds = divmod(duration, 60)
+        rows.append(
+            (
+                text(CALL_DURATION_LABEL),
+                localize_digits(text(CALL_DURATION) % {"minutes": minutes, "seconds": seconds}),
+            )
+        )
+    if call.get("answered_by"):
+        rows.append((text(CALL_ANSWERED_BY), str(call["answered_by"])))
+    path = call.get("path")
+    if isinstance(path, list) and path:
+        rows.append((text(CALL_PATH), " → ".join(str(p) for p in path[:30])))
+    return format_html(
+        '<dl class="call-summary">{}</dl>',
+        format_html_join("", '<div><dt>{}</dt><dd dir="auto">{}</dd></div>', rows),
+    )
+
+
 def _media(e) -> str:
     # Files ride in the payload as the provider's URLs; the page links our proxy, never those.
     payload = e.payload if isinstance(e.payload, dict) else {}
@@ -291,7 +344,18 @@ def _media(e) -> str:
         names: list = payload.get("media_names") or []
         names = names if isinstance(names, list) else []
         file_name = names[number - 1] if number <= len(names) and isinstance(names[number - 1], str) else ""
-        if shown_inline(declared):
+        if shown_as_audio(declared):
+            items.append(
+                format_html(
+                    '<audio class="media-audio" controls preload="none" src="{}" aria-label="{}"></audio>'
+                    '<a class="media-file" href="{}" download>{}</a>',
+                    href,
+                    text(RECORDING),
+                    href,
+                    text(DOWNLOAD_RECORDING),
+                )
+            )
+        elif shown_inline(declared):
             items.append(
                 format_html(
                     '<a class="media-image" href="{}" target="_blank" rel="noopener">'
@@ -376,7 +440,7 @@ def timeline_event(e, oob: bool = False) -> str:
         delivery=delivery,
         subject=subject,
         body=body,
-        extras=_email_extras(e),
+        extras=_email_extras(e) + _call_extras(e),
         media=_media(e),
         error=error,
     )
