@@ -18,6 +18,7 @@ class IvrForm(forms.ModelForm):
             "offer_sms",
             "offer_agent",
             "offer_voicemail",
+            "offer_triage",
             "surge_wait_seconds",
             "handle_seconds",
             "agents_on_phones",

@@ -45,17 +45,19 @@ def _speak(target, speech: Speech) -> None:
     target.say(speech.text, language=locale)
 
 
-def _gather(action: str, language: str, *, digits: int = 1, hints: str = "") -> Gather:
+def _gather(action: str, language: str, *, digits: int | None = 1, hints: str = "") -> Gather:
+    """One key (a menu), or with `digits=None` a number ended by # (a triage answer: "12#")."""
     locale = say_locale(language) or "en-US"
+    extra = {"num_digits": digits} if digits else {"finish_on_key": "#"}
     gather = Gather(
         input="dtmf speech",
         action=action,
         method="POST",
-        num_digits=digits,
         timeout=GATHER_SECONDS,
         speech_timeout="auto",
         language=locale,
         action_on_empty_result=False,
+        **extra,
     )
     if hints:
         gather.hints = hints  # words the speech recogniser should expect ("one, two, agent")
@@ -63,14 +65,20 @@ def _gather(action: str, language: str, *, digits: int = 1, hints: str = "") -> 
 
 
 def menu(
-    *, action: str, prompts: Sequence[Speech], before: Sequence[Speech] = (), retry: str, hints: str = ""
+    *,
+    action: str,
+    prompts: Sequence[Speech],
+    before: Sequence[Speech] = (),
+    retry: str,
+    hints: str = "",
+    digits: int | None = 1,
 ) -> str:
     """Say `before` once (a crisis message), then ask the menu; no answer: `retry` is asked next."""
     response = VoiceResponse()
     for speech in before:
         _speak(response, speech)
     language = prompts[0].language if prompts else "en"
-    gather = _gather(action, language, hints=hints)
+    gather = _gather(action, language, hints=hints, digits=digits)
     for speech in prompts:
         _speak(gather, speech)
     response.append(gather)

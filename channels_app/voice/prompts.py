@@ -153,3 +153,17 @@ def calling_back(language: str) -> Speech:
 
 def goodbye(language: str) -> Speech:
     return _in(language, lambda: _("Goodbye."))
+
+
+def triage_question(language: str, question: str) -> list[Speech]:
+    return [
+        Speech(text=question, language=spoken_language(language)),
+        _in(language, lambda: _("Type your answer on the keypad, then press the hash key.")),
+    ]
+
+
+def triage_done(language: str) -> Speech:
+    return _in(
+        language,
+        lambda: _("Thank you. Your answers are with our agents, who will help the most urgent first."),
+    )

@@ -19,6 +19,7 @@ ROUTES = {
     "voice:recording_status": ("twilio/voice/recording/status/", "handle_recording_status"),
     "voice:transcription": ("twilio/voice/transcription/", "handle_transcription"),
     "voice:outbound": ("twilio/voice/outbound/", "handle_outbound"),
+    "voice:triage": ("twilio/voice/triage/", "handle_triage"),
 }
 
 VOICE = ChannelSpec(

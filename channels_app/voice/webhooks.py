@@ -205,7 +205,7 @@ def _main(call: Call, *, with_message: bool) -> str:
         sms=config.offer_sms and _can_text(call),
         agent=config.offer_agent,
         voicemail=config.offer_voicemail,
-        triage=False,
+        triage=_triage_flow(call, config) is not None,
     )
     return ivr.menu(
         action=absolute("voice:menu"),
@@ -256,6 +256,8 @@ def handle_menu(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
     if choice == "3" and config.offer_voicemail:
         calls.step(call, "menu", "3")
         return _twiml(_voicemail(call, before=[]))
+    if choice == "4" and (flow := _triage_flow(call, config)) is not None:
+        return _twiml(_start_triage(call, flow))
     if choice == "0":
         calls.step(call, "menu", "0")
         return _twiml(_main(call, with_message=True))
@@ -359,6 +361,87 @@ def handle_queue_exit(request: WebhookRequest, form: dict[str, str]) -> WebhookA
     result = form.get("QueueResult", "")
     calls.left_queue(call, result)
     return _twiml(ivr.say_then_hang_up([]))
+
+
+# --- 4: the triage questions on the keypad ------------------------------------------------------
+
+
+def _triage_flow(call: Call, config: IvrConfig):
+    """The flow the IVR asks, when the manager offers it and Twilio speaks the caller's language
+    (its questions are in that language: read in another voice, nobody would follow them)."""
+    if not config.offer_triage or not call.customer_id:
+        return None
+    if prompts.spoken_language(_language(call)) != _language(call):
+        return None
+    from triage.selectors import published_flows
+
+    return published_flows().first()
+
+
+def _ask(call: Call, question: str) -> str:
+    return ivr.menu(
+        action=absolute("voice:triage"),
+        prompts=prompts.triage_question(_language(call), question),
+        retry=absolute("voice:triage") + "?none=1",
+        digits=None,
+    )
+
+
+def _start_triage(call: Call, flow) -> str:
+    from helpdesk.customers.models import Customer
+    from triage import selectors, services
+    from triage.models import RunMode
+
+    calls.step(call, "menu", "4")
+    run = selectors.active_run(customer_id=call.customer_id, mode=RunMode.VOICE)
+    if run is None:
+        try:
+            run = services.start_run(
+                flow=flow,
+                customer=Customer.objects.get(pk=call.customer_id),
+                ticket=call.ticket,
+                mode=RunMode.VOICE,
+                language=_language(call),
+            )
+        except ApplicationError:
+            return _main(call, with_message=False)
+    calls.step(call, "triage")
+    return _ask(call, selectors.run_prompt(run))
+
+
+@twilio_webhook
+def handle_triage(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
+    """One triage answer from the keypad (or said), fed to the same engine as SMS answers."""
+    from triage import selectors, services
+    from triage.models import RunMode
+
+    call = _call(form)
+    if call is None or not call.customer_id:
+        return _bad("Unknown call.")
+    language = _language(call)
+    run = selectors.active_run(customer_id=call.customer_id, mode=RunMode.VOICE)
+    if run is None:
+        return _twiml(_main(call, with_message=False))
+    if "none" in _query(request):
+        call = calls.step(call, "no_input")
+        if _tries(call, "no_input") >= MAX_TRIES:
+            return _twiml(ivr.say_then_hang_up([prompts.goodbye(language)]))
+        return _twiml(_ask(call, selectors.run_prompt(run)))
+    digits = form.get("Digits", "").rstrip("#")
+    answer = digits if DIGITS_RE.match(digits) and digits else form.get("SpeechResult", "")[:200]
+    try:
+        result = services.answer_run(run=run, answer=answer)
+    except ApplicationError:
+        return _twiml(_main(call, with_message=False))
+    if result.completed:
+        calls.step(call, "triage_done")
+        return _twiml(ivr.say_then_redirect([prompts.triage_done(language)], absolute("voice:main")))
+    question = " ".join(result.prompts) or selectors.run_prompt(result.run)
+    if not result.valid:
+        return _twiml(
+            ivr.say_then_redirect([prompts.not_understood(language)], absolute("voice:triage") + "?none=1")
+        )
+    return _twiml(_ask(call, question))
 
 
 # --- Voicemail ---------------------------------------------------------------------------------

@@ -305,3 +305,39 @@ def test_a_thousand_junk_bodies_get_no_5xx(lean_caller, flood):
         statuses.append(lean_caller.twilio.post(rng.choice(paths), params).status_code)
     assert max(statuses) < 500, sorted(set(statuses))
     assert {200, 204, 400} >= set(statuses)
+
+
+# --- 4: triage on the keypad --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "kn"])
+def test_4_asks_the_triage_questions_through_the_same_engine(caller, flood, language):
+    from triage import services as triage_services
+    from triage.models import Run, RunMode, RunStatus
+
+    triage_services.seed_stop_the_bleeding()
+    IvrConfig.objects.create(crisis=flood, offer_triage=True)
+    known(language)
+    walk = caller.call("4", "40", "1", "7", "2", "1", {"speech": "reopen the shop"})
+    run = Run.objects.get()
+    assert run.mode == RunMode.VOICE and run.status == RunStatus.COMPLETED
+    assert run.state["answers"]["affected"] == 40 and run.state["answers"]["focus"] == "reopen the shop"
+    assert "did not get that" in walk.said  # 7 is not one of the five exhaustion choices
+    ticket = call_of(walk).ticket
+    ticket.refresh_from_db()
+    assert ticket.severity is not None
+    # Every answer given is on the record, the refused 7 too: five questions, six answers.
+    assert TimelineEvent.objects.filter(ticket=ticket, kind="triage_answer").count() == 6
+    if language == "kn":
+        assert any(h.get("language") == "kn-IN" and "?" in h["say"] for h in walk.heard)
+
+
+def test_4_is_not_offered_where_twilio_cannot_speak_the_questions(caller, flood):
+    from triage import services as triage_services
+
+    triage_services.seed_stop_the_bleeding()
+    IvrConfig.objects.create(crisis=flood, offer_triage=True)
+    known("fa")
+    walk = caller.call("4")
+    assert "press 4" not in walk.said
+    assert "did not get that" in walk.said
