@@ -36,6 +36,7 @@ urlpatterns = [
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),
+    path("demo/call/", include("channels_app.voice.demo_urls")),
     path("", include("helpdesk.crisis.urls")),
     path("triage/", include("triage.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -263,7 +263,7 @@ def record_voicemail(
     recording, created = Recording.objects.get_or_create(
         recording_sid=recording_sid, defaults={"call": call, "url": url, "duration": duration}
     )
-    if call is not None:
+    if call is not None and created:
         step(call, "voicemail", outcome=CallOutcome.VOICEMAIL)
     message = InboundMessage(
         channel="voice",

@@ -440,7 +440,7 @@ def timeline_event(e, oob: bool = False) -> str:
         delivery=delivery,
         subject=subject,
         body=body,
-        extras=_email_extras(e) + _call_extras(e),
+        extras=format_html("{}{}", _email_extras(e), _call_extras(e)),
         media=_media(e),
         error=error,
     )

@@ -341,3 +341,12 @@ def test_4_is_not_offered_where_twilio_cannot_speak_the_questions(caller, flood)
     walk = caller.call("4")
     assert "press 4" not in walk.said
     assert "did not get that" in walk.said
+
+
+def test_the_agent_sees_the_call_summary_and_the_voicemail_player(caller, flood, agent_client):
+    known()
+    walk = caller.call("3")
+    page = agent_client.get(f"/tickets/{call_of(walk).ticket_id}/").content.decode()
+    assert '<dl class="call-summary">' in page
+    assert "ivr → menu:3 → voicemail</dd>" in page
+    assert '<audio class="media-audio" controls preload="none"' in page
