@@ -24,6 +24,7 @@ from channels_app.base import InboundMessage
 from channels_app.voice.models import Call, CallDirection, CallOutcome, IvrConfig, Recording
 from helpdesk.crisis.selectors import active_crises
 from helpdesk.customers.selectors import contact_point
+from helpdesk.messaging import inbox
 from helpdesk.tickets import services as tickets
 from helpdesk.tickets.models import Priority, Ticket
 
@@ -49,12 +50,12 @@ WAITING = frozenset({CallOutcome.IN_IVR, CallOutcome.QUEUED})
 
 
 def ivr_config(crisis_id: int | None) -> IvrConfig:
-    """What callers hear now: the crisis's IVR, else the ordinary days' one (made on first use)."""
-    if crisis_id is not None:
-        config = IvrConfig.objects.filter(crisis_id=crisis_id).first()
-        if config is not None:
-            return config
-    config = IvrConfig.objects.filter(crisis__isnull=True).first()
+    """What callers hear now: the crisis's IVR, else the ordinary days' one (made on first use);
+    one query for both."""
+    configs = IvrConfig.objects.filter(
+        Q(crisis__isnull=True) | Q(crisis_id=crisis_id) if crisis_id else Q(crisis__isnull=True)
+    )
+    config = configs.order_by(F("crisis_id").asc(nulls_last=True)).first()
     if config is None:
         try:
             with transaction.atomic():
@@ -88,16 +89,35 @@ def summary(call: Call) -> dict:
     }
 
 
+def _call_message(call: Call) -> InboundMessage:
+    """The call as an inbound message: the same one from the door and from `ensure_recorded`."""
+    return InboundMessage(
+        channel="voice",
+        sender_kind="phone",
+        sender=call.from_number,
+        kind="call",
+        provider=PROVIDER,
+        provider_id=call.call_sid,
+        recipient=call.to_number,
+        subject=_("Phone call"),
+        language=call.language,
+        sender_proven=True,  # Twilio signed it: this number is calling...
+        proves_contact=False,  # ...but a caller id verifies no new number
+        payload=summary(call),
+        received_at=call.started_at,
+    )
+
+
 def start_call(
     *, call_sid: str, from_number: str, to_number: str, status: str = "ringing"
 ) -> tuple[Call, bool]:
-    """The call's record, made once per CallSid (a retried first webhook finds it), with its event
-    on the caller's timeline: a known number is matched to its customer, a new one opens a
-    customer whose number stays unverified until they prove it."""
-    call = Call.objects.select_related("ticket").filter(call_sid=call_sid).first()
+    """The call's record, made once per CallSid (a retried first webhook finds it), and its event
+    stored in the inbox like every channel's message: the drain records it on the caller's
+    timeline (a known number is matched to its customer; a new one opens a customer whose number
+    stays unverified until they prove it), so the first answer waits for two INSERTs only."""
+    call = Call.objects.filter(call_sid=call_sid).first()
     if call is not None:
         return call, False
-    crisis = active_crises().first()
     now = timezone.now()
     call = Call(
         call_sid=call_sid,
@@ -105,7 +125,7 @@ def start_call(
         to_number=to_number,
         language=_known_language(from_number),
         status=status if status in STATUS_RANK else "ringing",
-        crisis=crisis,
+        crisis=active_crises().first(),
         started_at=now,
         path=[{"step": "answered", "label": "ivr", "at": now.isoformat()}],
     )
@@ -113,74 +133,70 @@ def start_call(
         with transaction.atomic():
             call.save(force_insert=True)
     except IntegrityError:
-        return Call.objects.select_related("ticket").get(call_sid=call_sid), False
-    result = tickets.record_inbound(
-        message=InboundMessage(
-            channel="voice",
-            sender_kind="phone",
-            sender=from_number,
-            kind="call",
-            provider=PROVIDER,
-            provider_id=call_sid,
-            recipient=to_number,
-            subject=_("Phone call"),
-            language=call.language,
-            sender_proven=True,  # Twilio signed it: this number is calling...
-            proves_contact=False,  # ...but a caller id verifies no new number
-            payload=summary(call),
-            received_at=now,
-        )
-    )
-    event = result.event
-    Call.objects.filter(pk=call.pk).update(customer_id=event.customer_id, ticket_id=event.ticket_id)
-    call.customer_id, call.ticket_id = event.customer_id, event.ticket_id
+        return Call.objects.get(call_sid=call_sid), False
+    inbox.accept(_call_message(call))
     return call, True
 
 
+def ensure_recorded(call: Call) -> Call:
+    """The call with its customer and ticket: the event the drain recorded, or recorded here when
+    the drain has not come to it yet (`record_inbound` is idempotent by CallSid)."""
+    if call.ticket_id is not None or call.direction != CallDirection.INBOUND:
+        return call
+    event = tickets.record_inbound(message=_call_message(call), offer_later=False).event
+    Call.objects.filter(pk=call.pk).update(
+        customer_id=event.customer_id, ticket_id=event.ticket_id, event_id=event.pk
+    )
+    call.customer_id, call.ticket_id, call.event_id = event.customer_id, event.ticket_id, event.pk
+    return call
+
+
 def find(call_sid: str) -> Call | None:
-    return Call.objects.select_related("crisis", "answered_by", "placed_by").filter(call_sid=call_sid).first()
-
-
-def _event_id(call: Call) -> int | None:
-    from helpdesk.tickets.selectors import event_id_for
-
-    return event_id_for(provider=PROVIDER, provider_id=call.call_sid)
+    """The call of a later webhook, with its customer and ticket (`ensure_recorded`)."""
+    call = Call.objects.select_related("crisis").filter(call_sid=call_sid).first()
+    return ensure_recorded(call) if call is not None else None
 
 
 def sync_event(call: Call) -> None:
-    """Copy the call's summary into its timeline event."""
-    event_id = _event_id(call)
-    if event_id is not None:
-        tickets.update_inbound_event(event_id=event_id, payload=summary(call))
+    """Copy the call's summary into its timeline event (once `ensure_recorded` knows it)."""
+    if call.event_id is not None:
+        tickets.update_inbound_event(event_id=call.event_id, payload=summary(call), ticket_id=call.ticket_id)
 
 
-def step(call: Call, name: str, value: str = "", *, outcome: str = "", language: str = "") -> Call:
-    """Append one step of the IVR path (and the outcome or language it set), then sync the event.
-    The row is locked: two webhooks of one call (a retry) append in turn."""
+def step(call: Call, *labels: str, outcome: str = "", language: str = "") -> Call:
+    """Append steps of the IVR path ("menu:2", "queue"), and the outcome or language they set, in
+    one write. The row is locked: two webhooks of one call (a retry) append in turn. The timeline
+    event follows when the outcome or the language changes, and at the end of the call
+    (`apply_status`): a caller moving through the menu does not notify every agent's page at
+    each key."""
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
-        now = timezone.now()
-        label = f"{name}:{value}" if value else name
-        locked.path = [*locked.path, {"step": name, "value": value, "label": label, "at": now.isoformat()}][
-            -50:
-        ]
+        at = timezone.now().isoformat()
+        added = []
+        for label in labels:
+            name, _sep, value = label.partition(":")
+            added.append({"step": name, "value": value, "label": label, "at": at})
+        locked.path = [*locked.path, *added][-50:]
         fields = ["path"]
-        if outcome and locked.outcome in WAITING:
+        if outcome and locked.outcome in WAITING and locked.outcome != outcome:
             locked.outcome = outcome
             fields.append("outcome")
             if outcome == CallOutcome.QUEUED:
-                locked.queued_at = now
+                locked.queued_at = timezone.now()
                 fields.append("queued_at")
-        if language:
+        if language and language != locked.language:
             locked.language = language
             fields.append("language")
         locked.save(update_fields=fields)
-    sync_event(locked)
+    if Call.crisis.is_cached(call) and call.crisis_id == locked.crisis_id:
+        locked.crisis = call.crisis  # loaded once per request
+    if len(fields) > 1:
+        sync_event(locked)
     return locked
 
 
 def set_language(call: Call, language: str) -> Call:
-    call = step(call, "language", language, language=language)
+    call = step(call, f"language:{language}", language=language)
     if call.customer_id:
         from helpdesk.customers.services import remember_language
 
@@ -218,6 +234,8 @@ def apply_status(*, call_sid: str, status: str, duration: int | None = None, err
                 call.outcome = CallOutcome.COMPLETED
                 fields.append("outcome")
         call.save(update_fields=fields)
+    if status in ENDED:
+        call = ensure_recorded(call)  # a call that ends on the timeline, whatever the drain did
     sync_event(call)
     if call.direction == CallDirection.OUTBOUND and status in ENDED and call.ticket_id:
         _log_call_back_outcome(call)
@@ -255,52 +273,61 @@ def queue_position(call: Call) -> int:
     return ahead + 1
 
 
-def record_voicemail(
-    *, call: Call | None, recording_sid: str, url: str, duration: int | None, from_number: str
-):
-    """The voicemail's own event, once per RecordingSid (the Record action and the recording status
-    callback both carry it; whichever comes first records it)."""
-    recording, created = Recording.objects.get_or_create(
-        recording_sid=recording_sid, defaults={"call": call, "url": url, "duration": duration}
-    )
-    if call is not None and created:
-        step(call, "voicemail", outcome=CallOutcome.VOICEMAIL)
-    message = InboundMessage(
+def _voicemail_message(recording: Recording, call: Call | None) -> InboundMessage:
+    """The voicemail as an inbound message, the same from every callback that carries it."""
+    return InboundMessage(
         channel="voice",
         sender_kind="phone",
-        sender=from_number,
+        sender=call.from_number if call else "",
         kind="voicemail",
         provider=PROVIDER,
-        provider_id=recording_sid,
+        provider_id=recording.recording_sid,
         recipient=call.to_number if call else "",
         subject=_("Voicemail"),
-        body=recording.transcript,
         language=call.language if call else "",
-        media=[url + ".mp3"],  # Twilio serves a recording as MP3 when the URL asks for it
+        media=[recording.url + ".mp3"],  # Twilio serves a recording as MP3 when the URL asks for it
         sender_proven=True,
         proves_contact=False,
         payload={
             "media_types": ["audio/mpeg"],
-            "duration": duration,
+            "duration": recording.duration,
             "call_sid": call.call_sid if call else "",
         },
         ticket_id=call.ticket_id if call else None,
+        received_at=recording.created_at,
     )
-    return tickets.record_inbound(message=message).event
+
+
+def record_voicemail(*, call: Call, recording_sid: str, url: str, duration: int | None) -> Recording:
+    """The voicemail, once per RecordingSid (the Record action and the recording status callback
+    both carry it; whichever comes first stores it): into the inbox, like every channel's message,
+    and the drain puts it on the caller's timeline, in the call's ticket."""
+    recording, created = Recording.objects.get_or_create(
+        recording_sid=recording_sid, defaults={"call": call, "url": url, "duration": duration}
+    )
+    if created:
+        step(call, "voicemail", outcome=CallOutcome.VOICEMAIL)
+        inbox.accept(_voicemail_message(recording, call))
+    return recording
 
 
 def record_transcript(*, recording_sid: str, text: str, status: str) -> bool:
-    """Twilio's transcript of a voicemail: kept with the recording, shown as the voicemail's body."""
+    """Twilio's transcript of a voicemail: kept with the recording, shown as the voicemail's body
+    (recorded here first if the drain has not come to it yet: `record_inbound` is idempotent)."""
     changed = Recording.objects.filter(recording_sid=recording_sid).update(
         transcript=text[:5000], transcript_status=status[:16]
     )
-    if not changed:
-        return False
+    if not changed or status != "completed":
+        return bool(changed)
     from helpdesk.tickets.selectors import event_id_for
 
     event_id = event_id_for(provider=PROVIDER, provider_id=recording_sid)
-    if event_id is not None and status == "completed":
-        tickets.update_inbound_event(event_id=event_id, payload={"transcribed": True}, body=text[:5000])
+    if event_id is None:
+        recording = Recording.objects.select_related("call").get(recording_sid=recording_sid)
+        event_id = tickets.record_inbound(
+            message=_voicemail_message(recording, recording.call), offer_later=False
+        ).event.pk
+    tickets.update_inbound_event(event_id=event_id, payload={"transcribed": True}, body=text[:5000])
     return True
 
 

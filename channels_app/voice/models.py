@@ -43,6 +43,10 @@ class Call(models.Model):
     crisis = models.ForeignKey("crisis.Crisis", null=True, blank=True, on_delete=models.SET_NULL)
     customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.SET_NULL)
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL)
+    # The call's event on the timeline, once recorded (the drain's or `calls.ensure_recorded`).
+    event = models.ForeignKey(
+        "tickets.TimelineEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

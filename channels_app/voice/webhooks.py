@@ -190,10 +190,6 @@ def _media_url(path: str) -> str:
     return path if path.startswith(("https://", "http://")) else settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
-def _can_text(call: Call) -> bool:
-    return call.customer_id is not None
-
-
 def _main(call: Call, *, with_message: bool) -> str:
     config = calls.ivr_config(call.crisis_id)
     language = _language(call)
@@ -202,7 +198,7 @@ def _main(call: Call, *, with_message: bool) -> str:
         return _voicemail(call, before=[*before, prompts.closed(language)])
     options = prompts.menu(
         language,
-        sms=config.offer_sms and _can_text(call),
+        sms=config.offer_sms,
         agent=config.offer_agent,
         voicemail=config.offer_voicemail,
         triage=_triage_flow(call, config) is not None,
@@ -237,13 +233,12 @@ def handle_menu(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
     config = calls.ivr_config(call.crisis_id)
     language = _language(call)
     choice = _choice(form, prompts.MENU_WORDS)
-    if choice == "1" and config.offer_sms and _can_text(call):
+    if choice == "1" and config.offer_sms:
         return _twiml(_deflect(call, config))
     if choice == "2" and config.offer_agent:
-        calls.step(call, "menu", "2")
         wait = calls.estimated_wait_seconds(config)
         if wait > config.surge_wait_seconds:
-            calls.step(call, "callback_offer")
+            calls.step(call, "menu:2", "callback_offer")
             return _twiml(
                 ivr.menu(
                     action=absolute("voice:callback"),
@@ -252,16 +247,16 @@ def handle_menu(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
                     hints="one, two, call back, wait",
                 )
             )
-        return _twiml(_enqueue(call, wait))
+        return _twiml(_enqueue(call, wait, "menu:2"))
     if choice == "3" and config.offer_voicemail:
-        calls.step(call, "menu", "3")
+        calls.step(call, "menu:3")
         return _twiml(_voicemail(call, before=[]))
     if choice == "4" and (flow := _triage_flow(call, config)) is not None:
         return _twiml(_start_triage(call, flow))
     if choice == "0":
-        calls.step(call, "menu", "0")
+        calls.step(call, "menu:0")
         return _twiml(_main(call, with_message=True))
-    call = calls.step(call, "menu_retry", choice)
+    call = calls.step(call, f"menu_retry:{choice}")
     if _tries(call, "menu_retry") >= MAX_TRIES:
         return _twiml(ivr.say_then_hang_up([prompts.not_understood(language), prompts.goodbye(language)]))
     return _twiml(ivr.say_then_redirect([prompts.not_understood(language)], absolute("voice:main")))
@@ -290,7 +285,6 @@ def _deflect(call: Call, config: IvrConfig) -> str:
 
     language = _language(call)
     steps = sms_steps(call, config)
-    calls.step(call, "menu", "1", outcome=CallOutcome.DEFLECTED)
     point = contact_point(kind="phone", value=call.from_number)
     if point is not None and call.ticket_id and not tickets.blocked_reason(point, "sms"):
         ticket = Ticket.objects.get(pk=call.ticket_id)
@@ -306,14 +300,14 @@ def _deflect(call: Call, config: IvrConfig) -> str:
                     )
                 ]
             )
-        calls.step(call, "sms_sent")
+        calls.step(call, "menu:1", "sms_sent", outcome=CallOutcome.DEFLECTED)
         return ivr.say_then_hang_up([prompts.sms_sent(language)])
-    calls.step(call, "steps_read")
+    calls.step(call, "menu:1", "steps_read", outcome=CallOutcome.DEFLECTED)
     return ivr.say_then_hang_up(prompts.sms_not_possible(language, steps))
 
 
-def _enqueue(call: Call, wait_seconds: int) -> str:
-    calls.step(call, "queue", outcome=CallOutcome.QUEUED)
+def _enqueue(call: Call, wait_seconds: int, *before: str) -> str:
+    calls.step(call, *before, "queue", outcome=CallOutcome.QUEUED)
     return ivr.enqueue(
         speeches=[prompts.wait_estimate(_language(call), round(wait_seconds / 60))],
         queue=calls.QUEUE_NAME,
@@ -341,8 +335,8 @@ def handle_callback_choice(request: WebhookRequest, form: dict[str, str]) -> Web
         calls.request_callback(call)
         return _twiml(ivr.say_then_hang_up([prompts.callback_booked(_language(call))]))
     # 2, or nothing pressed: the caller keeps waiting.
-    calls.step(call, "callback_declined")
-    return _twiml(_enqueue(call, calls.estimated_wait_seconds(calls.ivr_config(call.crisis_id))))
+    wait = calls.estimated_wait_seconds(calls.ivr_config(call.crisis_id))
+    return _twiml(_enqueue(call, wait, "callback_declined"))
 
 
 @twilio_webhook
@@ -369,7 +363,7 @@ def handle_queue_exit(request: WebhookRequest, form: dict[str, str]) -> WebhookA
 def _triage_flow(call: Call, config: IvrConfig):
     """The flow the IVR asks, when the manager offers it and Twilio speaks the caller's language
     (its questions are in that language: read in another voice, nobody would follow them)."""
-    if not config.offer_triage or not call.customer_id:
+    if not config.offer_triage:
         return None
     if prompts.spoken_language(_language(call)) != _language(call):
         return None
@@ -392,7 +386,6 @@ def _start_triage(call: Call, flow) -> str:
     from triage import selectors, services
     from triage.models import RunMode
 
-    calls.step(call, "menu", "4")
     run = selectors.active_run(customer_id=call.customer_id, mode=RunMode.VOICE)
     if run is None:
         try:
@@ -405,7 +398,7 @@ def _start_triage(call: Call, flow) -> str:
             )
         except ApplicationError:
             return _main(call, with_message=False)
-    calls.step(call, "triage")
+    calls.step(call, "menu:4", "triage")
     return _ask(call, selectors.run_prompt(run))
 
 
@@ -463,9 +456,7 @@ def _voicemail_from(form: dict[str, str]) -> WebhookAnswer | None:
     call = _call(form)
     if call is None:
         return _bad("Unknown call.")
-    calls.record_voicemail(
-        call=call, recording_sid=sid, url=url, duration=duration, from_number=call.from_number
-    )
+    calls.record_voicemail(call=call, recording_sid=sid, url=url, duration=duration)
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -10,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -215,10 +217,20 @@ def add_system_event(
     )
 
 
-def update_inbound_event(*, event_id: int, payload: dict, body: str | None = None) -> bool:
+def update_inbound_event(
+    *, event_id: int, payload: dict, body: str | None = None, ticket_id: int | None = None
+) -> bool:
     """Merge `payload` into an inbound event's payload (and set its body): what a channel learns
     of a message after it was recorded (a call's status and duration, a voicemail's transcript).
-    Never an outbound or audit event. True when the event was there."""
+    Never an outbound or audit event. True when the event was there. With the event's `ticket_id`
+    known and no body, PostgreSQL merges in one statement (a call's every step does this)."""
+    if ticket_id is not None and body is None and connection.vendor == "postgresql":
+        merged = TimelineEvent.objects.filter(pk=event_id, direction=Direction.IN).update(
+            payload=RawSQL("payload || %s::jsonb", [json.dumps(payload)])
+        )
+        if merged:
+            realtime.ticket_id_changed(ticket_id, event_id=event_id)
+        return bool(merged)
     with transaction.atomic():
         event = (
             TimelineEvent.objects.select_for_update()
