@@ -19,6 +19,7 @@ RUN pip install --no-deps . \
     && DJANGO_SECRET_KEY=build-only STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage \
        python manage.py collectstatic --noinput -v 0 \
     && useradd --create-home --uid 10001 tourniquet \
+    && mkdir -p /app/media \
     && chown -R tourniquet /app
 
 USER tourniquet

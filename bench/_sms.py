@@ -21,12 +21,14 @@ GATEWAYS = (
 )
 
 
-def database_url() -> str:
-    explicit = os.environ.get("SMS_BENCH_DATABASE_URL")
+def database_url(name: str = "sms") -> str:
+    """A bench's own database: <NAME>_BENCH_DATABASE_URL, else tourniquet_<name>_bench next to
+    DATABASE_URL (each bench starts from a fresh one)."""
+    explicit = os.environ.get(f"{name.upper()}_BENCH_DATABASE_URL")
     if explicit:
         return explicit
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tourniquet")
-    return base.rsplit("/", 1)[0] + "/tourniquet_sms_bench"
+    return base.rsplit("/", 1)[0] + f"/tourniquet_{name}_bench"
 
 
 def child_env(db_url: str, *, public_url: str, sms_gateway: str, api_base: str = "") -> dict[str, str]:

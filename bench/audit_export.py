@@ -21,15 +21,13 @@ import tracemalloc
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bench import _sms
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url() -> str:
-    explicit = os.environ.get("AUDIT_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tourniquet")
-    return base.rsplit("/", 1)[0] + "/tourniquet_audit_bench"
+    return _sms.database_url("audit")
 
 
 def load(events: int, day: datetime) -> None:

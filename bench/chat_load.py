@@ -39,11 +39,7 @@ LOST_AFTER = 15.0
 
 
 def database_url() -> str:
-    explicit = os.environ.get("CHAT_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tourniquet")
-    return base.rsplit("/", 1)[0] + "/tourniquet_chat_bench"
+    return _sms.database_url("chat")
 
 
 def processes(env: dict[str, str]) -> list:

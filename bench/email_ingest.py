@@ -31,11 +31,7 @@ DOOR_TARGET, WORKER_TARGET = 500.0, 200.0
 
 
 def database_url() -> str:
-    explicit = os.environ.get("EMAIL_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tourniquet")
-    return base.rsplit("/", 1)[0] + "/tourniquet_email_bench"
+    return _sms.database_url("email")
 
 
 def messages(n: int) -> list[tuple[bytes, dict[str, str]]]:

@@ -4,7 +4,7 @@
 
 Starts the production HTTP server (gunicorn, gthread WSGI, the webhooks' lean door) with
 DJANGO_DEBUG=0 on a fresh database (IVR_BENCH_DATABASE_URL, default <DATABASE_URL
-server>/tourniquet_ivr_bench), port IVR_BENCH_PORT (8151), one Celery worker for the inbox drain
+server>/tourniquet_ivr_bench), port IVR_BENCH_PORT (8171), one Celery worker for the inbox drain
 (it records the calls and voicemails on the timeline, as in production), an active crisis and 250
 known, verified callers. Then --concurrency callers at once (asyncio, keep-alive httpx clients in
 --clients processes, each request signed as Twilio signs it) walk --calls calls through the menu,
@@ -43,16 +43,12 @@ import httpx
 
 from bench import _sms
 
-PORT = int(os.environ.get("IVR_BENCH_PORT", "8151"))
+PORT = int(os.environ.get("IVR_BENCH_PORT", "8171"))
 KNOWN = 250
 
 
 def database_url() -> str:
-    explicit = os.environ.get("IVR_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tourniquet")
-    return base.rsplit("/", 1)[0] + "/tourniquet_ivr_bench"
+    return _sms.database_url("ivr")
 
 
 class Walker:
@@ -135,11 +131,11 @@ class Walker:
 PATHS = (["1", "1"], ["1", "2"], ["1", "3"], ["1"])
 
 
-def plan(calls: int) -> list[tuple[str, list[str]]]:
+def plan(calls: int, offset: int = 0) -> list[tuple[str, list[str]]]:
     out = []
     for i in range(calls):
         kind = i % 4
-        number = f"+1415{8100000 + i % KNOWN:07d}" if kind == 3 else f"+1628{5000000 + i:07d}"
+        number = f"+1415{8100000 + i % KNOWN:07d}" if kind == 3 else f"+1628{5000000 + offset + i:07d}"
         out.append((number, PATHS[kind]))
     return out
 
@@ -267,7 +263,10 @@ def main() -> None:
     try:
         _sms.wait_http(base + "/healthz")
         asyncio.run(hammer_bare(base, 300, args.concurrency))  # warm every worker
-        asyncio.run(surge(base, plan(40), 8))  # and the IVR's code paths
+        # Every thread of every worker walks the IVR once before the clock starts: a thread's first
+        # webhook opens its database connection and prepares its statements (DATABASE_PREPARED_STATEMENTS), a
+        # once-per-thread cost that would otherwise be the surge's slowest answers.
+        asyncio.run(surge(base, plan(200, offset=500_000), args.concurrency))
         bare_n = 2000 if not args.listen else args.concurrency * 10
         n, c, listen = args.clients, args.concurrency, args.listen
         before = sum(in_processes(n, _bare_share, base, bare_n, c, listen), [])

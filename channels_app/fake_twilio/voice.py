@@ -221,14 +221,19 @@ class Voice:
         elif verb.tag == "Pause":
             call.steps.append({"verb": "Pause", "length": verb.get("length", "1")})
 
+    async def _await_input(self, call: FakeCall) -> None:
+        """An interactive call with no input queued waits for the simulator's keypad (or times out)."""
+        if call.inputs or not call.interactive:
+            return
+        call.waiting_for_input = True
+        assert call.arrived is not None
+        call.arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(call.arrived.wait(), timeout=call.input_timeout)
+        call.waiting_for_input = False
+
     async def _input(self, call: FakeCall, gather: ET.Element) -> dict[str, str] | None:
-        if not call.inputs and call.interactive:
-            call.waiting_for_input = True
-            assert call.arrived is not None
-            call.arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(call.arrived.wait(), timeout=call.input_timeout)
-            call.waiting_for_input = False
+        await self._await_input(call)
         if not call.inputs:
             return None
         item = call.inputs.popleft()
@@ -249,13 +254,7 @@ class Voice:
             for inner in hold if hold is not None else []:
                 self._hear(call, inner)
         result = "hangup"
-        if call.interactive and not call.inputs:
-            call.waiting_for_input = True
-            assert call.arrived is not None
-            call.arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(call.arrived.wait(), timeout=call.input_timeout)
-            call.waiting_for_input = False
+        await self._await_input(call)
         if call.inputs and call.inputs[0] == "agent":
             call.inputs.popleft()
             result = "bridged"

@@ -391,6 +391,8 @@ def place_call_back(*, ticket: Ticket, agent, to_number: str) -> Call:
 
 
 def _log_call_back_outcome(call: Call) -> None:
+    if call.customer_id is None:
+        return
     minutes, seconds = divmod(call.duration or 0, 60)
     if call.status == "completed":
         body = _("Call back to %(number)s: answered, %(minutes)d min %(seconds)02d s.") % {

@@ -122,7 +122,7 @@ def ivr_stats(request: HttpRequest) -> HttpResponse:
     )
 
 
-def recording(request: HttpRequest, name: str) -> HttpResponse:
+def recording(request: HttpRequest, name: str) -> FileResponse:
     """An IVR recording, for Twilio's <Play>: public, as the crisis message it holds is."""
     if not RECORDING_NAME.match(name) or not default_storage.exists(f"ivr/{name}"):
         raise Http404

@@ -178,8 +178,8 @@ def _crisis_message(call: Call, config: IvrConfig) -> list[Speech]:
         return [Speech(text="", language=language, recording=_media_url(recording))]
     spoken = prompts.spoken_language(language)
     text = config.messages.get(spoken) or ""
-    if not text:
-        crisis = call.crisis
+    crisis = call.crisis
+    if not text and crisis is not None:
         text = " ".join(t for t in (crisis.text(spoken, "summary"), crisis.text(spoken, "what_to_do")) if t)
     return [Speech(text=text, language=spoken)] if text else []
 
@@ -270,8 +270,9 @@ def sms_steps(call: Call, config: IvrConfig) -> str:
 
     language = _language(call)
     text = str(text_for(config.sms_steps, language))
-    if not text and call.crisis_id:
-        text = call.crisis.text(language, "what_to_do") or call.crisis.text(language, "summary")
+    crisis = call.crisis if call.crisis_id else None
+    if not text and crisis is not None:
+        text = crisis.text(language, "what_to_do") or crisis.text(language, "summary")
     lines = [text] if text else []
     lines.extend(channel_directory_lines(language)[:4])
     return "\n".join(lines) or prompts.goodbye(language).text
@@ -382,16 +383,18 @@ def _ask(call: Call, question: str) -> str:
 
 
 def _start_triage(call: Call, flow) -> str:
-    from helpdesk.customers.models import Customer
     from triage import selectors, services
     from triage.models import RunMode
 
-    run = selectors.active_run(customer_id=call.customer_id, mode=RunMode.VOICE)
+    customer = call.customer
+    if customer is None:
+        return _main(call, with_message=False)
+    run = selectors.active_run(customer_id=customer.pk, mode=RunMode.VOICE)
     if run is None:
         try:
             run = services.start_run(
                 flow=flow,
-                customer=Customer.objects.get(pk=call.customer_id),
+                customer=customer,
                 ticket=call.ticket,
                 mode=RunMode.VOICE,
                 language=_language(call),
@@ -518,8 +521,9 @@ def handle_outbound(request: WebhookRequest, form: dict[str, str]) -> WebhookAns
     from django.conf import settings
 
     call = _call(form)
-    if call is None or call.placed_by_id is None:
+    agent = call.placed_by if call is not None else None
+    if call is None or agent is None:
         return _bad("Unknown call.")
-    client = settings.VOICE_AGENT_CLIENT_PREFIX + call.placed_by.get_username()
+    client = settings.VOICE_AGENT_CLIENT_PREFIX + agent.get_username()
     calls.step(call, "connect_agent")
     return _twiml(ivr.connect_agent(speeches=[prompts.calling_back(_language(call))], client=client))

@@ -5,12 +5,10 @@ was shown live while typing. Saves artifacts/screenshots/phone_simulator.png (bo
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from helpdesk.tickets.models import Ticket
-from tests.fixtures.browser import SCREENSHOTS, login
+from tests.fixtures.browser import login, side_by_side
 from tests.fixtures.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -47,16 +45,7 @@ def test_customer_and_agent_side_by_side(live_server, browser, agent, fake_twili
         desk.reload()
         desk.locator("article.event", has_text="Press firmly").locator(".delivery-delivered").wait_for()
 
-        shots = [base64.b64encode(p.screenshot()).decode() for p in (phone, desk)]
-        composer = browser.new_page(viewport={"width": 1380, "height": 920})
-        composer.set_content(
-            "<body style='margin:0;display:flex;gap:20px;background:#444'>"
-            + "".join(f"<img src='data:image/png;base64,{s}' width='680'>" for s in shots)
-            + "</body>"
-        )
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        composer.screenshot(path=str(SCREENSHOTS / "phone_simulator.png"))
-        composer.close()
+        side_by_side(browser, (phone, desk), "phone_simulator", height=920)
     finally:
         phone_ctx.close()
         agent_ctx.close()

@@ -7,14 +7,12 @@ IVR editor's ivr_editor_en.png / ivr_editor_fa.png.
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from django.conf import settings as django_settings
 
 from channels_app.voice.models import Call, CallOutcome
 from helpdesk.crisis.models import Crisis, CrisisStatus
-from tests.fixtures.browser import SCREENSHOTS, login
+from tests.fixtures.browser import SCREENSHOTS, login, side_by_side
 from tests.fixtures.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -81,16 +79,7 @@ def test_the_keypad_walks_the_ivr_and_the_voicemail_lands_on_the_timeline(
         assert playable == "audio/mpeg"
         desk.locator(".voice-panel").wait_for()
 
-        shots = [base64.b64encode(p.screenshot()).decode() for p in (phone, desk)]
-        composer = browser.new_page(viewport={"width": 1380, "height": 980})
-        composer.set_content(
-            "<body style='margin:0;display:flex;gap:20px;background:#444'>"
-            + "".join(f"<img src='data:image/png;base64,{s}' width='680'>" for s in shots)
-            + "</body>"
-        )
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        composer.screenshot(path=str(SCREENSHOTS / "call_simulator.png"))
-        composer.close()
+        side_by_side(browser, (phone, desk), "call_simulator", height=980)
         desk.screenshot(path=str(SCREENSHOTS / "voice_ticket_en.png"), full_page=True)
         _in_language(desk, live_server, "fa")
         desk.reload()
