@@ -20,6 +20,7 @@ from channels_app.voice.forms import IvrForm
 from channels_app.voice.models import Call, IvrConfig
 from helpdesk.accounts.guards import manager_required, staff_required
 from helpdesk.crisis.models import Crisis
+from helpdesk.crisis.selectors import active_crises
 from helpdesk.tickets.selectors import customer_contact_points, visible_tickets
 
 RECORDING_NAME = re.compile(r"^[a-z]{2}-[A-Za-z0-9_-]{16}\.(mp3|wav)$")
@@ -65,10 +66,13 @@ def call_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @manager_required
 def ivr_editor(request: HttpRequest) -> HttpResponse:
-    """What callers hear during a crisis (?crisis=<id>) or on ordinary days, with live numbers."""
+    """What callers hear during a crisis (?crisis=<id>; the active one when none is named) or on
+    ordinary days (?crisis=), with live numbers."""
     crisis = None
     if request.GET.get("crisis"):
         crisis = get_object_or_404(Crisis, pk=request.GET["crisis"])
+    elif "crisis" not in request.GET:
+        crisis = active_crises().first()
     config = IvrConfig.objects.filter(crisis=crisis).first() or IvrConfig(crisis=crisis)
     form = IvrForm(request.POST or None, request.FILES or None, instance=config)
     if request.method == "POST" and form.is_valid():

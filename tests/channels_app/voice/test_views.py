@@ -88,3 +88,11 @@ def test_the_calls_panel_offers_a_call_back_only_to_the_customers_numbers(agent_
     response = agent_client.post(f"/voice/tickets/{ticket.pk}/call-back/", {"to": "+19005550000"})
     assert "one of the customer" in response.content.decode()
     assert not Call.objects.exists()
+
+
+def test_the_editor_opens_on_the_active_crisis(manager_client):
+    crisis = Crisis.objects.create(title="Ash cloud", status=CrisisStatus.ACTIVE)
+    page = manager_client.get("/voice/ivr/").content.decode()
+    assert f'<option value="{crisis.pk}" selected' in page
+    ordinary = manager_client.get("/voice/ivr/?crisis=").content.decode()  # ordinary days, asked for
+    assert f'<option value="{crisis.pk}" selected' not in ordinary
