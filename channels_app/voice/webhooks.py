@@ -109,8 +109,8 @@ def handle_incoming(request: WebhookRequest, form: dict[str, str]) -> WebhookAns
     try:
         normalize_phone(caller)
     except ApplicationError:
-        # A withheld number ("anonymous"): nobody to match, text or call back; an agent can still
-        # take the call. Kept in the log, not on a timeline (there is no customer to put it on).
+        # A withheld number ("anonymous"): nobody to match, text or call back, and no customer to
+        # put the call on: the IVR says goodbye and the log keeps the CallSid.
         logger.info("call %s from a withheld number", form["CallSid"])
         return _twiml(ivr.say_then_hang_up([prompts.goodbye("en")]))
     call, _created = calls.start_call(
@@ -144,10 +144,8 @@ def handle_language(request: WebhookRequest, form: dict[str, str]) -> WebhookAns
     choice = _choice(form, words)
     language = dict(prompts.LANGUAGE_KEYS).get(choice)
     if language is None:
-        calls.step(call, "language_retry")
-        return _twiml(
-            ivr.say_then_redirect([prompts.not_understood("en")], absolute("voice:inbound") + "?again=1")
-        )
+        calls.step(call, "language_retry")  # counted here once; the first menu is asked again
+        return _twiml(ivr.say_then_redirect([prompts.not_understood("en")], absolute("voice:inbound")))
     call = calls.set_language(call, language)
     return _twiml(_main(call, with_message=True))
 

@@ -353,3 +353,11 @@ def test_the_agent_sees_the_call_summary_and_the_voicemail_player(caller, flood,
     assert '<dl class="call-summary">' in page
     assert "ivr → menu:3 → voicemail</dd>" in page
     assert '<audio class="media-audio" controls preload="none"' in page
+
+
+def test_a_wrong_language_key_asks_the_first_menu_again(caller, flood):
+    walk = caller.call("9", "2")
+    call = call_of(walk)
+    assert call.language == "fa"
+    assert [s["step"] for s in call.path].count("language_retry") == 1
+    assert walk.said.count("For English, press 1.") == 2
