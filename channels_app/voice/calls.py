@@ -217,8 +217,9 @@ def apply_status(*, call_sid: str, status: str, duration: int | None = None, err
         call.status = status
         fields = ["status"]
         if status == "in-progress" and call.direction == CallDirection.OUTBOUND and call.answered_at is None:
-            call.answered_at, call.outcome = now, CallOutcome.ANSWERED
-            fields += ["answered_at", "outcome"]
+            # The customer picked up: the agent who placed the call is on it.
+            call.answered_at, call.outcome, call.answered_by_id = now, CallOutcome.ANSWERED, call.placed_by_id
+            fields += ["answered_at", "outcome", "answered_by"]
         if status in ENDED:
             call.ended_at = now
             call.duration = duration
@@ -375,7 +376,6 @@ def place_call_back(*, ticket: Ticket, agent, to_number: str) -> Call:
         customer_id=ticket.customer_id,
         ticket=ticket,
         placed_by=agent,
-        answered_by=agent,
         started_at=now,
         path=[{"step": "call_back", "label": "call_back", "at": now.isoformat()}],
     )

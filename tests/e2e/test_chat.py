@@ -93,11 +93,15 @@ def test_a_visitor_on_another_site_chats_with_an_agent(
             if language == "en"
             else "شما را برای فردا در پرواز LH 1173 جا دادیم."
         )
+        # Typing shows both ways: the agent's first keys reach the widget, which hides it on the reply.
+        page.locator("#id_body").press_sequentially(answer[:3])
+        visitor.locator(".tq-typing").wait_for(state="visible")
         page.fill("#id_body", answer)
         page.locator(
             "form button[type=submit]", has_text="Send reply" if language == "en" else "ارسال پاسخ"
         ).click()
         visitor.locator(".tq-them", has_text=answer).wait_for()
+        assert visitor.locator(".tq-typing").is_hidden()
         assert visitor.locator(".tq-log b").count() == 0  # the visitor's markup stayed text
         # Each message in its own script's direction, whatever the page's.
         directions = visitor.eval_on_selector_all(
@@ -109,7 +113,9 @@ def test_a_visitor_on_another_site_chats_with_an_agent(
 
         # The customer writes again; the agent's open ticket shows it without a reload.
         follow_up = "Thank you!" if language == "en" else "ممنونم!"
-        visitor.fill(".tq-text", follow_up)
+        visitor.locator(".tq-text").press_sequentially(follow_up)
+        customer_typing = "The customer is typing…" if language == "en" else "مشتری در حال نوشتن است…"
+        page.locator("#presence", has_text=customer_typing).wait_for()
         visitor.keyboard.press("Enter")
         page.locator("article.event", has_text=follow_up).wait_for()
         screenshot(visitor, f"chat_visitor_{language}")

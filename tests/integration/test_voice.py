@@ -93,6 +93,7 @@ def test_a_call_back_request_becomes_a_ticket_and_the_agent_calls_back(
     assert response.status_code == 200 and b"Calling" in response.content
     placed = Call.objects.get(direction="outbound")
     assert placed.placed_by == agent and placed.ticket_id == ticket.pk
+    assert placed.answered_by is None or placed.answered_at is not None  # not before they pick up
     outbound = fake_twilio.wait_call(placed.call_sid)
     assert outbound["direction"] == "outbound"
     assert {"verb": "Dial", "to": [{"kind": "Client", "value": "agent-agent"}]} in outbound["steps"]
@@ -102,3 +103,4 @@ def test_a_call_back_request_becomes_a_ticket_and_the_agent_calls_back(
     assert logged.author == agent
     placed.refresh_from_db()
     assert placed.status == "completed" and placed.outcome == CallOutcome.ANSWERED
+    assert placed.answered_by == agent and placed.answered_at is not None
