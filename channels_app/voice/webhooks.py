@@ -172,10 +172,10 @@ def _crisis_message(call: Call, config: IvrConfig) -> list[Speech]:
         return []
     language = _language(call)
     recording = config.recordings.get(language)
-    if recording:
+    if isinstance(recording, str) and recording.startswith(("/", "https://", "http://")):
         return [Speech(text="", language=language, recording=_media_url(recording))]
     spoken = prompts.spoken_language(language)
-    text = config.messages.get(spoken) or ""
+    text = str(config.messages.get(spoken) or "")
     crisis = call.crisis
     if not text and crisis is not None:
         text = " ".join(t for t in (crisis.text(spoken, "summary"), crisis.text(spoken, "what_to_do")) if t)
