@@ -80,12 +80,19 @@
     }).join(" · ");
   }
   var typingTimer = null;
+  var customerTypingUntil = 0;
+  // The presence line: the other agents, and "the customer is typing" while that lasts (a presence
+  // update in the meantime must not wipe it).
+  function presenceText(line) {
+    var typing = Date.now() < customerTypingUntil ? line.dataset.customerTyping : "";
+    return [line.dataset.agents, typing].filter(Boolean).join(" · ");
+  }
   function showPresence(data) {
     var page = ticketPage();
     var line = document.getElementById("presence");
     if (page && line && String(data.ticket_id) === page.dataset.ticketId) {
       line.dataset.agents = describe(line, data.agents);
-      line.textContent = line.dataset.agents;
+      line.textContent = presenceText(line);
       return;
     }
     var queue = document.querySelector("[data-live=queue]");
@@ -96,9 +103,10 @@
     var page = ticketPage();
     var line = document.getElementById("presence");
     if (!page || !line || String(data.ticket_id) !== page.dataset.ticketId) return;
-    line.textContent = [line.dataset.agents, line.dataset.customerTyping].filter(Boolean).join(" · ");
+    customerTypingUntil = Date.now() + 4000;
+    line.textContent = presenceText(line);
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(function () { line.textContent = line.dataset.agents || ""; }, 4000);
+    typingTimer = setTimeout(function () { line.textContent = presenceText(line); }, 4010);
   }
 
   function connect(attempt) {
