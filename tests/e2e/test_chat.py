@@ -3,6 +3,7 @@ two browser contexts: each sees the other's messages live (screenshots under art
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -104,10 +105,14 @@ def test_a_visitor_on_another_site_chats_with_an_agent(
         assert visitor.locator(".tq-typing").is_hidden()
         assert visitor.locator(".tq-log b").count() == 0  # the visitor's markup stayed text
         # Each message in its own script's direction, whatever the page's.
-        directions = visitor.eval_on_selector_all(
-            ".tq-body", "ps => ps.map(p => getComputedStyle(p).direction)"
+        # (Checked per bubble by its script, not by position: a reconnect may redraw the log.)
+        bubbles = visitor.eval_on_selector_all(
+            ".tq-body", "ps => ps.map(p => [p.textContent, getComputedStyle(p).direction])"
         )
-        assert directions[0] == "ltr" and directions[-1] == ("rtl" if language == "fa" else "ltr")
+        persian = re.compile("[\u0600-\u06ff]")
+        assert {text for text, _d in bubbles} >= {question, answer}
+        for text, direction in bubbles:
+            assert direction == ("rtl" if persian.search(text) else "ltr"), (text, direction)
         assert visitor.locator(".tq-status").inner_text() != "Reconnecting…"
         assert visitor.locator(".tq-chat").get_attribute("dir") == ("rtl" if language == "fa" else "ltr")
 
