@@ -188,8 +188,8 @@ def _media_url(path: str) -> str:
     return path if path.startswith(("https://", "http://")) else settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
-def _main(call: Call, *, with_message: bool) -> str:
-    config = calls.ivr_config(call.crisis_id)
+def _main(call: Call, *, with_message: bool, config: IvrConfig | None = None) -> str:
+    config = config or calls.ivr_config(call.crisis_id)
     language = _language(call)
     before = [prompts.welcome(language), *(_crisis_message(call, config) if with_message else [])]
     if not _open_now(config):
@@ -253,7 +253,7 @@ def handle_menu(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
         return _twiml(_start_triage(call, flow))
     if choice == "0":
         calls.step(call, "menu:0")
-        return _twiml(_main(call, with_message=True))
+        return _twiml(_main(call, with_message=True, config=config))
     call = calls.step(call, f"menu_retry:{choice}")
     if _tries(call, "menu_retry") >= MAX_TRIES:
         return _twiml(ivr.say_then_hang_up([prompts.not_understood(language), prompts.goodbye(language)]))
