@@ -32,6 +32,12 @@ class Crisis(models.Model):
         help_text=_('{"en": {"summary": ..., "what_to_do": ...}}'),
     )
     is_emergency = models.BooleanField(_("emergency (ignore quiet hours)"), default=False)
+    # The version every channel says now (its texts are copied into `texts` when it is published).
+    statement = models.ForeignKey(
+        "Statement", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Regulated businesses: a statement version goes out only once a second manager approves it.
+    statements_need_approval = models.BooleanField(_("statements need a second manager's approval"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -104,8 +110,12 @@ class DirectoryChannel(models.TextChoices):
 
 
 class DirectoryEntry(models.Model):
-    """One line of the channel directory: a need and the channel that serves it best."""
+    """One line of the channel directory: a need and the channel that serves it best. Lines of a
+    crisis replace the desk's every-day lines (crisis null) while that crisis is active."""
 
+    crisis = models.ForeignKey(
+        Crisis, null=True, blank=True, on_delete=models.CASCADE, related_name="directory_entries"
+    )
     position = models.PositiveIntegerField(_("position"), default=0)
     need = models.JSONField(_("need per language"), default=dict, help_text=_('{"en": "Technical problem"}'))
     channel = models.CharField(_("channel"), max_length=8, choices=DirectoryChannel.choices)
@@ -260,3 +270,115 @@ class BroadcastDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.broadcast_id} → {self.to} ({self.status})"
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+    PUBLISHED = "published", _("Published")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+# What a statement says, per language: every channel builds its words from these four.
+STATEMENT_FIELDS = ("title", "summary", "what_to_do", "unknowns")
+
+
+class Statement(models.Model):
+    """One numbered version of a crisis's public statement. Published versions are never edited:
+    a change is a new version, and the old ones stay readable."""
+
+    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="statements")
+    number = models.PositiveIntegerField()
+    texts = models.JSONField(
+        _("texts per language"),
+        default=dict,
+        help_text=_('{"en": {"title", "summary" (what happened), "what_to_do", "unknowns"}}'),
+    )
+    # A recorded reading of this version per language (media paths); the IVR plays it, else says it.
+    recordings = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=StatementStatus.choices, default=StatementStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["crisis", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["crisis", "number"], name="statement_crisis_number_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crisis} v{self.number}"
+
+    def text(self, language: str, key: str) -> str:
+        for lang in (language, "en", *self.texts.keys()):
+            value = (self.texts.get(lang) or {}).get(key)
+            if value:
+                return value
+        return ""
+
+
+class CrisisAudit(models.Model):
+    """Who changed what about a crisis: statements, publishes, rollbacks, surge switches and
+    thresholds. Append-only; ids, not foreign keys, so nothing deleted cascades into the record."""
+
+    crisis_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    action = models.CharField(max_length=32)
+    detail = models.JSONField(default=dict, blank=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True)  # "" for the system
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_name or 'system'}"
+
+
+class DeflectionKind(models.TextChoices):
+    IVR_SMS = "ivr_sms", _("IVR: steps by SMS")
+    HELP_ANSWER = "help_answer", _("HELP answer")
+    BANNER_LINK = "banner_link", _("Banner link")
+    DIRECTORY_LINK = "directory_link", _("Directory link")
+    SELF_SERVICE = "self_service", _("Self-service")
+
+
+class Deflection(models.Model):
+    """One contact served without an agent, counted for the crisis dashboard and surge report."""
+
+    crisis = models.ForeignKey(Crisis, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=DeflectionKind.choices)
+    channel = models.CharField(max_length=16, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["crisis", "kind"], name="deflection_crisis_kind_idx")]
+
+
+class Surge(models.Model):
+    """Surge mode for one scope ("all", "channel:sms", "queue:<id>"): switched on when inbound
+    contacts per evaluation period reach `on_at`, off only once they fall to `off_at` or below
+    (hysteresis), or forced either way by a manager."""
+
+    scope = models.CharField(max_length=40, unique=True)
+    on_at = models.PositiveIntegerField(_("switch on at (contacts per period)"), default=60)
+    off_at = models.PositiveIntegerField(_("switch off at or below"), default=20)
+    forced = models.BooleanField(null=True, blank=True)  # None: by volume; True/False: manager's
+    is_on = models.BooleanField(default=False)
+    since = models.DateTimeField(null=True, blank=True)
+    last_count = models.PositiveIntegerField(default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"surge {self.scope}: {'on' if self.is_on else 'off'}"
