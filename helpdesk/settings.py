@@ -273,6 +273,7 @@ CELERY_TASK_ROUTES = {
     "helpdesk.messaging.tasks.sweep_inbox": {"queue": "inbound"},
     # Sweeps have a queue of their own: a sweep never waits behind a running dispatch task.
     "helpdesk.crisis.tasks.sweep_broadcasts": {"queue": "sweep"},
+    "helpdesk.crisis.tasks.evaluate_surges_task": {"queue": "sweep"},
     "helpdesk.crisis.*": {"queue": "broadcast"},
     "triage.*": {"queue": "triage"},
 }
@@ -288,6 +289,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 2.0,
         "options": {"expires": 2.0},
     },
+    # "surge-evaluation": added with the surge settings below.
 }
 
 # --- Channels (realtime)
@@ -390,6 +392,22 @@ SEGMENT_APPROVAL_THRESHOLD = env.int("SEGMENT_APPROVAL_THRESHOLD", default=BROAD
 SMS_PRICE_PER_SEGMENT = env.float("SMS_PRICE_PER_SEGMENT", default=0.0079)
 BROADCAST_REPLY_WINDOW_HOURS = env.int("BROADCAST_REPLY_WINDOW_HOURS", default=72)
 
+# --- Surge mode (helpdesk/crisis/surge.py): inbound contacts are counted over this many seconds,
+# and beat evaluates the switch as often; the expected wait of a capacity alert takes this handle
+# time per ticket (the IVR keeps its own for calls, IvrConfig.handle_seconds).
+SURGE_EVALUATION_SECONDS = env.int("SURGE_EVALUATION_SECONDS", default=60)
+SURGE_HANDLE_SECONDS = env.int("SURGE_HANDLE_SECONDS", default=240)
+# Each run counts one period: a tick that waited past the next is dropped, not run late.
+CELERY_BEAT_SCHEDULE["surge-evaluation"] = {
+    "task": "helpdesk.crisis.tasks.evaluate_surges_task",
+    "schedule": float(SURGE_EVALUATION_SECONDS),
+    "options": {"expires": float(SURGE_EVALUATION_SECONDS)},
+}
+# The public surfaces (crisis page, banner.json, widget notice, HELP answer, IVR message) read one
+# snapshot kept in Redis (helpdesk.crisis.public): rebuilt on every publish, and at the latest
+# after this many seconds; the last copy is served while PostgreSQL is down. 0: rebuilt each read.
+PUBLIC_SNAPSHOT_FRESH_SECONDS = env.int("PUBLIC_SNAPSHOT_FRESH_SECONDS", default=30)
+
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")
 # The demo's token (the fake Twilio signs with it): production refuses it (deploy check, 503).
@@ -401,6 +419,20 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="
 # The account's sending rate (messages per second, shared by replies and broadcasts): 1 for one US
 # long code, more for a messaging service with several senders or a short code; 0 for no limit.
 TWILIO_MESSAGES_PER_SECOND = env.float("TWILIO_MESSAGES_PER_SECOND", default=10.0)
+# Twilio holds about 4-10 h of queued traffic per sender and drops what waits longer: the planner
+# refuses an SMS broadcast whose drain time (recipients / rate) is longer than this many hours.
+BROADCAST_QUEUE_WINDOW_HOURS = env.float("BROADCAST_QUEUE_WINDOW_HOURS", default=4.0)
+# Non-emergency broadcasts wait for the recipient's morning: "start-end" in local hours (the
+# customer's time zone, else TIME_ZONE); "21-8" holds those planned from 21:00 to 08:00. "": none.
+_QUIET_HOURS = env.str("BROADCAST_QUIET_HOURS", default="21-8").replace(" ", "")
+BROADCAST_QUIET_HOURS: tuple[int, int] | None = None
+if _QUIET_HOURS:
+    _start, _sep, _end = _QUIET_HOURS.partition("-")
+    if not (_start.isdigit() and _end.isdigit()):
+        raise ImproperlyConfigured("BROADCAST_QUIET_HOURS is two hours 0-23, e.g. 21-8")
+    BROADCAST_QUIET_HOURS = (int(_start), int(_end))
+    if max(BROADCAST_QUIET_HOURS) > 23 or BROADCAST_QUIET_HOURS[0] == BROADCAST_QUIET_HOURS[1]:
+        raise ImproperlyConfigured("BROADCAST_QUIET_HOURS is two different hours 0-23, e.g. 21-8")
 # The phone simulator at /demo/phone/ posts signed webhooks as any number: demo machines only.
 DEMO_PHONE_ENABLED = env.bool("DEMO_PHONE_ENABLED", default=DEBUG)
 

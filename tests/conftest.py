@@ -43,6 +43,13 @@ def _fresh_cache():
     flood.reset_all()  # per-ticket inbound counts: ticket ids repeat between test databases
 
 
+@pytest.fixture(autouse=True)
+def _public_snapshot_per_read(settings):
+    """The public crisis snapshot is rebuilt on each read: test databases roll back without the
+    commit that would refresh it (the snapshot tests set a freshness themselves)."""
+    settings.PUBLIC_SNAPSHOT_FRESH_SECONDS = 0
+
+
 CONSOLE = "channels_app.console.gateway.ConsoleGateway"
 
 

@@ -133,11 +133,33 @@ def _socket_base(request: HttpRequest) -> str:
     return "ws" + base[4:] if base.startswith("http") else base
 
 
+def _crisis_notice(snapshot: dict) -> dict:
+    """What the widget shows before the chat: each active crisis's published statement (the words
+    every channel says), the banners and the directory, from the snapshot that outlives the database."""
+    banner = snapshot.get("banner") or {}
+    statements = [
+        {
+            "id": c["id"],
+            "version": c.get("version"),
+            "texts": {
+                lang: {k: v for k, v in values.items() if k in ("title", "summary", "what_to_do")}
+                for lang, values in (c.get("texts") or {}).items()
+            },
+        }
+        for c in snapshot.get("crises", [])
+    ]
+    return {
+        "statements": statements,
+        "banners": banner.get("banners", []),
+        "directory": banner.get("directory", []),
+    }
+
+
 @_widget_endpoint(("POST",), need_token=False, json_body=True)
 def session(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """POST: start a conversation (or go on with the token the widget kept): token, the widget's
     look, whether anyone is online, the crisis banners and directory, and the history so far."""
-    from helpdesk.crisis.selectors import banner_payload
+    from helpdesk.crisis import public
 
     visitor = visitor or tokens.new_visitor(widget.key)
     greeting = {code: widget.greeting_for(code) for code in desk_languages.codes()}
@@ -151,7 +173,7 @@ def session(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data
             "reply_minutes": widget.reply_minutes,
         },
         "online": agents_online(),
-        "crisis": banner_payload(),
+        "crisis": _crisis_notice(public.current()),
         "history": selectors.history(visitor),
         "socket": _socket_base(request) + "/ws/chat/?widget=" + widget.key,
     }

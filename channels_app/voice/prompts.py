@@ -151,6 +151,16 @@ def calling_back(language: str) -> Speech:
     )
 
 
+def busy_text_help(language: str) -> Speech:
+    return _in(
+        language,
+        lambda: _(
+            "We cannot take your call right now. "
+            "Text HELP to this number for what to do, or call again later."
+        ),
+    )
+
+
 def goodbye(language: str) -> Speech:
     return _in(language, lambda: _("Goodbye."))
 

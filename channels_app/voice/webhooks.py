@@ -17,6 +17,7 @@ from functools import wraps
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -59,6 +60,8 @@ def twilio_webhook(handler: Callable[[WebhookRequest, dict[str, str]], WebhookAn
             return handler(request, form)
         except DatabaseError as exc:
             logger.error("voice webhook %s: database unavailable (%s)", request.path, type(exc).__name__)
+            if handler.__name__ in ("handle_incoming", "handle_main"):
+                return _without_database(form)
             return UNAVAILABLE
 
     return wrapped
@@ -166,11 +169,46 @@ def _open_now(config: IvrConfig, now: datetime | None = None) -> bool:
     return local >= config.opens_at or local < config.closes_at  # open past midnight
 
 
+def _without_database(form: dict[str, str]) -> WebhookAnswer:
+    """The database is down: a caller still hears the last published statement (from the public
+    snapshot), then how to get the steps by text; nothing is recorded, so the call ends there.
+    With no crisis published either, Twilio's fallback plays (503)."""
+    from helpdesk.crisis import public
+
+    crisis = public.crisis_entry(public.current(), None)
+    if crisis is None:
+        return UNAVAILABLE
+    language = settings.LANGUAGE_CODE[:2]
+    return _twiml(
+        ivr.say_then_hang_up([*statement_speech(crisis, language), prompts.busy_text_help(language)])
+    )
+
+
+def statement_speech(crisis: dict, language: str) -> list[Speech]:
+    """A published statement as the IVR says it: the version's recording in the caller's language,
+    else its title, what happened and what to do, said in the language Twilio speaks."""
+    from helpdesk.crisis import public
+
+    recording = (crisis.get("recordings") or {}).get(language)
+    if isinstance(recording, str) and recording.startswith(("/", "https://", "http://")):
+        return [Speech(text="", language=language, recording=_media_url(recording))]
+    spoken = prompts.spoken_language(language)
+    parts = [public.statement_text(crisis, spoken, key) for key in ("title", "summary", "what_to_do")]
+    text = " ".join(p.rstrip(".") + "." for p in parts if p)
+    return [Speech(text=text, language=spoken)] if text else []
+
+
 def _crisis_message(call: Call, config: IvrConfig) -> list[Speech]:
-    """The crisis's recorded message in the caller's language, else its words."""
+    """The crisis's published statement (the same words as every channel), else, for a crisis
+    without one, the IVR's own recording or message, else the crisis's texts."""
+    from helpdesk.crisis import public
+
     if call.crisis_id is None:
         return []
     language = _language(call)
+    published = public.crisis_entry(public.current(), call.crisis_id)
+    if published is not None and published.get("version"):
+        return statement_speech(published, language)
     recording = config.recordings.get(language)
     if isinstance(recording, str) and recording.startswith(("/", "https://", "http://")):
         return [Speech(text="", language=language, recording=_media_url(recording))]
@@ -183,8 +221,6 @@ def _crisis_message(call: Call, config: IvrConfig) -> list[Speech]:
 
 
 def _media_url(path: str) -> str:
-    from django.conf import settings
-
     return path if path.startswith(("https://", "http://")) else settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
@@ -516,8 +552,6 @@ def handle_status(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswe
 @twilio_webhook
 def handle_outbound(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
     """The customer answered an agent's call back: say who calls, then ring the agent."""
-    from django.conf import settings
-
     call = _call(form)
     agent = call.placed_by if call is not None else None
     if call is None or agent is None:

@@ -37,7 +37,9 @@ class Crisis(models.Model):
         "Statement", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Regulated businesses: a statement version goes out only once a second manager approves it.
-    statements_need_approval = models.BooleanField(_("statements need a second manager's approval"), default=False)
+    statements_need_approval = models.BooleanField(
+        _("statements need a second manager's approval"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -296,9 +298,7 @@ class Statement(models.Model):
     )
     # A recorded reading of this version per language (media paths); the IVR plays it, else says it.
     recordings = models.JSONField(default=dict, blank=True)
-    status = models.CharField(
-        max_length=20, choices=StatementStatus.choices, default=StatementStatus.DRAFT
-    )
+    status = models.CharField(max_length=20, choices=StatementStatus.choices, default=StatementStatus.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -364,6 +364,9 @@ class Deflection(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["crisis", "kind"], name="deflection_crisis_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.channel or '-'}) {self.at:%Y-%m-%d %H:%M}"
 
 
 class Surge(models.Model):

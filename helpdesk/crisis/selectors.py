@@ -51,34 +51,23 @@ def recent_delivery_to(*, to: str, now: datetime | None = None) -> BroadcastDeli
 
 
 def directory_entries(language: str = "en") -> list[DirectoryEntry]:
-    """Return the active directory entries in their order."""
-    return list(DirectoryEntry.objects.filter(is_active=True).order_by("position", "id"))
-
-
-_SMS_CHANNEL_WORDS = {"call": "Call", "sms": "Text", "chat": "Chat", "email": "Email", "link": "Go to"}
+    """Return the directory in its order: the lines of the active crises when they have any (each
+    crisis's own directory), else the desk's every-day lines."""
+    rows = list(
+        DirectoryEntry.objects.filter(is_active=True)
+        .filter(Q(crisis__isnull=True) | Q(crisis__status=CrisisStatus.ACTIVE))
+        .order_by("position", "id")
+    )
+    crisis_lines = [e for e in rows if e.crisis_id is not None]
+    return crisis_lines or rows
 
 
 def channel_directory_lines(language: str = "en") -> list[str]:
-    """Return the directory as short lines for an SMS or IVR: "Need: Call +1555… (hours)"."""
-    from django.utils import translation
+    """Return the directory as short lines for an SMS or IVR: "Need: Call +1555… (hours)", from
+    the public snapshot (so it answers with the database down), open lines first."""
+    from helpdesk.crisis import public
 
-    lines = []
-    with translation.override(language if desk_languages.is_known(language) else "en"):
-        from django.utils.translation import gettext as _
-
-        words = {
-            "call": _("Call"),
-            "sms": _("Text"),
-            "chat": _("Chat"),
-            "email": _("Email"),
-            "link": _("Go to"),
-        }
-        for entry in directory_entries(language):
-            hours = f" ({entry.hours})" if entry.hours else ""
-            lines.append(
-                f"{entry.text(language)}: {words.get(entry.channel, '')} {entry.target}{hours}"[:160]
-            )
-    return lines
+    return public.directory_lines(public.current(), language)
 
 
 def live_banners(*, now: datetime | None = None) -> list[Banner]:
@@ -101,8 +90,9 @@ def _checked_links(texts: dict) -> dict:
     }
 
 
-def banner_payload(*, now: datetime | None = None) -> dict:
-    """The JSON the embed script renders: banners and directory in every language."""
+def banner_payload(*, now: datetime | None = None, entries: list[DirectoryEntry] | None = None) -> dict:
+    """The JSON the embed script renders: banners and directory in every language (the public
+    surfaces read it from helpdesk.crisis.public's snapshot)."""
     banners = [
         {
             "id": b.pk,
@@ -123,7 +113,7 @@ def banner_payload(*, now: datetime | None = None) -> dict:
             "hours": e.hours,
             "languages": e.languages,
         }
-        for e in directory_entries()
+        for e in (directory_entries() if entries is None else entries)
     ]
     return {"banners": banners, "directory": directory, "rtl": list(desk_languages.RTL_LANGUAGES)}
 
@@ -145,6 +135,7 @@ class BroadcastProgress:
     opted_out: int
     invalid: int
     replies: int
+    held: int = 0  # of the planned: not due yet (waiting for the recipient's morning, or a retry)
 
     @property
     def done(self) -> int:
@@ -159,16 +150,16 @@ class BroadcastProgress:
         return int(100 * self.done / self.sendable) if self.sendable else 0
 
 
-def broadcast_progress(*, broadcast: Broadcast) -> BroadcastProgress:
+def broadcast_progress(*, broadcast: Broadcast, now: datetime | None = None) -> BroadcastProgress:
     """Count deliveries by state in one indexed GROUP BY query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT status, count(*), count(replied_at) FROM crisis_broadcastdelivery "
-            "WHERE broadcast_id = %s GROUP BY status",
-            [broadcast.pk],
+            "SELECT status, count(*), count(replied_at), count(CASE WHEN next_attempt_at > %s THEN 1 END) "
+            "FROM crisis_broadcastdelivery WHERE broadcast_id = %s GROUP BY status",
+            [connection.ops.adapt_datetimefield_value(now or timezone.now()), broadcast.pk],
         )
         rows = cursor.fetchall()
-    counts = {status: n for status, n, _r in rows}
+    counts = {status: n for status, n, _r, _h in rows}
     return BroadcastProgress(
         total=sum(counts.values()),
         planned=counts.get(DeliveryState.PLANNED, 0),
@@ -178,7 +169,8 @@ def broadcast_progress(*, broadcast: Broadcast) -> BroadcastProgress:
         failed=counts.get(DeliveryState.FAILED, 0),
         opted_out=counts.get(DeliveryState.SKIPPED_OPTED_OUT, 0),
         invalid=counts.get(DeliveryState.SKIPPED_INVALID, 0),
-        replies=sum(r for _s, _n, r in rows),
+        replies=sum(r for _s, _n, r, _h in rows),
+        held=sum(h for status, _n, _r, h in rows if status == DeliveryState.PLANNED),
     )
 
 

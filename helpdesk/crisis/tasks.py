@@ -38,3 +38,12 @@ def sweep_broadcasts() -> None:
     start_due_broadcasts()
     reconcile_stuck_deliveries()
     wake_stalled_broadcasts()
+
+
+@shared_task
+def evaluate_surges_task() -> None:
+    """Switch surge mode by the last period's inbound volume (beat, every SURGE_EVALUATION_SECONDS,
+    on the `sweep` queue so no broadcast's dispatch delays it)."""
+    from helpdesk.crisis.surge import evaluate_surges
+
+    evaluate_surges()

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Json
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -14,9 +15,16 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk import languages as desk_languages
 from helpdesk.accounts import guards
 from helpdesk.accounts.views import HtmxHttpRequest
-from helpdesk.crisis import selectors, services
+from helpdesk.crisis import public, selectors, services
 from helpdesk.crisis.forms import BannerForm, BroadcastForm, CrisisForm, DirectoryEntryForm
-from helpdesk.crisis.models import Banner, Broadcast, BroadcastStatus, Crisis, DirectoryEntry
+from helpdesk.crisis.models import (
+    Banner,
+    Broadcast,
+    BroadcastStatus,
+    Crisis,
+    DirectoryChannel,
+    DirectoryEntry,
+)
 from helpdesk.embed import embed_file
 from helpdesk.errors import ApplicationError
 
@@ -38,18 +46,24 @@ def crisis_page(request: HttpRequest) -> HttpResponse:
 
 
 def _crisis_page(request: HttpRequest, language: str) -> HttpResponse:
-    crises = list(selectors.active_crises())
-    entries = selectors.directory_entries(language)
+    snapshot = public.current()  # answers from the last published copy with the database down
     context: dict[str, object] = {
         "crises": [
             {
                 "crisis": c,
-                "summary": c.text(language, "summary"),
-                "what_to_do": c.text(language, "what_to_do"),
+                "title": public.statement_text(c, language, "title") or c["title"],
+                "summary": public.statement_text(c, language, "summary"),
+                "what_to_do": public.statement_text(c, language, "what_to_do"),
+                "unknowns": public.statement_text(c, language, "unknowns"),
+                "starts_at": parse_datetime(c["starts_at"]) if c.get("starts_at") else None,
+                "published_at": parse_datetime(c["published_at"]) if c.get("published_at") else None,
             }
-            for c in crises
+            for c in snapshot.get("crises", [])
         ],
-        "entries": [{"entry": e, "need": e.text(language)} for e in entries],
+        "entries": [
+            {**e, "via": dict(DirectoryChannel.choices).get(e["channel"], "")}
+            for e in public.directory_for(snapshot, language)
+        ],
     }
     context["languages"] = [(code, get_language_info(code)["name_local"]) for code in desk_languages.codes()]
     context["language"] = language
@@ -79,7 +93,7 @@ def banner_json(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=405)
         response["Allow"] = "GET, HEAD, OPTIONS"
     else:
-        payload = selectors.banner_payload()
+        payload = public.current().get("banner") or {"banners": [], "directory": [], "rtl": []}
         etag = selectors.payload_etag(payload)
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponseNotModified()

@@ -188,12 +188,16 @@
 
   function showCrisis(payload) {
     crisis.textContent = "";
-    (payload.banners || []).slice(0, 1).forEach(function (b) {
+    var notes = (payload.statements || []).length ? payload.statements : (payload.banners || []);
+    notes.slice(0, 1).forEach(function (b) {
       var texts = b.texts[lang] || b.texts.en || {};
       var box = el("div", "tq-banner");
       box.setAttribute("role", "note");
-      if (texts.headline) box.appendChild(el("strong", null, texts.headline));
-      if (texts.body) box.appendChild(el("p", null, texts.body));
+      if (b.version) box.setAttribute("data-version", b.version);
+      if (texts.title) box.appendChild(el("strong", null, texts.title));
+      [texts.summary || texts.message, texts.what_to_do].forEach(function (line) {
+        if (line) box.appendChild(el("p", null, line));
+      });
       crisis.appendChild(box);
     });
     var entries = payload.directory || [];
