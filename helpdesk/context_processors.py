@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import get_language
 
 from helpdesk.accounts.guards import is_agent, is_manager
 from helpdesk.crisis.selectors import active_crises
@@ -12,8 +13,15 @@ def workspace(request):
     user = getattr(request, "user", None)
     if not is_agent(user):
         return {}
+    crises = list(active_crises().select_related("statement")[:3])
+    language = (get_language() or "en")[:2]
+    for crisis in crises:  # the agents' crisis bar says the published statement's "what to do"
+        statement = crisis.statement
+        crisis.statement_line = (
+            (statement.text(language, "what_to_do") or statement.text(language, "summary")) if statement else ""
+        )
     return {
-        "active_crises": list(active_crises()[:3]),
+        "active_crises": crises,
         "websocket_base_url": settings.WEBSOCKET_BASE_URL,
         "is_manager": is_manager(user),
     }

@@ -103,6 +103,10 @@ def handle(event: TimelineEvent) -> bool:
             )
         return True
     if keyword is Keyword.HELP:
+        from helpdesk.crisis.models import DeflectionKind
+        from helpdesk.crisis.surge import record_deflection
+
+        record_deflection(kind=DeflectionKind.HELP_ANSWER, channel="sms")
         if event.ticket is not None and point.can_receive:
             send_message(
                 ticket=event.ticket,

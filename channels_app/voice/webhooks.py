@@ -318,8 +318,12 @@ def _deflect(call: Call, config: IvrConfig) -> str:
     from helpdesk.tickets import services as tickets
     from helpdesk.tickets.models import Ticket
 
+    from helpdesk.crisis.models import DeflectionKind
+    from helpdesk.crisis.surge import record_deflection
+
     language = _language(call)
     steps = sms_steps(call, config)
+    record_deflection(kind=DeflectionKind.IVR_SMS, channel="voice", crisis=call.crisis if call.crisis_id else None)
     point = contact_point(kind="phone", value=call.from_number)
     if point is not None and call.ticket_id and not tickets.blocked_reason(point, "sms"):
         ticket = Ticket.objects.get(pk=call.ticket_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from helpdesk.crisis import views
+from helpdesk.crisis import views, views_dashboard
 
 app_name = "crisis"
 urlpatterns = [
@@ -14,4 +14,8 @@ urlpatterns = [
     path("manage/crisis/broadcasts/<int:pk>/", views.broadcast_detail, name="broadcast"),
     path("manage/crisis/broadcasts/<int:pk>/progress/", views.broadcast_progress, name="broadcast_progress"),
     path("manage/crisis/broadcasts/<int:pk>/<slug:action>/", views.broadcast_action, name="broadcast_action"),
+    path("manage/crisis/<int:pk>/dashboard/", views_dashboard.crisis_dashboard, name="dashboard"),
+    path(
+        "manage/crisis/<int:pk>/dashboard/panels/", views_dashboard.dashboard_panels, name="dashboard_panels"
+    ),
 ]

@@ -694,6 +694,11 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)
     if ticket.crisis_id is None and not created and broadcasts_recently():
         _join_broadcast_crisis(ticket, customer=customer, channel=message.channel, now=now)
+    if created and not message.automated and ticket.crisis_id is not None:
+        from helpdesk.crisis.acks import acknowledge_new_ticket
+
+        # In a surge, the crisis's published statement answers at once (helpdesk.crisis.acks).
+        acknowledge_new_ticket(ticket=ticket, contact_point=resolved.contact_point, channel=message.channel)
     # No realtime notice here: the webhook must answer fast; offering the event to the handlers
     # announces it to agents' browsers (helpdesk.tickets.inbound.offer_inbound_event).
     return event
@@ -1115,6 +1120,10 @@ def add_note(*, ticket: Ticket, author, body: str) -> TimelineEvent:
     return event
 
 
+def _statement(ticket: Ticket, key: str) -> str:
+    return ticket.crisis.text(ticket.language, key) if ticket.crisis is not None else ""
+
+
 # The only placeholders a macro may use: plain values, never objects. A macro is text an agent
 # or manager wrote; rendering it as a template over model objects let `{{ agent.password }}` out.
 MACRO_PLACEHOLDERS: dict[str, Callable[[Ticket, Any], object]] = {
@@ -1123,6 +1132,11 @@ MACRO_PLACEHOLDERS: dict[str, Callable[[Ticket, Any], object]] = {
     "ticket.subject": lambda ticket, agent: ticket.subject,
     "agent.first_name": lambda ticket, agent: (agent.first_name or agent.get_username()) if agent else "",
     "crisis.title": lambda ticket, agent: ticket.crisis.title if ticket.crisis is not None else "",
+    # The crisis's published statement, in the ticket's language: canned replies say what every
+    # channel says, and change with each published version.
+    "crisis.what_happened": lambda ticket, agent: _statement(ticket, "summary"),
+    "crisis.what_to_do": lambda ticket, agent: _statement(ticket, "what_to_do"),
+    "crisis.unknowns": lambda ticket, agent: _statement(ticket, "unknowns"),
 }
 _PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 
