@@ -17,9 +17,11 @@ def workspace(request):
     language = (get_language() or "en")[:2]
     for crisis in crises:  # the agents' crisis bar says the published statement's "what to do"
         statement = crisis.statement
-        crisis.statement_line = (
-            (statement.text(language, "what_to_do") or statement.text(language, "summary")) if statement else ""
-        )
+        crisis.statement_line = ""
+        if statement is not None:
+            crisis.statement_line = statement.text(language, "what_to_do") or statement.text(
+                language, "summary"
+            )
     return {
         "active_crises": crises,
         "websocket_base_url": settings.WEBSOCKET_BASE_URL,

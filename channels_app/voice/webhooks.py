@@ -193,8 +193,7 @@ def statement_speech(crisis: dict, language: str) -> list[Speech]:
     if isinstance(recording, str) and recording.startswith(("/", "https://", "http://")):
         return [Speech(text="", language=language, recording=_media_url(recording))]
     spoken = prompts.spoken_language(language)
-    parts = [public.statement_text(crisis, spoken, key) for key in ("title", "summary", "what_to_do")]
-    text = " ".join(p.rstrip(".") + "." for p in parts if p)
+    text = public.spoken_statement(crisis, spoken)
     return [Speech(text=text, language=spoken)] if text else []
 
 
@@ -323,7 +322,9 @@ def _deflect(call: Call, config: IvrConfig) -> str:
 
     language = _language(call)
     steps = sms_steps(call, config)
-    record_deflection(kind=DeflectionKind.IVR_SMS, channel="voice", crisis=call.crisis if call.crisis_id else None)
+    record_deflection(
+        kind=DeflectionKind.IVR_SMS, channel="voice", crisis=call.crisis if call.crisis_id else None
+    )
     point = contact_point(kind="phone", value=call.from_number)
     if point is not None and call.ticket_id and not tickets.blocked_reason(point, "sms"):
         ticket = Ticket.objects.get(pk=call.ticket_id)

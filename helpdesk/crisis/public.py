@@ -170,6 +170,12 @@ def statement_text(crisis: dict, language: str, key: str) -> str:
     return ""
 
 
+def spoken_statement(crisis: dict, language: str) -> str:
+    """The statement as the IVR says it: title, what happened, what to do."""
+    parts = [statement_text(crisis, language, key) for key in ("title", "summary", "what_to_do")]
+    return " ".join(p.rstrip(".") + "." for p in parts if p)
+
+
 def crisis_entry(snapshot: dict, crisis_id: int | None) -> dict | None:
     for crisis in snapshot.get("crises", []):
         if crisis_id is None or crisis["id"] == crisis_id:

@@ -220,6 +220,9 @@ def _render_crisis(request, crisis: Crisis, banner: Banner | None, banner_form) 
         "preview": preview,
         "broadcasts": crisis.broadcasts.all()[:20],
     }
+    from helpdesk.crisis.views_declare import statement_context
+
+    context.update(statement_context(crisis))
     return render(request, "crisis/manage_crisis.html", context)
 
 

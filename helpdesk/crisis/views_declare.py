@@ -1,0 +1,103 @@
+"""Declare a crisis in one guided flow, and work its statement: new version, approve, roll back."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from helpdesk.crisis import declare, statements
+from helpdesk.crisis.models import STATEMENT_FIELDS, Crisis, Statement
+from helpdesk.crisis.views import manager_required
+from helpdesk.errors import ApplicationError
+
+
+@manager_required
+def declare_crisis(request: HttpRequest) -> HttpResponse:
+    """GET: the form. POST action=preview: every channel side by side, nothing written.
+    POST action=declare: declared in one transaction, then the crisis's page."""
+    form = declare.DeclareForm(request.POST or None, request.FILES or None)
+    context: dict[str, object] = {"form": form, "preview": None, **form.groups()}
+    if request.method == "POST" and form.is_valid():
+        try:
+            if request.POST.get("action") == "declare":
+                done = declare.declare(form=form, actor=request.user)
+                if done.waiting_for_approval:
+                    messages.warning(
+                        request,
+                        _("Crisis declared; its statement goes out once a second manager approves it."),
+                    )
+                else:
+                    messages.success(request, _("Crisis declared: every channel now says its statement."))
+                return redirect("crisis:manage_crisis", done.crisis.pk)
+            context["preview"] = declare.build_preview(form)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            context["preview"] = declare.build_preview(form)
+    return render(request, "crisis/declare.html", context)
+
+
+def _initial_from(statement: Statement | None) -> dict:
+    if statement is None:
+        return {}
+    return {
+        f"{key}_{lang}": value for lang, values in statement.texts.items() for key, value in values.items()
+    }
+
+
+@manager_required
+@require_POST
+def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """new (create a version and publish it, or submit it for approval), approve/<id>, rollback."""
+    crisis = get_object_or_404(Crisis, pk=pk)
+    try:
+        if action == "new":
+            form = declare.StatementForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("Check the statement's fields."))
+                return redirect("crisis:manage_crisis", crisis.pk)
+            statement = statements.create_statement(crisis=crisis, texts=form.texts(), author=request.user)
+            statement = statements.request_publish(statement=statement, actor=request.user)
+            if statement.status == "pending_approval":
+                messages.warning(
+                    request, _("Version %(n)d waits for a second manager.") % {"n": statement.number}
+                )
+            else:
+                messages.success(
+                    request, _("Version %(n)d published on every channel.") % {"n": statement.number}
+                )
+        elif action == "approve":
+            statement = get_object_or_404(Statement, pk=request.POST.get("statement") or 0, crisis=crisis)
+            statements.approve_statement(statement=statement, approver=request.user)
+            messages.success(request, _("Version %(n)d approved and published.") % {"n": statement.number})
+        elif action == "rollback":
+            statement = statements.rollback(crisis=crisis, actor=request.user)
+            messages.success(
+                request, _("Rolled back: version %(n)d says the earlier words.") % {"n": statement.number}
+            )
+        else:
+            return HttpResponse(status=404)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("crisis:manage_crisis", crisis.pk)
+
+
+def statement_context(crisis: Crisis) -> dict:
+    """The manage page's statement card: the versions, a form for the next one, the audit."""
+    versions = statements.versions(crisis)
+    return {
+        "versions": [
+            {
+                "statement": v,
+                "texts": [
+                    (lang, [(k, values.get(k, "")) for k in STATEMENT_FIELDS])
+                    for lang, values in v.texts.items()
+                ],
+            }
+            for v in versions
+        ],
+        "statement_form": declare.StatementForm(initial=_initial_from(crisis.statement)),
+        "audit": statements.audit_trail(crisis),
+    }

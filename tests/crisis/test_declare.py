@@ -1,0 +1,94 @@
+"""Declare in one guided action: preview every channel without writing, then declare in one
+transaction; the manage page's statement card publishes, approves and rolls back."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.accounts.models import Role
+from helpdesk.crisis.models import Broadcast, Crisis, CrisisStatus, DirectoryEntry, StatementStatus
+from tests.factories import ContactPointFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "title": "River flood",
+    "severity": "4",
+    "title_en": "River flood in the north",
+    "summary_en": "The river flooded three towns.",
+    "what_to_do_en": "Freeze your card in the app.",
+    "unknowns_en": "We do not know when branches reopen.",
+    "title_fa": "سیل در شمال",
+    "summary_fa": "رودخانه سه شهر را فرا گرفت.",
+    "what_to_do_fa": "کارت خود را در برنامه مسدود کنید.",
+    "dir0_need_en": "Emergencies",
+    "dir0_need_fa": "اضطراری",
+    "dir0_channel": "call",
+    "dir0_target": "+14155550199",
+    "dir0_hours": "",
+    "publish_banner": "on",
+    "broadcast": "on",
+    "broadcast_channel": "sms",
+    "languages": ["fa"],
+    "rate_per_second": "0",
+}
+
+
+@pytest.fixture
+def manager_client(client):
+    client.force_login(UserFactory(username="mina", role=Role.MANAGER))
+    return client
+
+
+def test_preview_shows_every_channel_and_writes_nothing(manager_client):
+    ContactPointFactory(value="+14155550111", language="fa", customer__language="fa")
+    response = manager_client.post("/manage/crisis/declare/", {**FORM, "action": "preview"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    for surface in ("Crisis page", "Website banner", "Chat widget", "SMS HELP answer", "Phone line (IVR)"):
+        assert surface in page
+    assert page.count("رودخانه سه شهر را فرا گرفت.") >= 3  # page, banner, widget in Persian
+    assert "Emergencies: Call +14155550199" in page  # the directory in the HELP answer
+    assert "River flood in the north. The river flooded three towns. Freeze your card in the app." in page
+    assert 'value="declare"' in page
+    assert not Crisis.objects.exists() and not DirectoryEntry.objects.exists()
+
+
+def test_declare_publishes_the_statement_directory_banner_and_first_broadcast(manager_client):
+    ContactPointFactory(value="+14155550111", language="fa", customer__language="fa")
+    response = manager_client.post("/manage/crisis/declare/", {**FORM, "action": "declare"})
+    crisis = Crisis.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/manage/crisis/{crisis.pk}/"
+    assert crisis.status == CrisisStatus.ACTIVE
+    assert (crisis.statement.number, crisis.statement.status) == (1, StatementStatus.PUBLISHED)
+    assert list(crisis.directory_entries.values_list("target", flat=True)) == ["+14155550199"]
+    assert crisis.banners.get().published_at is not None
+    broadcast = Broadcast.objects.get(crisis=crisis)
+    assert broadcast.audience == {"languages": ["fa"]}
+    assert "کارت خود را در برنامه مسدود کنید." in broadcast.bodies["fa"]
+    public = manager_client.get("/crisis/?lang=fa").content.decode()
+    assert "رودخانه سه شهر را فرا گرفت." in public and "+14155550199" in public
+    # The manage page's card: a new version, then a rollback, each on every channel at once.
+    new = {f"{k}_en": v for k, v in {"title": "Flood", "summary": "Water is receding."}.items()}
+    manager_client.post(f"/manage/crisis/{crisis.pk}/statement/new/", new)
+    assert "Water is receding." in manager_client.get("/crisis/?lang=en").content.decode()
+    manager_client.post(f"/manage/crisis/{crisis.pk}/statement/rollback/")
+    english = manager_client.get("/crisis/?lang=en").content.decode()
+    assert "The river flooded three towns." in english and "Water is receding." not in english
+    card = manager_client.get(f"/manage/crisis/{crisis.pk}/").content.decode()
+    assert "Every channel says version 3." in card and "statement_rollback" in card
+
+
+def test_a_statement_without_what_happened_is_not_declarable(manager_client):
+    form = {k: v for k, v in FORM.items() if not k.startswith("summary_")}
+    page = manager_client.post("/manage/crisis/declare/", {**form, "action": "preview"}).content.decode()
+    assert "Say what happened in at least one language." in page and 'value="declare"' not in page
+    manager_client.post("/manage/crisis/declare/", {**form, "action": "declare"})
+    assert not Crisis.objects.exists()  # nothing half-declared
+
+
+def test_agents_cannot_declare(client):
+    client.force_login(UserFactory(role=Role.AGENT))
+    assert client.get("/manage/crisis/declare/").status_code in (302, 403)
+    assert client.post("/manage/crisis/declare/", {**FORM, "action": "declare"}).status_code in (302, 403)
+    assert not Crisis.objects.exists()
