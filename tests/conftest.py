@@ -48,6 +48,16 @@ def _public_snapshot_per_read(settings):
     """The public crisis snapshot is rebuilt on each read: test databases roll back without the
     commit that would refresh it (the snapshot tests set a freshness themselves)."""
     settings.PUBLIC_SNAPSHOT_FRESH_SECONDS = 0
+    yield
+    from helpdesk.crisis import public
+
+    public.invalidate()  # a test that kept a fresh copy leaves none behind
+
+
+@pytest.fixture(autouse=True)
+def _no_quiet_hours(settings):
+    """Broadcasts in tests go out whatever the hour the suite runs (the quiet-hours tests set them)."""
+    settings.BROADCAST_QUIET_HOURS = None
 
 
 CONSOLE = "channels_app.console.gateway.ConsoleGateway"

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from channels_app.voice.prompts import spoken_language
 from helpdesk import languages as desk_languages
 from helpdesk.crisis import acks, public, services, statements, surge
 from helpdesk.crisis.forms import LANGUAGE_NAMES, _dir_auto
@@ -305,7 +306,8 @@ def build_preview(form: DeclareForm) -> DeclarePreview:
                 },
                 help_answer=help_answer,
                 help_segments=count_segments(help_answer).segments,
-                ivr=public.spoken_statement(crisis, lang),
+                # What the IVR really says: English words where Twilio has no voice (Persian, Khmer).
+                ivr=public.spoken_statement(crisis, spoken_language(lang)),
                 acknowledgement=acks.acknowledgement_text(crisis, lang),
                 broadcast=bodies.get(lang, ""),
                 broadcast_segments=count_segments(bodies[lang]).segments if bodies.get(lang) else 0,

@@ -137,7 +137,7 @@ def current() -> dict:
     """The snapshot every public surface reads: the fresh copy, else one built now, else (the
     database down) the last one published, else an empty one."""
     snapshot, fresh = _from_redis()
-    if snapshot is not None and fresh:
+    if snapshot is not None and fresh and settings.PUBLIC_SNAPSHOT_FRESH_SECONDS > 0:
         return snapshot
     rebuilt = refresh()
     if rebuilt is not None:

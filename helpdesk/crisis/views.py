@@ -29,6 +29,7 @@ from helpdesk.embed import embed_file
 from helpdesk.errors import ApplicationError
 
 BANNER_JSON_MAX_AGE = 30  # seconds: a new banner reaches every site within half a minute
+CRISIS_PAGE_MAX_AGE = 30  # seconds: caches may keep the page no longer than a statement takes to spread
 
 
 # --- Public -------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ def _crisis_page(request: HttpRequest, language: str) -> HttpResponse:
     context["languages"] = [(code, get_language_info(code)["name_local"]) for code in desk_languages.codes()]
     context["language"] = language
     response = render(request, "crisis/public.html", context)
-    patch_cache_control(response, public=True, max_age=60)
+    patch_cache_control(response, public=True, max_age=CRISIS_PAGE_MAX_AGE)
     patch_vary_headers(response, ["Accept-Language", "Cookie"])
     return response
 

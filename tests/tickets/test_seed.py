@@ -135,6 +135,20 @@ def test_seed_demo_is_idempotent_and_builds_the_demo(settings):
     assert TimelineEvent.objects.filter(kind="note").exists()
     counted = sum(QueueCounter.objects.values_list("count", flat=True))
     assert counted == Ticket.objects.filter(status__in=OPEN_STATUSES).count()
+    # The crisis in full: two statement versions, its directory, the banner, a broadcast, surge stats.
+    assert list(crisis.statements.values_list("number", "status")) == [(2, "published"), (1, "superseded")]
+    assert crisis.statement.number == 2 and crisis.directory_entries.count() == 3
+    assert crisis.banners.filter(published_at__isnull=False).exists()
+    broadcast = crisis.broadcasts.get()
+    assert broadcast.status == "completed" and broadcast.deliveries.filter(replied_at__isnull=False).exists()
+    from helpdesk.crisis.models import CrisisAudit, Deflection
+
+    assert Deflection.objects.filter(crisis=crisis).count() > 100
+    assert set(CrisisAudit.objects.filter(crisis_id=crisis.pk).values_list("action", flat=True)) >= {
+        "statement_published",
+        "surge_on",
+        "surge_off",
+    }
     # The seeded triage flow is published and every queue its rules route to is there.
     from triage.models import FlowVersion
 

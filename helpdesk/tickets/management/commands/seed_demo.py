@@ -345,6 +345,11 @@ class Command(BaseCommand):
             if self._ticket(number, agents=agents, queues=queues, crisis=crisis):
                 created += 1
         services.recount_queue_counters()
+        from helpdesk.crisis.demo import seed_crisis_story
+
+        # Two statement versions, the crisis's directory, its banner, a finished broadcast, surge stats.
+        manager = next(user for user in agents if user.get_username() == "manager")
+        seed_crisis_story(crisis=crisis, manager=manager)
         self.stdout.write(
             self.style.SUCCESS(
                 f"seed_demo: {created} new tickets ({Ticket.objects.count()} in all). "
@@ -413,6 +418,8 @@ class Command(BaseCommand):
             defaults={
                 "severity": 4,
                 "status": CrisisStatus.ACTIVE,
+                # Homes are under water: its broadcasts go out at any hour, past quiet hours.
+                "is_emergency": True,
                 "starts_at": timezone.now() - timedelta(hours=20),
                 "affected_segment": "Riverside district",
                 "texts": CRISIS_TEXTS,
