@@ -43,8 +43,8 @@ STATEMENT_CHARS = 300  # the statement's share of the HELP answer: two or three 
 
 def help_text(language: str) -> str:
     """The HELP answer in the language: how this number works (carriers ask for it first), the
-    published crisis statement (its title and what to do), then the channel directory; from the public snapshot, so every
-    channel says the same words and the answer survives a database outage."""
+    published crisis statement (its title and what to do), then the channel directory; from the
+    public snapshot, so every channel says the same words and the answer survives a database outage."""
     from helpdesk.crisis import public
 
     snapshot = public.current()

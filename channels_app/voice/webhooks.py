@@ -314,11 +314,10 @@ def sms_steps(call: Call, config: IvrConfig) -> str:
 def _deflect(call: Call, config: IvrConfig) -> str:
     """1: the steps by SMS through the outbox, when the number is verified; else read out, with how
     to get them by text (a text from the number proves it). Either way the call is deflected."""
-    from helpdesk.tickets import services as tickets
-    from helpdesk.tickets.models import Ticket
-
     from helpdesk.crisis.models import DeflectionKind
     from helpdesk.crisis.surge import record_deflection
+    from helpdesk.tickets import services as tickets
+    from helpdesk.tickets.models import Ticket
 
     language = _language(call)
     steps = sms_steps(call, config)

@@ -235,10 +235,11 @@ def directory_lines(snapshot: dict, language: str, *, now: datetime | None = Non
             "email": _("Email"),
             "link": _("Go to"),
         }
+        rtl = language in desk_languages.RTL_LANGUAGES
         for line in directory_for(snapshot, language, now=now):
+            # In a right-to-left message a number keeps its order: "+1 555…", not "…555 1+".
+            target = f"\u2066{line['target']}\u2069" if rtl else line["target"]
             hours = f" ({line['hours']})" if line.get("hours") else ""
             closed = "" if line["open"] else " – " + _("closed now")
-            out.append(
-                f"{line['text']}: {words.get(line['channel'], '')} {line['target']}{hours}{closed}"[:160]
-            )
+            out.append(f"{line['text']}: {words.get(line['channel'], '')} {target}{hours}{closed}"[:160])
     return out

@@ -12,7 +12,9 @@ urlpatterns = [
     path("manage/crisis/declare/", views_declare.declare_crisis, name="declare"),
     path("manage/crisis/<int:pk>/", views.manage_crisis, name="manage_crisis"),
     path(
-        "manage/crisis/<int:pk>/statement/<slug:action>/", views_declare.statement_action, name="statement_action"
+        "manage/crisis/<int:pk>/statement/<slug:action>/",
+        views_declare.statement_action,
+        name="statement_action",
     ),
     path("manage/crisis/broadcasts/new/", views.new_broadcast, name="broadcast_new"),
     path("manage/crisis/broadcasts/<int:pk>/", views.broadcast_detail, name="broadcast"),

@@ -98,9 +98,9 @@ def test_publishing_a_version_changes_every_surface_and_rollback_brings_the_old_
     v3 = statements.rollback(crisis=crisis, actor=manager)
     assert (v3.number, v3.texts) == (3, v1.texts)
     now = surfaces(client, "en")
-    assert {s: "The river flooded the town centre." in now[s] for s in ("page", "banner", "widget", "ivr")} == (
-        dict.fromkeys(("page", "banner", "widget", "ivr"), True)
-    )
+    assert {
+        s: "The river flooded the town centre." in now[s] for s in ("page", "banner", "widget", "ivr")
+    } == (dict.fromkeys(("page", "banner", "widget", "ivr"), True))
     assert "Freeze your card in the app." in now["help"]
     # Superseded versions stay readable; the crisis says v3's words.
     assert list(Statement.objects.filter(crisis=crisis).values_list("number", "status")) == [
