@@ -20,7 +20,6 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.voice.prompts import spoken_language
 from helpdesk import languages as desk_languages
 from helpdesk.crisis import acks, public, services, statements, surge
 from helpdesk.crisis.forms import LANGUAGE_NAMES, _dir_auto
@@ -307,7 +306,7 @@ def build_preview(form: DeclareForm) -> DeclarePreview:
                 help_answer=help_answer,
                 help_segments=count_segments(help_answer).segments,
                 # What the IVR really says: English words where Twilio has no voice (Persian, Khmer).
-                ivr=public.spoken_statement(crisis, spoken_language(lang)),
+                ivr=public.spoken_statement(crisis, _spoken(lang)),
                 acknowledgement=acks.acknowledgement_text(crisis, lang),
                 broadcast=bodies.get(lang, ""),
                 broadcast_segments=count_segments(bodies[lang]).segments if bodies.get(lang) else 0,
@@ -330,6 +329,12 @@ def build_preview(form: DeclareForm) -> DeclarePreview:
                 gettext("Choose who the broadcast goes to (tags, regions, languages, queues or a CSV).")
             )
     return result
+
+
+def _spoken(language: str) -> str:
+    """The language the IVR says a statement in: the caller's where the provider has a voice for it
+    (VOICE_SAY_LANGUAGES, the voice adapter's rule), else English."""
+    return language if settings.VOICE_SAY_LANGUAGES.get(language) else "en"
 
 
 def _rate(form: DeclareForm) -> float:
