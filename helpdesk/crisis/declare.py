@@ -79,6 +79,41 @@ class StatementForm(forms.Form, StatementFields):
         return self.statement_texts(self)
 
 
+class ClosingForm(forms.Form, StatementFields):
+    """Resolve a crisis: the final statement, and the closing message to everyone it touched."""
+
+    send = forms.BooleanField(
+        label=_("Send the closing message to everyone who contacted us or was broadcast to"),
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_statement_fields(self)
+        for lang, name in LANGUAGE_NAMES:
+            self.fields[f"closing_{lang}"] = forms.CharField(
+                label=_("Closing message (%(lang)s)") % {"lang": name},
+                required=False,
+                max_length=services.MAX_BODY_CHARS,
+                widget=forms.Textarea({"rows": 2}),
+            )
+            self.fields[f"subject_{lang}"] = forms.CharField(
+                label=_("Email subject (%(lang)s)") % {"lang": name}, required=False, max_length=200
+            )
+        _dir_auto(self)
+
+    def texts(self) -> dict:
+        return self.statement_texts(self)
+
+    def per_language(self, prefix: str) -> dict:
+        return {
+            lang: self.cleaned_data[f"{prefix}_{lang}"].strip()
+            for lang, _n in LANGUAGE_NAMES
+            if self.cleaned_data.get(f"{prefix}_{lang}", "").strip()
+        }
+
+
 class DeclareForm(forms.Form, StatementFields):
     title = forms.CharField(label=_("Crisis name (for agents)"), max_length=200)
     severity = forms.IntegerField(label=_("Severity (1–5)"), min_value=1, max_value=5, initial=4)

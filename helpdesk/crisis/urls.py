@@ -10,6 +10,7 @@ urlpatterns = [
     path("embed/banner.json", views.banner_json, name="banner_json"),
     path("manage/crisis/", views.manage_home, name="manage_home"),
     path("manage/crisis/declare/", views_declare.declare_crisis, name="declare"),
+    path("manage/crisis/surge/", views_declare.surge_action, name="surge"),
     path("manage/crisis/<int:pk>/", views.manage_crisis, name="manage_crisis"),
     path(
         "manage/crisis/<int:pk>/statement/<slug:action>/",

@@ -151,6 +151,9 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         "form": form,
         "entry_form": entry_form,
     }
+    from helpdesk.crisis.views_declare import surge_context
+
+    context.update(surge_context())
     return render(request, "crisis/manage_home.html", context)
 
 

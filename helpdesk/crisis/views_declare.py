@@ -72,6 +72,33 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
             statement = get_object_or_404(Statement, pk=request.POST.get("statement") or 0, crisis=crisis)
             statements.approve_statement(statement=statement, approver=request.user)
             messages.success(request, _("Version %(n)d approved and published.") % {"n": statement.number})
+        elif action == "close":
+            from helpdesk.crisis import closing
+
+            form = declare.ClosingForm(request.POST, prefix="close")
+            if not form.is_valid():
+                messages.error(request, _("Check the final statement and the closing message."))
+                return redirect("crisis:manage_crisis", crisis.pk)
+            result = closing.close_crisis(
+                crisis=crisis,
+                final_texts=form.texts(),
+                closing_bodies=form.per_language("closing"),
+                subjects=form.per_language("subject"),
+                actor=request.user,
+                send=form.cleaned_data["send"],
+            )
+            if result.statement_waiting:
+                messages.warning(
+                    request,
+                    _("The final statement waits for a second manager; close again once it is approved."),
+                )
+            else:
+                sent = sum(len(b.audience.get("contact_point_ids", [])) for b in result.broadcasts)
+                messages.success(
+                    request,
+                    _("Crisis resolved; the closing message goes to %(n)d people on their own channel.")
+                    % {"n": sent},
+                )
         elif action == "rollback":
             statement = statements.rollback(crisis=crisis, actor=request.user)
             messages.success(
@@ -100,4 +127,62 @@ def statement_context(crisis: Crisis) -> dict:
         ],
         "statement_form": declare.StatementForm(initial=_initial_from(crisis.statement)),
         "audit": statements.audit_trail(crisis),
+        "closing_form": _closing_form(crisis),
+    }
+
+
+def _closing_form(crisis: Crisis):
+    """The final statement starts from the current one; the closing message is left to write."""
+    from helpdesk.crisis import closing
+
+    if crisis.status != "active" or closing.is_closed(crisis):
+        return None
+    form = declare.ClosingForm(initial=_initial_from(crisis.statement), prefix="close")
+    form.preview = closing.closing_preview(crisis)
+    return form
+
+
+@manager_required
+@require_POST
+def surge_action(request: HttpRequest) -> HttpResponse:
+    """A manager's switch: force surge mode on or off for a scope, hand it back to volume, or set
+    its thresholds (each audited with the manager)."""
+    from helpdesk.crisis import surge
+
+    scope = request.POST.get("scope", surge.ALL)
+    action = request.POST.get("action", "")
+    try:
+        if action in ("on", "off", "auto"):
+            forced = {"on": True, "off": False, "auto": None}[action]
+            surge.set_surge(scope=scope, forced=forced, actor=request.user)
+            messages.success(request, _("Surge mode updated."))
+        elif action == "thresholds":
+            try:
+                on_at, off_at = int(request.POST.get("on_at", "")), int(request.POST.get("off_at", ""))
+            except ValueError:
+                raise ApplicationError(
+                    _("Thresholds are whole numbers of contacts."), code="invalid_thresholds"
+                )
+            surge.set_thresholds(scope=scope, on_at=on_at, off_at=off_at, actor=request.user)
+            messages.success(request, _("Thresholds saved."))
+        else:
+            return HttpResponse(status=404)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("crisis:manage_home")
+
+
+def surge_context() -> dict:
+    from helpdesk.crisis import surge
+
+    rows = surge.surges()
+    if not any(row.scope == surge.ALL for row in rows):
+        rows.insert(0, surge.Surge(scope=surge.ALL))
+    return {
+        "surges": rows,
+        "capacity_alerts": [
+            {"alert": a, "minutes": max(1, round(a.expected_wait_seconds / 60))}
+            for a in surge.capacity_alerts()
+        ],
+        "deflections": surge.deflection_counts(),
     }

@@ -92,3 +92,60 @@ def test_agents_cannot_declare(client):
     assert client.get("/manage/crisis/declare/").status_code in (302, 403)
     assert client.post("/manage/crisis/declare/", {**FORM, "action": "declare"}).status_code in (302, 403)
     assert not Crisis.objects.exists()
+
+
+def test_the_manage_page_resolves_with_a_final_statement_and_one_closing_message_each(
+    manager_client, django_capture_on_commit_callbacks
+):
+    from helpdesk.crisis.models import BroadcastDelivery
+
+    ContactPointFactory(value="+14155550111", language="fa", customer__language="fa")
+    with django_capture_on_commit_callbacks(execute=True):  # the first broadcast goes out
+        manager_client.post("/manage/crisis/declare/", {**FORM, "action": "declare"})
+    crisis = Crisis.objects.get()
+    page = manager_client.get(f"/manage/crisis/{crisis.pk}/").content.decode()
+    assert "The closing message reaches" in page and 'id="close-crisis"' in page
+    closing = {
+        "close-summary_en": "The water is gone; all branches are open.",
+        "close-closing_en": "The flood is over. Thank you for your patience.",
+        "close-closing_fa": "سیل تمام شد. از صبر شما سپاسگزاریم.",
+        "close-send": "on",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(f"/manage/crisis/{crisis.pk}/statement/close/", closing)
+    crisis.refresh_from_db()
+    assert crisis.status == CrisisStatus.RESOLVED and crisis.statement.number == 2
+    closing_broadcast = crisis.broadcasts.exclude(name__startswith="First broadcast").get()
+    deliveries = BroadcastDelivery.objects.filter(broadcast=closing_broadcast)
+    assert list(deliveries.values_list("to", "language")) == [("+14155550111", "fa")]
+    again = manager_client.post(f"/manage/crisis/{crisis.pk}/statement/close/", closing, follow=True)
+    assert (
+        "already been closed" in again.content.decode() or 'id="close-crisis"' not in again.content.decode()
+    )
+    assert crisis.broadcasts.count() == 2  # the first broadcast and one closing, never a second
+
+
+def test_a_manager_forces_surge_mode_and_sets_thresholds_from_the_crisis_center(manager_client):
+    from helpdesk.crisis.models import CrisisAudit, Surge
+
+    assert "Surge mode" in manager_client.get("/manage/crisis/").content.decode()
+    manager_client.post("/manage/crisis/surge/", {"scope": "all", "action": "on"})
+    assert Surge.objects.get(scope="all").is_on
+    manager_client.post(
+        "/manage/crisis/surge/",
+        {"scope": "channel:sms", "action": "thresholds", "on_at": "40", "off_at": "10"},
+    )
+    assert Surge.objects.filter(scope="channel:sms", on_at=40, off_at=10).exists()
+    refused = manager_client.post(
+        "/manage/crisis/surge/",
+        {"scope": "all", "action": "thresholds", "on_at": "5", "off_at": "9"},
+        follow=True,
+    )
+    assert Surge.objects.get(scope="all").on_at != 5
+    assert 'class="message error"' in refused.content.decode()  # said why, nothing changed
+    assert set(CrisisAudit.objects.values_list("action", "actor_name")) >= {
+        ("surge_on", "mina"),
+        ("surge_thresholds", "mina"),
+    }
+    page = manager_client.get("/manage/crisis/").content.decode()
+    assert "expected wait about" in page  # the capacity alert of the forced surge
