@@ -8,6 +8,7 @@ urlpatterns = [
     path("embed/banner.js", views.banner_js, name="banner_js"),
     path("embed/banner.css", views.banner_css, name="banner_css"),
     path("embed/banner.json", views.banner_json, name="banner_json"),
+    path("embed/deflection/", views.deflection_beacon, name="deflection_beacon"),
     path("manage/crisis/", views.manage_home, name="manage_home"),
     path("manage/crisis/declare/", views_declare.declare_crisis, name="declare"),
     path("manage/crisis/surge/", views_declare.surge_action, name="surge"),

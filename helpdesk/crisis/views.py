@@ -10,6 +10,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import languages as desk_languages
@@ -106,6 +107,39 @@ def banner_json(request: HttpRequest) -> HttpResponse:
     response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
     response["Access-Control-Allow-Headers"] = "If-None-Match"
     response["Access-Control-Expose-Headers"] = "ETag"
+    return response
+
+
+DEFLECTION_BEACONS_PER_MINUTE = 20  # per address: a page's visitors click a few links, not hundreds
+
+
+@csrf_exempt
+def deflection_beacon(request: HttpRequest) -> HttpResponse:
+    """POST from banner.js or the crisis page (navigator.sendBeacon, body "banner_link" or
+    "directory_link"): one click on a link that serves a need without an agent. Open CORS like the
+    banner; counted per address at most DEFLECTION_BEACONS_PER_MINUTE a minute; always 204 or 400."""
+    from django.core.cache import cache
+
+    from helpdesk.crisis.models import DeflectionKind
+    from helpdesk.crisis.surge import record_deflection
+
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    elif request.method != "POST":
+        response = HttpResponse(status=405)
+        response["Allow"] = "POST, OPTIONS"
+    else:
+        kind = request.body[:32].decode("ascii", "replace").strip()
+        if kind not in (DeflectionKind.BANNER_LINK, DeflectionKind.DIRECTORY_LINK):
+            response = HttpResponse("Unknown kind.", status=400, content_type="text/plain")
+        else:
+            key = "tourniquet:deflection-beacon:" + request.META.get("REMOTE_ADDR", "")
+            cache.add(key, 0, 60)
+            if cache.incr(key) <= DEFLECTION_BEACONS_PER_MINUTE:
+                record_deflection(kind=kind, channel="web")
+            response = HttpResponse(status=204)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
     return response
 
 

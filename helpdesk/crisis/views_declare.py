@@ -159,10 +159,10 @@ def surge_action(request: HttpRequest) -> HttpResponse:
         elif action == "thresholds":
             try:
                 on_at, off_at = int(request.POST.get("on_at", "")), int(request.POST.get("off_at", ""))
-            except ValueError:
+            except ValueError as exc:
                 raise ApplicationError(
                     _("Thresholds are whole numbers of contacts."), code="invalid_thresholds"
-                )
+                ) from exc
             surge.set_thresholds(scope=scope, on_at=on_at, off_at=off_at, actor=request.user)
             messages.success(request, _("Thresholds saved."))
         else:

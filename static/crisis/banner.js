@@ -16,6 +16,14 @@
   var src = script && script.src ? script.src : "/embed/banner.js";
   var endpoint = src.replace(/banner\.js(\?.*)?$/, "banner.json");
   var stylesheet = src.replace(/banner\.js(\?.*)?$/, "banner.css");
+  var beacon = src.replace(/banner\.js(\?.*)?$/, "deflection/");
+  // A click on the banner's link or a directory line is a contact served without an agent.
+  function counted(node, kind) {
+    node.addEventListener("click", function () {
+      if (navigator.sendBeacon) navigator.sendBeacon(beacon, kind);
+    });
+    return node;
+  }
   var data = null;
   var root = null;
 
@@ -96,7 +104,7 @@
     root.appendChild(el("strong", { id: id }, picked.t.title || ""));
     if (picked.t.message) root.appendChild(el("span", {}, picked.t.message));
     var link = safeLink(picked.t.link);
-    if (link) root.appendChild(el("a", { href: link, rel: "noopener noreferrer" }, labels.help));
+    if (link) root.appendChild(counted(el("a", { href: link, rel: "noopener noreferrer" }, labels.help), "banner_link"));
     var entries = payload.directory || [];
     if (entries.length) {
       var list = el("ul", { "aria-label": labels.help });
@@ -105,7 +113,8 @@
         var need = (e.need && (e.need[picked.lang] || e.need.en)) || "";
         var li = el("li", {}, need + ": ");
         var href = channelHref(e);
-        li.appendChild(href ? el("a", { href: href, dir: "ltr" }, e.target) : el("span", { dir: "ltr" }, e.target));
+        li.appendChild(href ? counted(el("a", { href: href, dir: "ltr" }, e.target), "directory_link")
+          : el("span", { dir: "ltr" }, e.target));
         list.appendChild(li);
       }
       root.appendChild(list);

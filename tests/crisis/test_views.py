@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from django.db.models import Count
 
 from helpdesk.crisis import services
 from tests.factories import ContactPointFactory, CustomerFactory, UserFactory
@@ -296,3 +297,19 @@ def test_a_csv_of_numbers_is_refused_for_an_email_broadcast(manager_client):
     )  # fmt: skip
     assert response.status_code == 200 and "for SMS broadcasts" in response.content.decode()
     assert not Broadcast.objects.exists()
+
+
+def test_a_click_on_a_banner_or_directory_link_counts_as_a_deflection(client, live_crisis):
+    from helpdesk.crisis.models import Deflection
+
+    for kind in ("banner_link", "directory_link", "directory_link"):
+        response = client.post("/embed/deflection/", kind, content_type="text/plain")
+        assert response.status_code == 204 and response["Access-Control-Allow-Origin"] == "*"
+    assert client.post("/embed/deflection/", "ivr_sms", content_type="text/plain").status_code == 400
+    assert client.get("/embed/deflection/").status_code == 405
+    counts = dict(Deflection.objects.values_list("kind").annotate(n=Count("id")).order_by())
+    assert counts == {"banner_link": 1, "directory_link": 2}
+    assert set(Deflection.objects.values_list("crisis_id", flat=True)) == {live_crisis.pk}
+    for _ in range(30):  # one address clicking without end is counted only so far
+        client.post("/embed/deflection/", "banner_link", content_type="text/plain")
+    assert Deflection.objects.count() == 20
