@@ -234,6 +234,32 @@ def seed(env: dict[str, str]) -> None:
     )
 
 
+def surge_report() -> None:
+    """Surge mode over the calls just made, as beat would see it: an evaluation at the end of the
+    burst, one half a period later (volume between the thresholds: no flapping), one two periods
+    later (quiet: off); then the switches recorded and the contacts deflected (IVR press 1)."""
+    from django.utils import timezone
+
+    from helpdesk.crisis import surge
+    from helpdesk.crisis.models import CrisisAudit
+
+    period = surge.surge_period()
+    now = timezone.now()
+    for label, at in (
+        ("end of the burst", now),
+        ("half a period on", now + period / 2),
+        ("two periods on", now + 2 * period),
+    ):
+        surge.evaluate_surges(now=at)
+        row = surge.Surge.objects.get(scope=surge.ALL)
+        print(f"surge 'all' at {label:17}: {row.last_count:5} contacts in the period "
+              f"(on at {row.on_at}, off at {row.off_at}) -> {'ON' if row.is_on else 'off'}")  # fmt: skip
+    switches = list(
+        CrisisAudit.objects.filter(action__in=["surge_on", "surge_off"]).values_list("action", flat=True)
+    )
+    print(f"switches: {switches}   deflections: {surge.deflection_counts()}")
+
+
 def p(values: list[float], q: float) -> float:
     return _sms.percentile(values, q) if values else float("nan")
 
@@ -303,6 +329,7 @@ def main() -> None:
     print(f"ratio p99 TwiML/bare: {p(answers, 0.99) / p(bare, 0.99):.1f}   errors: {len(walker.errors)}")
     for error in walker.errors[:10]:
         print("  ", error)
+    surge_report()
     ok = not walker.errors and p(answers, 0.99) < 150 and len(answers) > 0
     print("targets met" if ok else "TARGETS MISSED")
     if args.strict and not ok:
