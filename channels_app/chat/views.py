@@ -136,7 +136,9 @@ def _socket_base(request: HttpRequest) -> str:
 def _crisis_notice(snapshot: dict) -> dict:
     """What the widget shows before the chat: each active crisis's published statement (the words
     every channel says), the banners and the directory, from the snapshot that outlives the database."""
-    banner = snapshot.get("banner") or {}
+    from helpdesk.crisis import public
+
+    banner = public.with_open_flags(snapshot.get("banner") or {})
     statements = [
         {
             "id": c["id"],

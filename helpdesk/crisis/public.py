@@ -208,6 +208,13 @@ def open_now(hours: str, *, now: datetime | None = None) -> bool:
     return local >= opens or local < closes
 
 
+def with_open_flags(payload: dict, *, now: datetime | None = None) -> dict:
+    """The banner payload with each directory line marked open or closed right now (banner.js and
+    the widget show closed lines last, marked)."""
+    directory = [{**e, "open": open_now(e.get("hours", ""), now=now)} for e in payload.get("directory", [])]
+    return {**payload, "directory": directory}
+
+
 def directory_for(snapshot: dict, language: str, *, now: datetime | None = None) -> list[dict]:
     """The directory lines a reader in this language sees: lines limited to other languages left
     out, lines closed right now after the open ones (each marked)."""

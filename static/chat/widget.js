@@ -200,7 +200,10 @@
       });
       crisis.appendChild(box);
     });
-    var entries = payload.directory || [];
+    var entries = (payload.directory || []).filter(function (e) {
+      return !(e.languages && e.languages.length && e.languages.indexOf(lang) < 0);
+    });
+    entries.sort(function (a, b) { return (a.open === false) - (b.open === false); });
     if (!entries.length) return;
     var details = el("details", "tq-directory");
     details.appendChild(el("summary", null, t.help));

@@ -7,10 +7,10 @@
   var LANGS = ["en", "fa", "km", "kn"];
   var RTL = { fa: 1 };
   var LABELS = {
-    en: { close: "Dismiss", help: "Get help" },
-    fa: { close: "بستن", help: "دریافت کمک" },
-    km: { close: "បិទ", help: "ទទួលជំនួយ" },
-    kn: { close: "ಮುಚ್ಚಿ", help: "ಸಹಾಯ ಪಡೆಯಿರಿ" }
+    en: { close: "Dismiss", help: "Get help", closed: "closed now" },
+    fa: { close: "بستن", help: "دریافت کمک", closed: "اکنون بسته است" },
+    km: { close: "បិទ", help: "ទទួលជំនួយ", closed: "ឥឡូវបិទ" },
+    kn: { close: "ಮುಚ್ಚಿ", help: "ಸಹಾಯ ಪಡೆಯಿರಿ", closed: "ಈಗ ಮುಚ್ಚಿದೆ" }
   };
   var script = document.currentScript;
   var src = script && script.src ? script.src : "/embed/banner.js";
@@ -18,6 +18,17 @@
   var stylesheet = src.replace(/banner\.js(\?.*)?$/, "banner.css");
   var beacon = src.replace(/banner\.js(\?.*)?$/, "deflection/");
   // A click on the banner's link or a directory line is a contact served without an agent.
+  // The directory lines a reader in this language sees: lines for other languages left out,
+  // lines closed right now last.
+  function forLanguage(entries, lang) {
+    var open = [], closed = [];
+    for (var i = 0; i < entries.length; i++) {
+      var e = entries[i];
+      if (e.languages && e.languages.length && e.languages.indexOf(lang) < 0) continue;
+      (e.open === false ? closed : open).push(e);
+    }
+    return open.concat(closed);
+  }
   function counted(node, kind) {
     node.addEventListener("click", function () {
       if (navigator.sendBeacon) navigator.sendBeacon(beacon, kind);
@@ -105,7 +116,7 @@
     if (picked.t.message) root.appendChild(el("span", {}, picked.t.message));
     var link = safeLink(picked.t.link);
     if (link) root.appendChild(counted(el("a", { href: link, rel: "noopener noreferrer" }, labels.help), "banner_link"));
-    var entries = payload.directory || [];
+    var entries = forLanguage(payload.directory || [], picked.lang);
     if (entries.length) {
       var list = el("ul", { "aria-label": labels.help });
       for (var j = 0; j < entries.length && j < 4; j++) {
@@ -115,6 +126,8 @@
         var href = channelHref(e);
         li.appendChild(href ? counted(el("a", { href: href, dir: "ltr" }, e.target), "directory_link")
           : el("span", { dir: "ltr" }, e.target));
+        if (e.hours) li.appendChild(el("span", { "class": "tq-h" }, " (" + e.hours + ")"));
+        if (e.open === false) li.appendChild(el("span", { "class": "tq-h" }, " – " + labels.closed));
         list.appendChild(li);
       }
       root.appendChild(list);

@@ -191,6 +191,11 @@ def test_a_crisis_directory_replaces_the_everyday_one_honouring_languages_and_ho
     closed = {"need": {"en": "Branch desk"}, "channel": "call", "target": "+1", "hours": "00:00-00:01"}
     lines = public.directory_for({**snapshot, "directory": [closed, *snapshot["directory"]]}, "en")
     assert [line["open"] for line in lines][-1] is False  # closed lines come last, marked
+    banner = client.get("/embed/banner.json").json()["directory"]
+    assert [(e["target"], e["languages"], e["open"]) for e in banner] == [
+        ("+14155550199", [], True),
+        ("+14155550188", ["fa"], True),
+    ]  # banner.js and the widget leave out the Persian-only line in English, closed lines last
     services.resolve_crisis(crisis=crisis)
     assert "Anything else" in client.get("/crisis/?lang=en").content.decode()  # every-day lines again
 
