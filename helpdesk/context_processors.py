@@ -22,8 +22,18 @@ def workspace(request):
             crisis.statement_line = statement.text(language, "what_to_do") or statement.text(
                 language, "summary"
             )
+    manager = is_manager(user)
+    alerts = []
+    if manager:  # managers see a surge's capacity alert on every page, with the expected wait
+        from helpdesk.crisis.surge import capacity_alerts
+
+        alerts = [
+            {"scope": a.scope, "minutes": max(1, round(a.expected_wait_seconds / 60)), "count": a.count}
+            for a in capacity_alerts()
+        ]
     return {
         "active_crises": crises,
+        "capacity_alerts_bar": alerts,
         "websocket_base_url": settings.WEBSOCKET_BASE_URL,
-        "is_manager": is_manager(user),
+        "is_manager": manager,
     }

@@ -211,3 +211,25 @@ def test_the_snapshot_serves_without_the_database_once_stored(
     with django_assert_num_queries(0):
         assert public.current()["crises"][0]["texts"]["fa"]["title"] == "سیل رودخانه"
         assert "کارت خود را در برنامه مسدود کنید." in help_text("fa")
+
+
+def test_canned_replies_and_the_crisis_bar_say_the_published_version(client, crisis, manager):
+    from helpdesk.tickets.models import Macro
+    from helpdesk.tickets.services import render_macro
+    from tests.factories import TicketFactory
+
+    macro = Macro.objects.create(
+        title="Update", language="fa", body="{{ crisis.what_happened }} / {{ crisis.what_to_do }}"
+    )
+    ticket = TicketFactory(crisis=crisis, language="fa")
+    for texts in (V1, V2):
+        statement = statements.create_statement(crisis=crisis, texts=texts, author=manager)
+        statements.request_publish(statement=statement, actor=manager)
+        ticket.refresh_from_db()
+        assert (
+            render_macro(macro=macro, ticket=ticket)
+            == f"{texts['fa']['summary']} / {texts['fa']['what_to_do']}"
+        )
+    client.force_login(manager)
+    bar = client.get("/tickets/").content.decode()
+    assert "statement v2" in bar and "Branches reopen at noon." in bar

@@ -76,6 +76,11 @@ MACROS = {
             "Hello {{ customer.name }}, we have your case (#{{ ticket.id }}) and a person is working on "
             "it now. We will write again within the hour.",
         ),
+        (
+            "Crisis update",
+            "Hello {{ customer.name }}, here is what we know: {{ crisis.what_happened }} "
+            "What to do: {{ crisis.what_to_do }}",
+        ),
     ],
     "fa": [
         (
@@ -88,6 +93,11 @@ MACROS = {
             "سلام {{ customer.name }}، پرونده شما (#{{ ticket.id }}) ثبت شد و همکار ما همین حالا روی آن کار "
             "می‌کند. تا یک ساعت دیگر خبر می‌دهیم.",
         ),
+        (
+            "Crisis update",
+            "سلام {{ customer.name }}، آنچه می‌دانیم: {{ crisis.what_happened }} "
+            "چه باید کرد: {{ crisis.what_to_do }}",
+        ),
     ],
     "km": [
         (
@@ -98,6 +108,11 @@ MACROS = {
             "យើងកំពុងដោះស្រាយ",
             "សួស្តី {{ customer.name }} យើងបានទទួលករណីរបស់អ្នក (#{{ ticket.id }}) ហើយកំពុងដោះស្រាយ។",
         ),
+        (
+            "Crisis update",
+            "សួស្តី {{ customer.name }}, អ្វីដែលយើងដឹង៖ {{ crisis.what_happened }} "
+            "អ្វីដែលត្រូវធ្វើ៖ {{ crisis.what_to_do }}",
+        ),
     ],
     "kn": [
         (
@@ -107,6 +122,11 @@ MACROS = {
         (
             "ನಾವು ಕೆಲಸ ಮಾಡುತ್ತಿದ್ದೇವೆ",
             "ನಮಸ್ಕಾರ {{ customer.name }}, ನಿಮ್ಮ ಪ್ರಕರಣ (#{{ ticket.id }}) ನಮಗೆ ತಲುಪಿದೆ, ಈಗಲೇ ಅದರ ಮೇಲೆ ಕೆಲಸ ಮಾಡುತ್ತಿದ್ದೇವೆ.",
+        ),
+        (
+            "Crisis update",
+            "ನಮಸ್ಕಾರ {{ customer.name }}, ನಮಗೆ ತಿಳಿದಿರುವುದು: {{ crisis.what_happened }} "
+            "ಮಾಡಬೇಕಾದುದು: {{ crisis.what_to_do }}",
         ),
     ],
 }
