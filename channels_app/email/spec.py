@@ -18,4 +18,5 @@ EMAIL = ChannelSpec(
     ),
     raw_parser="channels_app.email.inbound.parse_raw",
     media_fetcher="channels_app.email.media.fetch",
+    keywords_handler="channels_app.email.consent.handle",
 )

@@ -38,29 +38,12 @@ def language_of(point: ContactPoint | None, fallback: str = "en") -> str:
     return point.language or point.customer.language or fallback
 
 
-STATEMENT_CHARS = 300  # the statement's share of the HELP answer: two or three SMS segments
-
-
 def help_text(language: str) -> str:
-    """The HELP answer in the language: how this number works (carriers ask for it first), the
-    published crisis statement (its title and what to do), then the channel directory; from the
-    public snapshot, so every channel says the same words and the answer survives a database outage."""
+    """The HELP answer in the language: how this number works (carriers ask for it first), then
+    the published crisis statement and the channel directory (helpdesk.crisis.public.help_lines)."""
     from helpdesk.crisis import public
 
-    snapshot = public.current()
-    lines = [str(text_for(HELP_TEXTS, language))]
-    crisis = public.crisis_entry(snapshot, None)
-    if crisis is not None:
-        title = public.statement_text(crisis, language, "title") or crisis["title"]
-        todo = public.statement_text(crisis, language, "what_to_do") or public.statement_text(
-            crisis, language, "summary"
-        )
-        statement = f"{title}: {todo}" if todo else title
-        if len(statement) > STATEMENT_CHARS:
-            statement = statement[: STATEMENT_CHARS - 1].rstrip() + "…"
-        lines.append(statement)
-    lines.extend(public.directory_lines(snapshot, language)[:4])
-    return "\n".join(lines)
+    return "\n".join([str(text_for(HELP_TEXTS, language)), *public.help_lines(language)])
 
 
 def _consent_event(event: TimelineEvent, body: str, action: str) -> None:

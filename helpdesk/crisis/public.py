@@ -215,6 +215,27 @@ def with_open_flags(payload: dict, *, now: datetime | None = None) -> dict:
     return {**payload, "directory": directory}
 
 
+HELP_STATEMENT_CHARS = 300  # the statement's share of a HELP answer: two or three SMS segments
+
+
+def help_lines(language: str) -> list[str]:
+    """What every channel's HELP answer says after its own first line: the published crisis
+    statement (its title and what to do) and the channel directory, from the snapshot (so it
+    answers with the database down and says what every other channel says)."""
+    snapshot = current()
+    lines = []
+    crisis = crisis_entry(snapshot, None)
+    if crisis is not None:
+        title = statement_text(crisis, language, "title") or crisis["title"]
+        todo = statement_text(crisis, language, "what_to_do") or statement_text(crisis, language, "summary")
+        statement = f"{title}: {todo}" if todo else title
+        if len(statement) > HELP_STATEMENT_CHARS:
+            statement = statement[: HELP_STATEMENT_CHARS - 1].rstrip() + "…"
+        lines.append(statement)
+    lines.extend(directory_lines(snapshot, language)[:4])
+    return lines
+
+
 def directory_for(snapshot: dict, language: str, *, now: datetime | None = None) -> list[dict]:
     """The directory lines a reader in this language sees: lines limited to other languages left
     out, lines closed right now after the open ones (each marked)."""
