@@ -82,6 +82,8 @@ class StatementForm(forms.Form, StatementFields):
 class ClosingForm(forms.Form, StatementFields):
     """Resolve a crisis: the final statement, and the closing message to everyone it touched."""
 
+    preview: dict = {}  # closing.closing_preview's counts, shown above the form
+
     send = forms.BooleanField(
         label=_("Send the closing message to everyone who contacted us or was broadcast to"),
         required=False,

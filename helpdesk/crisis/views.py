@@ -95,7 +95,8 @@ def banner_json(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=405)
         response["Allow"] = "GET, HEAD, OPTIONS"
     else:
-        payload = public.with_open_flags(public.current().get("banner") or {"banners": [], "directory": [], "rtl": []})
+        empty: dict = {"banners": [], "directory": [], "rtl": []}
+        payload = public.with_open_flags(public.current().get("banner") or empty)
         etag = selectors.payload_etag(payload)
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponseNotModified()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +16,11 @@ from helpdesk.crisis.views import manager_required
 from helpdesk.errors import ApplicationError
 
 
+def _manager(request: HttpRequest) -> Any:
+    """The signed-in manager (manager_required let the request in)."""
+    return request.user
+
+
 @manager_required
 def declare_crisis(request: HttpRequest) -> HttpResponse:
     """GET: the form. POST action=preview: every channel side by side, nothing written.
@@ -23,7 +30,7 @@ def declare_crisis(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if request.POST.get("action") == "declare":
-                done = declare.declare(form=form, actor=request.user)
+                done = declare.declare(form=form, actor=_manager(request))
                 if done.waiting_for_approval:
                     messages.warning(
                         request,
@@ -59,7 +66,7 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
                 messages.error(request, _("Check the statement's fields."))
                 return redirect("crisis:manage_crisis", crisis.pk)
             statement = statements.create_statement(crisis=crisis, texts=form.texts(), author=request.user)
-            statement = statements.request_publish(statement=statement, actor=request.user)
+            statement = statements.request_publish(statement=statement, actor=_manager(request))
             if statement.status == "pending_approval":
                 messages.warning(
                     request, _("Version %(n)d waits for a second manager.") % {"n": statement.number}
@@ -75,17 +82,17 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         elif action == "close":
             from helpdesk.crisis import closing
 
-            form = declare.ClosingForm(request.POST, prefix="close")
-            if not form.is_valid():
+            closing_form = declare.ClosingForm(request.POST, prefix="close")
+            if not closing_form.is_valid():
                 messages.error(request, _("Check the final statement and the closing message."))
                 return redirect("crisis:manage_crisis", crisis.pk)
             result = closing.close_crisis(
                 crisis=crisis,
-                final_texts=form.texts(),
-                closing_bodies=form.per_language("closing"),
-                subjects=form.per_language("subject"),
-                actor=request.user,
-                send=form.cleaned_data["send"],
+                final_texts=closing_form.texts(),
+                closing_bodies=closing_form.per_language("closing"),
+                subjects=closing_form.per_language("subject"),
+                actor=_manager(request),
+                send=closing_form.cleaned_data["send"],
             )
             if result.statement_waiting:
                 messages.warning(
@@ -100,7 +107,7 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
                     % {"n": sent},
                 )
         elif action == "rollback":
-            statement = statements.rollback(crisis=crisis, actor=request.user)
+            statement = statements.rollback(crisis=crisis, actor=_manager(request))
             messages.success(
                 request, _("Rolled back: version %(n)d says the earlier words.") % {"n": statement.number}
             )
@@ -154,7 +161,7 @@ def surge_action(request: HttpRequest) -> HttpResponse:
     try:
         if action in ("on", "off", "auto"):
             forced = {"on": True, "off": False, "auto": None}[action]
-            surge.set_surge(scope=scope, forced=forced, actor=request.user)
+            surge.set_surge(scope=scope, forced=forced, actor=_manager(request))
             messages.success(request, _("Surge mode updated."))
         elif action == "thresholds":
             try:
@@ -163,7 +170,7 @@ def surge_action(request: HttpRequest) -> HttpResponse:
                 raise ApplicationError(
                     _("Thresholds are whole numbers of contacts."), code="invalid_thresholds"
                 ) from exc
-            surge.set_thresholds(scope=scope, on_at=on_at, off_at=off_at, actor=request.user)
+            surge.set_thresholds(scope=scope, on_at=on_at, off_at=off_at, actor=_manager(request))
             messages.success(request, _("Thresholds saved."))
         else:
             return HttpResponse(status=404)
