@@ -67,16 +67,61 @@ class StatementFields:
         return out
 
 
+MAX_RECORDING_BYTES = 5 * 1024 * 1024
+
+
 class StatementForm(forms.Form, StatementFields):
-    """A new version of a crisis's statement (the manage page)."""
+    """A new version of a crisis's statement (the manage page), with a recorded reading per
+    language for the phone line. A recording belongs to its version's words: a new version
+    without one is said by the IVR's voice, never played from an older version's recording."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_statement_fields(self)
+        for lang, name in LANGUAGE_NAMES:
+            self.fields[f"recording_{lang}"] = forms.FileField(
+                label=_("Recording of this version (%(lang)s), MP3 or WAV") % {"lang": name}, required=False
+            )
         _dir_auto(self)
+
+    def clean(self):
+        from helpdesk.tickets.media import sniff_audio
+
+        data = super().clean()
+        for lang, _name in LANGUAGE_NAMES:
+            upload = data.get(f"recording_{lang}")
+            if upload is None:
+                continue
+            if upload.size > MAX_RECORDING_BYTES:
+                self.add_error(f"recording_{lang}", _("A recording is at most 5 MB."))
+                continue
+            head = upload.read(16)
+            upload.seek(0)
+            if not sniff_audio(head):
+                self.add_error(f"recording_{lang}", _("This file is not an MP3 or WAV recording."))
+        return data
 
     def texts(self) -> dict:
         return self.statement_texts(self)
+
+    def recordings(self) -> dict[str, str]:
+        """Store the uploaded recordings; language → the path the IVR plays (the voice adapter's
+        public recording URL, which Twilio fetches)."""
+        import secrets
+
+        from django.core.files.storage import default_storage
+        from django.urls import reverse
+
+        out = {}
+        for lang, _name in LANGUAGE_NAMES:
+            upload = self.cleaned_data.get(f"recording_{lang}")
+            if upload is None:
+                continue
+            extension = "wav" if upload.read(4) == b"RIFF" else "mp3"
+            upload.seek(0)
+            name = default_storage.save(f"ivr/{lang}-{secrets.token_urlsafe(12)[:16]}.{extension}", upload)
+            out[lang] = reverse("voice:recording", args=[name.rsplit("/", 1)[1]])
+        return out
 
 
 class ClosingForm(forms.Form, StatementFields):

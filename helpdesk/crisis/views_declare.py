@@ -61,11 +61,14 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     crisis = get_object_or_404(Crisis, pk=pk)
     try:
         if action == "new":
-            form = declare.StatementForm(request.POST)
+            form = declare.StatementForm(request.POST, request.FILES)
             if not form.is_valid():
-                messages.error(request, _("Check the statement's fields."))
+                problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+                messages.error(request, _("Check the statement's fields.") + " " + problems)
                 return redirect("crisis:manage_crisis", crisis.pk)
-            statement = statements.create_statement(crisis=crisis, texts=form.texts(), author=request.user)
+            statement = statements.create_statement(
+                crisis=crisis, texts=form.texts(), author=_manager(request), recordings=form.recordings()
+            )
             statement = statements.request_publish(statement=statement, actor=_manager(request))
             if statement.status == "pending_approval":
                 messages.warning(
@@ -77,7 +80,7 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
                 )
         elif action == "approve":
             statement = get_object_or_404(Statement, pk=request.POST.get("statement") or 0, crisis=crisis)
-            statements.approve_statement(statement=statement, approver=request.user)
+            statements.approve_statement(statement=statement, approver=_manager(request))
             messages.success(request, _("Version %(n)d approved and published.") % {"n": statement.number})
         elif action == "close":
             from helpdesk.crisis import closing

@@ -149,3 +149,28 @@ def test_a_manager_forces_surge_mode_and_sets_thresholds_from_the_crisis_center(
     }
     page = manager_client.get("/manage/crisis/").content.decode()
     assert "expected wait about" in page  # the capacity alert of the forced surge
+
+
+def test_a_version_recorded_per_language_is_played_and_the_next_version_is_said_again(
+    manager_client, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from helpdesk.crisis import public
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    with_mp3 = {
+        "summary_en": "The river flooded.",
+        "recording_en": SimpleUploadedFile("v1.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64),
+    }
+    crisis = Crisis.objects.create(title="Flood", status=CrisisStatus.ACTIVE)
+    manager_client.post(f"/manage/crisis/{crisis.pk}/statement/new/", with_mp3)
+    played = public.crisis_entry(public.current(), crisis.pk)["recordings"]["en"]
+    assert manager_client.get(played).status_code == 200  # the IVR's public recording URL
+    refused = {"summary_en": "Water falls.", "recording_en": SimpleUploadedFile("x.mp3", b"<html>")}
+    page = manager_client.post(
+        f"/manage/crisis/{crisis.pk}/statement/new/", refused, follow=True
+    ).content.decode()
+    assert "not an MP3 or WAV" in page and crisis.statements.count() == 1
+    manager_client.post(f"/manage/crisis/{crisis.pk}/statement/new/", {"summary_en": "Water falls."})
+    assert public.crisis_entry(public.current(), crisis.pk)["recordings"] == {}  # v2 is said, not v1 played
