@@ -1338,9 +1338,7 @@ def _dispatch_batches(
             # the claim and record round trips then capped two dispatchers at half the account's rate.
             time.sleep(min(max(wait, RATE_PAUSE), 0.2))
             continue
-        with connection.cursor() as cursor:  # one statement, so its own transaction
-            cursor.execute(_CLAIM_SQL, [broadcast_id, granted])
-            claimed = cursor.fetchall()
+        claimed = _claim(broadcast_id, granted)
         if not claimed:
             if _finish_if_done(broadcast_id):
                 return DispatchOutcome(sent, failed, retried, stopped="done")
@@ -1422,6 +1420,14 @@ def _failure_state(error: ChannelError) -> str:
 def _seconds_until_due(broadcast_id: int) -> float | None:
     """Seconds until a planned row of the broadcast may be claimed (0 or less: one may now), by the
     database's clock, as the claim sees it; None when nothing is planned."""
+    if connection.vendor != "postgresql":  # the demo's SQLite: one clock, the process's
+        planned = BroadcastDelivery.objects.filter(broadcast_id=broadcast_id, status=DeliveryState.PLANNED)
+        if not planned.exists():
+            return None
+        if planned.filter(next_attempt_at__isnull=True).exists():
+            return 0.0
+        first = planned.aggregate(at=Min("next_attempt_at"))["at"]
+        return (first - timezone.now()).total_seconds()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXTRACT(EPOCH FROM min(COALESCE(next_attempt_at, now())) - now()) "
@@ -1440,6 +1446,53 @@ def _status(broadcast_id: int) -> str | None:
     return row[0] if row else None
 
 
+def _claim(broadcast_id: int, granted: int) -> list[tuple]:
+    """Take up to `granted` due planned deliveries: (id, to, language, attempts, contact_point_id)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # one statement, so its own transaction
+            cursor.execute(_CLAIM_SQL, [broadcast_id, granted])
+            return cursor.fetchall()
+    # The demo's SQLite: one process, no SKIP LOCKED; the same claim in three statements.
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            BroadcastDelivery.objects.filter(broadcast_id=broadcast_id, status=DeliveryState.PLANNED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("id")
+            .values_list("id", flat=True)[:granted]
+        )
+        BroadcastDelivery.objects.filter(id__in=ids).update(
+            status=DeliveryState.SENDING, attempt_at=now, attempts=F("attempts") + 1
+        )
+        return list(
+            BroadcastDelivery.objects.filter(id__in=ids)
+            .order_by("id")
+            .values_list("id", "to", "language", "attempts", "contact_point_id")
+        )
+
+
+def _update_each(rows: Sequence[tuple], *, settle: bool) -> None:
+    """_RECORD_SQL and _SETTLE_SQL for the demo's SQLite, one UPDATE a row."""
+    now = timezone.now()
+    for row in rows:
+        if settle:
+            delivery_id, attempts, status, provider_id, error = row
+            match = BroadcastDelivery.objects.filter(
+                pk=delivery_id, status=DeliveryState.SENDING, attempts=attempts
+            )
+            retry_at = None
+        else:
+            delivery_id, status, provider_id, error, retry_in = row
+            match = BroadcastDelivery.objects.filter(pk=delivery_id, status=DeliveryState.SENDING)
+            retry_at = now + timedelta(seconds=float(retry_in)) if float(retry_in) > 0 else None
+        left = status == DeliveryState.SENT or (not settle and status == DeliveryState.DELIVERED)
+        fields: dict[str, Any] = {"status": status, "provider_id": provider_id, "error": error}
+        fields["next_attempt_at"] = retry_at
+        if left:
+            fields["sent_at"] = now
+        match.update(**fields)
+
+
 def _update_from_values(sql: str, types: Sequence[str], rows: Sequence[tuple]) -> None:
     """Run one UPDATE … FROM (VALUES …) for the rows, each value cast to its column's type.
 
@@ -1456,7 +1509,10 @@ def _update_from_values(sql: str, types: Sequence[str], rows: Sequence[tuple]) -
 def record_results(rows: Sequence[tuple[int, str, str, str, float]]) -> None:
     """Record a batch's outcomes in one UPDATE … FROM (VALUES …), then put what left on each
     recipient's timeline."""
-    _update_from_values(_RECORD_SQL, ("::bigint", "", "", "", "::float"), rows)
+    if connection.vendor == "postgresql":
+        _update_from_values(_RECORD_SQL, ("::bigint", "", "", "", "::float"), rows)
+    else:
+        _update_each(rows, settle=False)
     timeline_broadcast_messages([r[0] for r in rows if r[1] in (DeliveryState.SENT, DeliveryState.DELIVERED)])
 
 
@@ -1506,7 +1562,10 @@ def timeline_broadcast_messages(delivery_ids: Sequence[int]) -> int:
 
 
 def _settle(rows: Sequence[tuple[int, int, str, str, str]]) -> None:
-    _update_from_values(_SETTLE_SQL, ("::bigint", "::int", "", "", ""), rows)
+    if connection.vendor == "postgresql":
+        _update_from_values(_SETTLE_SQL, ("::bigint", "::int", "", "", ""), rows)
+    else:
+        _update_each(rows, settle=True)
 
 
 def _has_pending(broadcast_id: int) -> bool:
