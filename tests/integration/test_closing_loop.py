@@ -75,11 +75,37 @@ def closing_worker(fake_twilio, smtp_inbox, settings, tmp_path):
         DEFAULT_FROM_EMAIL="help@desk.test",
     )
     proc = workers.start_worker(env, name="closing", log=tmp_path / "worker.log")
+    others = _set_aside_other_workers()
     try:
         yield
     finally:
+        _take_back(others)
         workers.stop(proc)
         workers.purge_queues(django_settings.REDIS_URL)
+
+
+def _set_aside_other_workers() -> list[str]:
+    """The session's worker (started by an earlier test) listens on the same broker and would take
+    the closing broadcasts with its console email gateway: it stops consuming the broadcast queue
+    while this test runs. Waits until the closing worker answers, so it is the one left."""
+    from helpdesk.celery import app
+
+    deadline = time.monotonic() + 20
+    while True:
+        names = [name for reply in app.control.ping(timeout=0.5) for name in reply]
+        if any(name.startswith("closing@") for name in names) or time.monotonic() > deadline:
+            break
+    others = [name for name in names if not name.startswith("closing@")]
+    if others:
+        app.control.cancel_consumer("broadcast", destination=others, reply=True, timeout=2)
+    return others
+
+
+def _take_back(others: list[str]) -> None:
+    from helpdesk.celery import app
+
+    if others:
+        app.control.add_consumer("broadcast", destination=others, reply=True, timeout=2)
 
 
 def test_resolving_sends_each_affected_customer_one_closing_message_on_their_channel_in_their_language(
