@@ -31,7 +31,7 @@ def test_two_agents_see_each_others_presence_and_the_second_answer_is_held(asgi_
             page.set_default_timeout(15_000)
             login(page, asgi_server, name)
             page.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
-            page.wait_for_function("document.documentElement.dataset.liveTransport === 'ws'")
+            page.wait_for_function("() => document.documentElement.dataset.liveTransport === 'ws'")
             pages[name] = page
         leyla, dara = pages["leyla"], pages["dara"]
         leyla.locator("#presence", has_text="Dara Sok is viewing").wait_for()
