@@ -8,8 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app.voice.models import IvrConfig
 
-MAX_RECORDING_BYTES = 5 * 1024 * 1024
-
 
 class IvrForm(forms.ModelForm):
     class Meta:
@@ -57,20 +55,13 @@ class IvrForm(forms.ModelForm):
             )
 
     def clean(self):
-        from helpdesk.tickets.media import sniff_audio
+        from helpdesk.tickets.media import recording_problem
 
         data = super().clean()
         for code, _name in settings.LANGUAGES:
             upload = data.get(f"recording_{code}")
-            if upload is None:
-                continue
-            if upload.size > MAX_RECORDING_BYTES:
-                self.add_error(f"recording_{code}", _("A recording is at most 5 MB."))
-                continue
-            head = upload.read(16)
-            upload.seek(0)
-            if not sniff_audio(head):
-                self.add_error(f"recording_{code}", _("This file is not an MP3 or WAV recording."))
+            if upload is not None and (problem := recording_problem(upload)):
+                self.add_error(f"recording_{code}", problem)
         if (data.get("opens_at") is None) != (data.get("closes_at") is None):
             self.add_error("closes_at", _("Give both the opening and the closing time, or neither."))
         return data

@@ -67,9 +67,6 @@ class StatementFields:
         return out
 
 
-MAX_RECORDING_BYTES = 5 * 1024 * 1024
-
-
 class StatementForm(forms.Form, StatementFields):
     """A new version of a crisis's statement (the manage page), with a recorded reading per
     language for the phone line. A recording belongs to its version's words: a new version
@@ -85,20 +82,13 @@ class StatementForm(forms.Form, StatementFields):
         _dir_auto(self)
 
     def clean(self):
-        from helpdesk.tickets.media import sniff_audio
+        from helpdesk.tickets.media import recording_problem
 
         data = super().clean()
         for lang, _name in LANGUAGE_NAMES:
             upload = data.get(f"recording_{lang}")
-            if upload is None:
-                continue
-            if upload.size > MAX_RECORDING_BYTES:
-                self.add_error(f"recording_{lang}", _("A recording is at most 5 MB."))
-                continue
-            head = upload.read(16)
-            upload.seek(0)
-            if not sniff_audio(head):
-                self.add_error(f"recording_{lang}", _("This file is not an MP3 or WAV recording."))
+            if upload is not None and (problem := recording_problem(upload)):
+                self.add_error(f"recording_{lang}", problem)
         return data
 
     def texts(self) -> dict:

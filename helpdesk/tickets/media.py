@@ -60,6 +60,22 @@ def sniff_audio(body: bytes) -> str:
     return ""
 
 
+MAX_RECORDING_BYTES = 5 * 1024 * 1024
+
+
+def recording_problem(upload) -> str:
+    """Why an uploaded file cannot be a recording the IVR plays (too big, not MP3 or WAV), or ''."""
+    from django.utils.translation import gettext
+
+    if upload.size > MAX_RECORDING_BYTES:
+        return gettext("A recording is at most 5 MB.")
+    head = upload.read(16)
+    upload.seek(0)
+    if not sniff_audio(head):
+        return gettext("This file is not an MP3 or WAV recording.")
+    return ""
+
+
 def media_response(media: Media, *, name: str) -> HttpResponse:
     """Serve a fetched file safely: a real raster image or recording inline, anything else as a
     download."""

@@ -53,3 +53,30 @@ def asgi_server(settings, transactional_db):
     yield _LiveURL(f"http://127.0.0.1:{ASGI_PORT}")
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def foreign_site():
+    """A website on its own origin (any free port): yields its base URL and a dict of path -> HTML
+    bytes that the test fills in (a partner's page embedding banner.js or the chat widget)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pages: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            body = pages.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", pages
+    server.shutdown()
+    server.server_close()

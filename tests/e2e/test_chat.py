@@ -4,8 +4,6 @@ two browser contexts: each sees the other's messages live (screenshots under art
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings as django_settings
@@ -21,25 +19,9 @@ HOST_PAGE = """<!doctype html><html lang="{lang}" dir="{dir}"><head><meta charse
 
 
 @pytest.fixture
-def customer_site():
+def customer_site(foreign_site):
     """A customer's website on its own origin, embedding the widget with one script tag."""
-    pages: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the standard library's name
-            body = pages.get(self.path.split("?")[0])
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", pages
-    server.shutdown()
+    return foreign_site
 
 
 @pytest.mark.parametrize("language", ["en", "fa"])

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import html
 import secrets
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -76,27 +74,10 @@ background: #f3f4f6; padding: 10px; border-radius: 6px; }} h2 {{ font-size: 16px
 
 
 @pytest.fixture
-def partner_site():
+def partner_site(foreign_site):
     """A partner's Persian website on its own origin: /banner.html embeds banner.js, /chat.html
     the chat widget; the test fills in the pages."""
-    pages: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the standard library's name
-            body = pages.get(self.path.split("?")[0])
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # any free port: not test_banner_embed's
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", pages
-    server.shutdown()
-    server.server_close()
+    return foreign_site
 
 
 @pytest.fixture
