@@ -392,9 +392,12 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
                     with_count=False,
                 )  # fmt: skip
                 return render(request, "search/partials/_results_page.html", {**context, "page": page})
-            counts = selectors.search_counts(user=request.user, q=q, filters=filters)
+            shown = kind if kind in selectors.SEARCH_KINDS else "messages"
+            counts = selectors.search_counts(user=request.user, q=q, filters=filters, shown=shown)
             if kind not in counts:  # the first kind with matches, messages when none has any
                 kind = next((k for k, c in counts.items() if c.value), "messages")
+                if kind != shown and not counts[kind].exact:  # its tab counted only so far
+                    counts[kind] = selectors.search_count(user=request.user, q=q, kind=kind, filters=filters)
             context["tabs"] = [(k, SEARCH_KIND_LABELS[k], counts[k]) for k in selectors.SEARCH_KINDS]
             context["page"] = selectors.search_page(
                 user=request.user, q=q, kind=kind, filters=filters, sort=sort, after=after, count=counts[kind]

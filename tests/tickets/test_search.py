@@ -395,3 +395,15 @@ def test_the_page_costs_the_same_queries_for_10_and_1000_matches(
     with django_assert_max_num_queries(16):
         response = agent_client.get(reverse("tickets:search"), {"q": "flood"})
     assert response.status_code == 200
+
+
+def test_the_tabs_not_shown_count_exactly_only_so_far(agent, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_TAB_COUNT_CAP", 3)
+    for n in range(5):
+        TicketFactory(subject=f"flood {n}")
+        TimelineEventFactory(body=f"flood {n}")
+    counts = selectors.search_counts(user=agent, q="flood", shown="messages")
+    assert (counts["messages"].value, counts["messages"].exact) == (5, True)
+    assert not counts["tickets"].exact and counts["tickets"].value > 3  # "about N" on its tab
+    assert selectors.search_count(user=agent, q="flood", kind="tickets").value == 5
+    assert all(c.exact for c in selectors.search_counts(user=agent, q="flood").values())
