@@ -321,9 +321,10 @@ def _deflect(call: Call, config: IvrConfig) -> str:
 
     language = _language(call)
     steps = sms_steps(call, config)
-    record_deflection(
-        kind=DeflectionKind.IVR_SMS, channel="voice", crisis=call.crisis if call.crisis_id else None
-    )
+    if call.outcome != CallOutcome.DEFLECTED:  # a retried or repeated press counts the call once
+        record_deflection(
+            kind=DeflectionKind.IVR_SMS, channel="voice", crisis=call.crisis if call.crisis_id else None
+        )
     point = contact_point(kind="phone", value=call.from_number)
     if point is not None and call.ticket_id and not tickets.blocked_reason(point, "sms"):
         ticket = Ticket.objects.get(pk=call.ticket_id)

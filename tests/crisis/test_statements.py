@@ -233,3 +233,18 @@ def test_canned_replies_and_the_crisis_bar_say_the_published_version(client, cri
     client.force_login(manager)
     bar = client.get("/tickets/").content.decode()
     assert "statement v2" in bar and "Branches reopen at noon." in bar
+
+
+def test_pressing_1_counts_the_call_as_deflected_once_even_when_twilio_retries(client, crisis, manager):
+    from django.conf import settings
+
+    from helpdesk.crisis.models import Deflection
+
+    statements.request_publish(statement=statements.create_statement(crisis=crisis, texts=V1, author=manager))
+    twilio = Twilio(client)
+    walk = Caller(twilio).call("1", "1", caller="+14155559876")  # English, then 1: the steps
+    replay = {"CallSid": walk.sid, "From": "+14155559876", "To": settings.TWILIO_FROM, "AccountSid": "AC0"}
+    assert twilio.post("/webhooks/twilio/voice/menu/", {**replay, "Digits": "1"}).status_code == 200
+    assert list(Deflection.objects.values_list("kind", "channel", "crisis_id")) == [
+        ("ivr_sms", "voice", crisis.pk)
+    ]
