@@ -25,10 +25,14 @@ def workspace(request):
     manager = is_manager(user)
     alerts = []
     if manager:  # managers see a surge's capacity alert on every page, with the expected wait
-        from helpdesk.crisis.surge import capacity_alerts
+        from helpdesk.crisis.surge import capacity_alerts, scope_label
 
         alerts = [
-            {"scope": a.scope, "minutes": max(1, round(a.expected_wait_seconds / 60)), "count": a.count}
+            {
+                "scope": scope_label(a.scope),
+                "minutes": max(1, round(a.expected_wait_seconds / 60)),
+                "count": a.count,
+            }
             for a in capacity_alerts()
         ]
     return {

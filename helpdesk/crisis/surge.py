@@ -127,6 +127,21 @@ def clean_scope(scope: str) -> str:
     )
 
 
+def scope_label(scope: str) -> str:
+    """A scope ("all", "channel:sms", "queue:3") as a manager reads it."""
+    if scope == "all":
+        return str(gettext("Every channel"))
+    kind, _sep, value = scope.partition(":")
+    if kind == "channel":
+        return value.upper() if value == "sms" else value.capitalize()
+    queue = (
+        Queue.objects.filter(pk=int(value)).values_list("name", flat=True).first()
+        if value.isdigit()
+        else None
+    )
+    return f"{gettext('Queue')}: {queue or value}"
+
+
 def _scopes_of(channel: str | None, queue_id: int | None) -> list[str]:
     return [ALL] + ([f"channel:{channel}"] if channel else []) + ([f"queue:{queue_id}"] if queue_id else [])
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from helpdesk.crisis import declare, statements
-from helpdesk.crisis.models import STATEMENT_FIELDS, Crisis, Statement
+from helpdesk.crisis.models import STATEMENT_FIELDS, Crisis, DeflectionKind, Statement
 from helpdesk.crisis.views import manager_required
 from helpdesk.errors import ApplicationError
 
@@ -124,12 +124,17 @@ def statement_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
 def statement_context(crisis: Crisis) -> dict:
     """The manage page's statement card: the versions, a form for the next one, the audit."""
     versions = statements.versions(crisis)
+    names = dict(declare.LANGUAGE_NAMES)
     return {
         "versions": [
             {
                 "statement": v,
                 "texts": [
-                    (lang, [(k, values.get(k, "")) for k in STATEMENT_FIELDS])
+                    (
+                        lang,
+                        names.get(lang, lang),
+                        [(declare.FIELD_LABELS[k], values.get(k, "")) for k in STATEMENT_FIELDS],
+                    )
                     for lang, values in v.texts.items()
                 ],
             }
@@ -188,11 +193,21 @@ def surge_context() -> dict:
     rows = surge.surges()
     if not any(row.scope == surge.ALL for row in rows):
         rows.insert(0, surge.Surge(scope=surge.ALL))
+    for row in rows:
+        row.label = surge.scope_label(row.scope)  # type: ignore[attr-defined]
     return {
         "surges": rows,
         "capacity_alerts": [
-            {"alert": a, "minutes": max(1, round(a.expected_wait_seconds / 60))}
+            {
+                "alert": a,
+                "label": surge.scope_label(a.scope),
+                "minutes": max(1, round(a.expected_wait_seconds / 60)),
+            }
             for a in surge.capacity_alerts()
         ],
-        "deflections": surge.deflection_counts(),
+        "deflections": [
+            (DeflectionKind(kind).label, n)
+            for kind, n in surge.deflection_counts().items()
+            if kind in DeflectionKind.values
+        ],
     }
