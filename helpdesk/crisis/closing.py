@@ -312,7 +312,7 @@ def _start_closing_broadcast(
     )
     if channel == "sms":
         rate = services.sending_rate(channel=channel, rate_per_second=CLOSING_RATE_PER_SECOND)
-        services._refuse_drain_past_window(recipients=recipients, rate=rate)
+        services.check_drain_window(recipients=recipients, rate=rate)
     threshold = settings.BROADCAST_APPROVAL_THRESHOLD
     broadcast = Broadcast.objects.create(
         name=(gettext("Closing: %(title)s") % {"title": crisis.title})[:200],

@@ -361,8 +361,7 @@ def build_preview(form: DeclareForm) -> DeclarePreview:
     for lang in [lang for lang, _n in LANGUAGE_NAMES if lang in crisis["texts"]] or ["en"]:
         title = public.statement_text(crisis, lang, "title") or crisis["title"]
         todo = public.statement_text(crisis, lang, "what_to_do")
-        directory = public.directory_lines(snapshot, lang)
-        help_answer = "\n".join([f"{title}: {todo}" if todo else title, *directory[:4]])
+        help_answer = "\n".join(public.help_lines(lang, snapshot))
         channels.append(
             ChannelPreview(
                 language=lang,
@@ -394,8 +393,16 @@ def build_preview(form: DeclareForm) -> DeclarePreview:
                 .filter(opted_out_at__isnull=True, invalid_at__isnull=True)
                 .count()
             )
-            drain = services.drain_estimate(result.audience_count, _rate(form)) if channel == "sms" else None
-            result.drain_hours = round(drain.total_seconds() / 3600, 1) if drain else None
+            if channel == "sms":
+                rate = services.sending_rate(
+                    channel=channel, rate_per_second=form.cleaned_data["rate_per_second"] or 0
+                )
+                drain = services.drain_estimate(result.audience_count, rate)
+                result.drain_hours = round(drain.total_seconds() / 3600, 1) if drain else None
+                try:  # the planner's own refusal, said before anything is written
+                    services.check_drain_window(recipients=result.audience_count, rate=rate)
+                except ApplicationError as exc:
+                    problems.append(exc.message)
         elif not form.cleaned_data.get("csv_file"):
             problems.append(
                 gettext("Choose who the broadcast goes to (tags, regions, languages, queues or a CSV).")
@@ -407,14 +414,6 @@ def _spoken(language: str) -> str:
     """The language the IVR says a statement in: the caller's where the provider has a voice for it
     (VOICE_SAY_LANGUAGES, the voice adapter's rule), else English."""
     return language if settings.VOICE_SAY_LANGUAGES.get(language) else "en"
-
-
-def _rate(form: DeclareForm) -> float:
-    rate = float(form.cleaned_data.get("rate_per_second") or 0)
-    account = float(settings.TWILIO_MESSAGES_PER_SECOND or 0)
-    if rate and account:
-        return min(rate, account)
-    return rate or account
 
 
 # --- Declare -------------------------------------------------------------------------------------

@@ -218,11 +218,11 @@ def with_open_flags(payload: dict, *, now: datetime | None = None) -> dict:
 HELP_STATEMENT_CHARS = 300  # the statement's share of a HELP answer: two or three SMS segments
 
 
-def help_lines(language: str) -> list[str]:
+def help_lines(language: str, snapshot: dict | None = None) -> list[str]:
     """What every channel's HELP answer says after its own first line: the published crisis
     statement (its title and what to do) and the channel directory, from the snapshot (so it
     answers with the database down and says what every other channel says)."""
-    snapshot = current()
+    snapshot = current() if snapshot is None else snapshot
     lines = []
     crisis = crisis_entry(snapshot, None)
     if crisis is not None:

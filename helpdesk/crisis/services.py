@@ -632,7 +632,7 @@ def sending_rate(*, channel: str, rate_per_second: int) -> float:
     return min(limits, default=0.0)
 
 
-def _refuse_drain_past_window(*, recipients: int, rate: float) -> None:
+def check_drain_window(*, recipients: int, rate: float) -> None:
     """Raise when the SMS provider would drop the end of the queue before it drains."""
     window_hours = settings.BROADCAST_QUEUE_WINDOW_HOURS
     drain = drain_estimate(recipients, rate)
@@ -724,7 +724,7 @@ def create_broadcast(
     if not recipients:
         raise ApplicationError(gettext("Nobody reachable matches this audience."), code="no_audience")
     if channel == "sms":
-        _refuse_drain_past_window(
+        check_drain_window(
             recipients=recipients, rate=sending_rate(channel=channel, rate_per_second=rate_per_second)
         )
     # A mass message past the threshold needs a second manager, whatever the author chose: a

@@ -174,3 +174,15 @@ def test_a_version_recorded_per_language_is_played_and_the_next_version_is_said_
     assert "not an MP3 or WAV" in page and crisis.statements.count() == 1
     manager_client.post(f"/manage/crisis/{crisis.pk}/statement/new/", {"summary_en": "Water falls."})
     assert public.crisis_entry(public.current(), crisis.pk)["recordings"] == {}  # v2 is said, not v1 played
+
+
+def test_the_preview_says_up_front_when_the_broadcast_would_outlast_the_providers_queue(
+    manager_client, settings
+):
+    settings.BROADCAST_QUEUE_WINDOW_HOURS = 0.0001  # 0.36 s: one recipient at 1 a second is too slow
+    ContactPointFactory(value="+14155550111", language="fa", customer__language="fa")
+    page = manager_client.post(
+        "/manage/crisis/declare/", {**FORM, "rate_per_second": "1", "action": "preview"}
+    ).content.decode()
+    assert "longer than the" in page and 'value="declare"' not in page
+    assert not Crisis.objects.exists()
