@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "helpdesk.accounts",
     "helpdesk.customers",
     "helpdesk.crisis",
+    "helpdesk.feedback",
     "helpdesk.tickets",
     "helpdesk.messaging",
     "channels_app",
@@ -407,6 +408,10 @@ CELERY_BEAT_SCHEDULE["surge-evaluation"] = {
 # snapshot kept in Redis (helpdesk.crisis.public): rebuilt on every publish, and at the latest
 # after this many seconds; the last copy is served while PostgreSQL is down. 0: rebuilt each read.
 PUBLIC_SNAPSHOT_FRESH_SECONDS = env.int("PUBLIC_SNAPSHOT_FRESH_SECONDS", default=30)
+# Incentives (helpdesk.feedback): one worth more than this needs a manager to grant it; the business's
+# systems sign POST /api/v1/recovery/redeem/ with this secret (empty: every redemption is refused, 403).
+INCENTIVE_APPROVAL_VALUE = env.float("INCENTIVE_APPROVAL_VALUE", default=20.0)
+INCENTIVE_REDEEM_SECRET = env.str("INCENTIVE_REDEEM_SECRET", default="demo-redeem-secret" if DEBUG else "")
 
 # --- Twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC00000000000000000000000000000000")

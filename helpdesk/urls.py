@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("helpdesk.tickets.api_urls")),
     path("", include("helpdesk.crisis.api_urls")),
     path("", include("triage.api_urls")),
+    path("", include("helpdesk.feedback.api_urls")),
 ]
 
 urlpatterns = [
