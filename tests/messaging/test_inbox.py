@@ -11,6 +11,7 @@ from channels_app.base import InboundMessage
 from helpdesk import redis_client
 from helpdesk.messaging import inbox, tasks
 from helpdesk.messaging.models import InboxMessage
+from helpdesk.tickets import inbound
 from helpdesk.tickets.models import TimelineEvent
 
 pytestmark = pytest.mark.django_db
@@ -358,21 +359,27 @@ def test_a_broken_message_does_not_stop_the_drain(queued_drains, clock, monkeypa
     for i in range(3):
         inbox.accept(message(sid=f"SM{i:032x}"))
     broken = InboxMessage.objects.get(provider_id=f"SM{1:032x}").pk
-    process = inbox.process
+    offered = []
+    offer = inbound.offer_inbound_event
 
-    def process_or_fail(inbox_id):
-        if inbox_id == broken:
+    def offer_or_fail(event):
+        if event.provider_id == f"SM{1:032x}":
             raise RuntimeError("a bug in one handler")
-        process(inbox_id)
+        offered.append(event.provider_id)
+        offer(event)
 
-    monkeypatch.setattr(inbox, "process", process_or_fail)
+    monkeypatch.setattr(inbound, "offer_inbound_event", offer_or_fail)
     assert inbox.drain() == 3
-    assert TimelineEvent.objects.filter(provider_id__in=[f"SM{0:032x}", f"SM{2:032x}"]).count() == 2
-    # Left claimed for the sweep, which records it once the handler works again.
-    monkeypatch.setattr(inbox, "process", process)
+    assert offered == [f"SM{0:032x}", f"SM{2:032x}"]
+    assert set(InboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == {
+        broken
+    }
+    # Left claimed for the sweep, which offers it again (recorded once) once the handler works.
+    monkeypatch.setattr(inbound, "offer_inbound_event", offer)
     InboxMessage.objects.filter(pk=broken).update(queued_at=timezone.now() - inbox.SWEEP_AFTER * 2)
     assert tasks.sweep_inbox() == 1
     assert TimelineEvent.objects.filter(provider_id=f"SM{1:032x}").count() == 1
+    assert InboxMessage.objects.get(pk=broken).processed_at is not None
 
 
 def test_a_drain_that_fails_hands_its_linger_to_another(queued_drains, clock, monkeypatch):
