@@ -33,6 +33,7 @@ urlpatterns = [
     path("email/", include("channels_app.email.urls")),
     path("embed/", include("channels_app.chat.embed_urls")),
     path("chat/api/", include("channels_app.chat.urls")),
+    path("manage/chat/", include("channels_app.chat.manage_urls")),
     path("voice/", include("channels_app.voice.page_urls")),
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),

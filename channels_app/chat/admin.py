@@ -9,5 +9,5 @@ class ChatWidgetAdmin(admin.ModelAdmin):
     readonly_fields = ("key", "created_at")
     fields = (
         "name", "key", "is_active", "allowed_origins", "colour", "position", "greeting", "queue",
-        "reply_minutes", "created_at",
+        "reply_minutes", "hours", "time_zone", "created_at",
     )  # fmt: skip

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime, time
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.tickets.sla import Calendar
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -35,6 +40,36 @@ def validate_origins(value: str) -> None:
 def validate_colour(value: str) -> None:
     if not _COLOUR.match(value or ""):
         raise ValidationError(_("A colour is written #rrggbb."))
+
+
+def _clock(value: object) -> time:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
+        raise ValidationError(_("A time is written HH:MM."))
+    hour, minute = int(value[:2]), int(value[3:])
+    if hour == 24 and minute == 0:
+        return time(0)  # until midnight
+    if hour > 23 or minute > 59:
+        raise ValidationError(_("A time is written HH:MM."))
+    return time(hour, minute)
+
+
+def validate_hours(value: object) -> None:
+    if not isinstance(value, list):
+        raise ValidationError(_("Business hours are a list of [weekday, opens, closes]."))
+    for entry in value:
+        if not (isinstance(entry, list) and len(entry) == 3 and entry[0] in range(7)):
+            raise ValidationError(_("Business hours are a list of [weekday, opens, closes]."))
+        opens, closes = _clock(entry[1]), _clock(entry[2])
+        if closes != time(0) and closes <= opens:
+            raise ValidationError(_("A day closes after it opens."))
+
+
+def validate_time_zone(value: str) -> None:
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(_("Not a time zone: %(zone)s") % {"zone": value[:64]}) from exc
 
 
 class WidgetPosition(models.TextChoices):
@@ -66,6 +101,12 @@ class ChatWidget(models.Model):
         verbose_name=_("queue"),
     )
     reply_minutes = models.PositiveSmallIntegerField(_("expected reply time (minutes)"), default=5)
+    # Business hours: [[weekday (Monday 0), "08:00", "18:00"], ...] in time_zone; none: always open.
+    hours = models.JSONField(_("business hours"), default=list, blank=True, validators=[validate_hours])
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone],
+        help_text=_("For the business hours, e.g. Asia/Tehran; empty: the desk's."),
+    )  # fmt: skip
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -82,6 +123,18 @@ class ChatWidget(models.Model):
     def allows(self, origin: str) -> bool:
         """Whether a page of this origin may open the chat (no Origin header: never)."""
         return bool(origin) and normalize_origin(origin) in self.origins()
+
+    def calendar(self) -> Calendar:
+        return Calendar(
+            zone=ZoneInfo(self.time_zone or settings.TIME_ZONE),
+            hours=tuple(
+                sorted((day, _clock(opens), _clock(closes)) for day, opens, closes in self.hours or [])
+            ),
+        )
+
+    def opens_at(self, now: datetime) -> datetime:
+        """`now` when the chat is within its business hours, else when it next opens."""
+        return self.calendar().opens_at(now)
 
     def greeting_for(self, language: str) -> str:
         for lang in (language, "en"):

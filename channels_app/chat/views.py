@@ -12,15 +12,21 @@ import json
 import time
 
 from django.conf import settings
+from django.contrib import messages as messages_framework
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from channels_app.chat import inbound, selectors, tokens
+from channels_app.chat import followup, inbound, selectors, tokens
+from channels_app.chat.forms import WidgetForm
 from channels_app.chat.models import ChatWidget
 from helpdesk import languages as desk_languages
+from helpdesk.accounts.guards import manager_required
 from helpdesk.embed import embed_file
 from helpdesk.net import client_address
 
@@ -127,6 +133,19 @@ def agents_online() -> bool:
     return AgentProfile.objects.filter(available=True, user__is_active=True).exists()
 
 
+def _availability(widget: ChatWidget) -> dict:
+    """open: within the widget's business hours (opens_at: when they next begin, else null);
+    online: open and an agent is available. Either false: the widget offers a follow-up."""
+    now = timezone.now()
+    opens_at = widget.opens_at(now)
+    is_open = opens_at <= now
+    return {
+        "open": is_open,
+        "opens_at": None if is_open else opens_at.isoformat(),
+        "online": is_open and agents_online(),
+    }
+
+
 def _socket_base(request: HttpRequest) -> str:
     """Where the widget opens its socket: WEBSOCKET_BASE_URL, else this server."""
     base = settings.WEBSOCKET_BASE_URL or request.build_absolute_uri("/").rstrip("/")
@@ -174,7 +193,7 @@ def session(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data
             "greeting": greeting,
             "reply_minutes": widget.reply_minutes,
         },
-        "online": agents_online(),
+        **_availability(widget),
         "crisis": _crisis_notice(public.current()),
         "history": selectors.history(visitor),
         "socket": _socket_base(request) + "/ws/chat/?widget=" + widget.key,
@@ -198,8 +217,7 @@ def messages(request: HttpRequest, widget: ChatWidget, origin: str, visitor, dat
                 name=str(data.get("name", "")),
             )
         except inbound.ChatRefused as refused:
-            status = 429 if refused.code == "rate_limited" else 400
-            return _error(status, refused.code, refused.message, origin, retry_after=refused.retry_after)
+            return _refusal(refused, origin)
         return _cors(JsonResponse({"ack": accepted.client_id}, status=202), origin)
     try:
         after = max(0, int(request.GET.get("after", "0")))
@@ -219,3 +237,82 @@ def messages(request: HttpRequest, widget: ChatWidget, origin: str, visitor, dat
 def delivered(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """POST {ids}: the widget showed these replies."""
     return _cors(JsonResponse({"ids": inbound.mark_delivered(visitor, data.get("ids"))}), origin)
+
+
+@_widget_endpoint(("POST",), need_token=True, json_body=True)
+def follow_up(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
+    """POST {channel: sms|email, value, purpose: follow_up|transcript}: send a one-time code there.
+    POST {code, purpose} to follow-up/verify/ proves it."""
+    try:
+        address = followup.send_code(
+            visitor, channel=data.get("channel"), value=data.get("value"), purpose=data.get("purpose"),
+            language=str(data.get("language", "")),
+        )  # fmt: skip
+    except inbound.ChatRefused as refused:
+        return _refusal(refused, origin)
+    return _cors(JsonResponse({"sent_to": address}, status=202), origin)
+
+
+@_widget_endpoint(("POST",), need_token=True, json_body=True)
+def follow_up_verify(
+    request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict
+) -> HttpResponse:
+    try:
+        point = followup.verify(visitor, code=data.get("code"), purpose=data.get("purpose"))
+    except inbound.ChatRefused as refused:
+        return _refusal(refused, origin)
+    answer: dict = {"verified": True, "address": point.value if point is not None else ""}
+    if data.get("purpose") == followup.TRANSCRIPT and point is not None:
+        try:
+            answer["transcript_to"] = followup.send_transcript(
+                visitor, language=str(data.get("language", ""))
+            )
+        except inbound.ChatRefused as refused:
+            return _refusal(refused, origin)
+    return _cors(JsonResponse(answer), origin)
+
+
+@_widget_endpoint(("POST",), need_token=True, json_body=True)
+def transcript(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
+    """POST: email the conversation to the visitor's proven address (409 needs_email: prove one)."""
+    try:
+        address = followup.send_transcript(visitor, language=str(data.get("language", "")))
+    except inbound.ChatRefused as refused:
+        return _refusal(refused, origin)
+    return _cors(JsonResponse({"sent_to": address}, status=202), origin)
+
+
+def _refusal(refused: inbound.ChatRefused, origin: str) -> HttpResponse:
+    status = {"rate_limited": 429, "too_many_codes": 429, "needs_email": 409, "no_conversation": 409}.get(
+        refused.code, 400
+    )
+    return _error(status, refused.code, refused.message, origin, retry_after=refused.retry_after)
+
+
+# --- The managers' pages ------------------------------------------------------------------
+
+
+@manager_required
+def manage_widgets(request: HttpRequest) -> HttpResponse:
+    """The widgets, each with the script tag a website embeds."""
+    widgets = ChatWidget.objects.select_related("queue").order_by("name", "id")
+    return render(request, "chat/widgets.html", {"widgets": widgets, "script_base": _script_base(request)})
+
+
+@manager_required
+def edit_widget(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create (no pk) or change a widget: sites, colour, position, greetings, hours."""
+    widget = get_object_or_404(ChatWidget, pk=pk) if pk is not None else ChatWidget()
+    form = WidgetForm(request.POST or None, instance=widget)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages_framework.success(request, _("Widget saved."))
+        return redirect("chat_manage:widgets")
+    return render(
+        request, "chat/widget_form.html",
+        {"form": form, "widget": widget if widget.pk else None, "script_base": _script_base(request)},
+    )  # fmt: skip
+
+
+def _script_base(request: HttpRequest) -> str:
+    return (settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")).rstrip("/")

@@ -999,15 +999,21 @@ def open_unproven_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent
 
 
 def reply_channel_for(ticket: Ticket) -> str:
-    """Return the channel a reply defaults to: the one the customer last wrote on."""
-    last_in = (
-        TimelineEvent.objects.filter(ticket=ticket, direction=Direction.IN)
-        .exclude(channel=Channel.SYSTEM)
+    """Return the channel a reply defaults to: the one the customer last wrote on, or asked to be
+    answered on since (a chat visitor's proven follow-up address: channels_app.chat.followup)."""
+    last = (
+        TimelineEvent.objects.filter(ticket=ticket)
+        .filter(
+            (Q(direction=Direction.IN) & ~Q(channel=Channel.SYSTEM))
+            | Q(kind=EventKind.CONSENT, payload__has_key="follow_up")
+        )
         .order_by("-created_at", "-id")
-        .values_list("channel", flat=True)
+        .values_list("channel", "payload")
         .first()
     )
-    return reply_channel_of(last_in or ticket.channel)
+    if last is not None and last[0] == Channel.SYSTEM:
+        return str(last[1]["follow_up"]["channel"])
+    return reply_channel_of(last[0] if last is not None else ticket.channel)
 
 
 def contact_point_for(*, ticket: Ticket, channel: str) -> ContactPoint | None:

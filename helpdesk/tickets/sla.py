@@ -77,6 +77,10 @@ class Calendar:
             left -= end - begin
         raise AssertionError("unreachable")
 
+    def opens_at(self, moment: datetime) -> datetime:
+        """`moment` when it falls in open hours, else the next moment they begin."""
+        return self.add(moment, timedelta(0))
+
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Open time from `start` to `end` (zero when end is not after start)."""
         if end <= start:

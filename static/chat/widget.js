@@ -16,19 +16,23 @@
     en: { open: "Chat with us", close: "Close chat", title: "Chat", name: "Your name", contact: "Phone or email (optional)",
       start: "Start chat", send: "Send", placeholder: "Write a message", offline: "Nobody is online right now. We answer within %s minutes.",
       you: "You", agent: "Support", sending: "Sending…", failed: "Not sent. It will be retried.", reconnecting: "Reconnecting…",
-      help: "Where to get help", typing: "Support is typing…" },
+      help: "Where to get help", typing: "Support is typing…",
+      closed: "We are closed now. We open %s.", later: "Answer me by SMS or email", transcript: "Email me this conversation", address: "Phone or email", sendCode: "Send code", code: "Code we sent", confirm: "Confirm", codeSent: "We sent a code to %s.", followed: "We will answer you at %s.", mailed: "The conversation was sent to %s.", needEmail: "Your email address" },
     fa: { open: "گفتگو با ما", close: "بستن گفتگو", title: "گفتگو", name: "نام شما", contact: "تلفن یا ایمیل (اختیاری)",
       start: "شروع گفتگو", send: "ارسال", placeholder: "پیامی بنویسید", offline: "اکنون کسی در دسترس نیست. ظرف %s دقیقه پاسخ می‌دهیم.",
       you: "شما", agent: "پشتیبانی", sending: "در حال ارسال…", failed: "ارسال نشد. دوباره تلاش می‌شود.", reconnecting: "در حال اتصال دوباره…",
-      help: "کجا کمک بگیرید", typing: "پشتیبانی در حال نوشتن است…" },
+      help: "کجا کمک بگیرید", typing: "پشتیبانی در حال نوشتن است…",
+      closed: "اکنون تعطیل هستیم. %s باز می‌شویم.", later: "با پیامک یا ایمیل پاسخم را بدهید", transcript: "این گفتگو را برایم ایمیل کنید", address: "تلفن یا ایمیل", sendCode: "ارسال کد", code: "کدی که فرستادیم", confirm: "تأیید", codeSent: "کدی به %s فرستادیم.", followed: "در %s پاسخ شما را می‌دهیم.", mailed: "گفتگو به %s فرستاده شد.", needEmail: "نشانی ایمیل شما" },
     km: { open: "ជជែកជាមួយយើង", close: "បិទការជជែក", title: "ជជែក", name: "ឈ្មោះរបស់អ្នក", contact: "ទូរសព្ទ ឬអ៊ីមែល (ស្រេចចិត្ត)",
       start: "ចាប់ផ្តើមជជែក", send: "ផ្ញើ", placeholder: "សរសេរសារ", offline: "គ្មាននរណាម្នាក់នៅលើបណ្តាញទេឥឡូវនេះ។ យើងឆ្លើយក្នុងរយៈពេល %s នាទី។",
       you: "អ្នក", agent: "ជំនួយ", sending: "កំពុងផ្ញើ…", failed: "មិនបានផ្ញើ។ នឹងព្យាយាមម្តងទៀត។", reconnecting: "កំពុងភ្ជាប់ឡើងវិញ…",
-      help: "កន្លែងទទួលជំនួយ", typing: "ជំនួយកំពុងសរសេរ…" },
+      help: "កន្លែងទទួលជំនួយ", typing: "ជំនួយកំពុងសរសេរ…",
+      closed: "យើងបិទឥឡូវនេះ។ យើងបើក %s។", later: "ឆ្លើយខ្ញុំតាម SMS ឬអ៊ីមែល", transcript: "ផ្ញើការជជែកនេះតាមអ៊ីមែល", address: "ទូរសព្ទ ឬអ៊ីមែល", sendCode: "ផ្ញើលេខកូដ", code: "លេខកូដដែលយើងបានផ្ញើ", confirm: "បញ្ជាក់", codeSent: "យើងបានផ្ញើលេខកូដទៅ %s។", followed: "យើងនឹងឆ្លើយអ្នកនៅ %s។", mailed: "ការជជែកត្រូវបានផ្ញើទៅ %s។", needEmail: "អាសយដ្ឋានអ៊ីមែលរបស់អ្នក" },
     kn: { open: "ನಮ್ಮೊಂದಿಗೆ ಚಾಟ್ ಮಾಡಿ", close: "ಚಾಟ್ ಮುಚ್ಚಿ", title: "ಚಾಟ್", name: "ನಿಮ್ಮ ಹೆಸರು", contact: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್ (ಐಚ್ಛಿಕ)",
       start: "ಚಾಟ್ ಪ್ರಾರಂಭಿಸಿ", send: "ಕಳುಹಿಸಿ", placeholder: "ಸಂದೇಶ ಬರೆಯಿರಿ", offline: "ಈಗ ಯಾರೂ ಆನ್‌ಲೈನ್‌ನಲ್ಲಿಲ್ಲ. %s ನಿಮಿಷಗಳಲ್ಲಿ ಉತ್ತರಿಸುತ್ತೇವೆ.",
       you: "ನೀವು", agent: "ಬೆಂಬಲ", sending: "ಕಳುಹಿಸಲಾಗುತ್ತಿದೆ…", failed: "ಕಳುಹಿಸಲಾಗಿಲ್ಲ. ಮತ್ತೆ ಪ್ರಯತ್ನಿಸಲಾಗುವುದು.", reconnecting: "ಮರುಸಂಪರ್ಕಿಸಲಾಗುತ್ತಿದೆ…",
-      help: "ಸಹಾಯ ಎಲ್ಲಿ ಪಡೆಯಬೇಕು", typing: "ಬೆಂಬಲ ಟೈಪ್ ಮಾಡುತ್ತಿದೆ…" }
+      help: "ಸಹಾಯ ಎಲ್ಲಿ ಪಡೆಯಬೇಕು", typing: "ಬೆಂಬಲ ಟೈಪ್ ಮಾಡುತ್ತಿದೆ…",
+      closed: "ಈಗ ಮುಚ್ಚಿದೆ. %s ತೆರೆಯುತ್ತೇವೆ.", later: "SMS ಅಥವಾ ಇಮೇಲ್ ಮೂಲಕ ಉತ್ತರಿಸಿ", transcript: "ಈ ಸಂಭಾಷಣೆಯನ್ನು ಇಮೇಲ್ ಮಾಡಿ", address: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್", sendCode: "ಕೋಡ್ ಕಳುಹಿಸಿ", code: "ನಾವು ಕಳುಹಿಸಿದ ಕೋಡ್", confirm: "ದೃಢೀಕರಿಸಿ", codeSent: "%s ಗೆ ಕೋಡ್ ಕಳುಹಿಸಿದ್ದೇವೆ.", followed: "%s ನಲ್ಲಿ ನಿಮಗೆ ಉತ್ತರಿಸುತ್ತೇವೆ.", mailed: "ಸಂಭಾಷಣೆಯನ್ನು %s ಗೆ ಕಳುಹಿಸಲಾಗಿದೆ.", needEmail: "ನಿಮ್ಮ ಇಮೇಲ್ ವಿಳಾಸ" }
   };
   if (!T[lang]) lang = "en";
   var t = T[lang];
@@ -114,7 +118,29 @@
   sendBtn.type = "submit";
   compose.appendChild(text);
   compose.appendChild(sendBtn);
-  [head, crisis, status, log, typing, start, compose].forEach(function (n) { panel.appendChild(n); });
+  // Nobody can chat now, or the visitor wants it elsewhere: prove a phone or email by a code.
+  var tools = el("div", "tq-tools");
+  tools.hidden = true;
+  var laterBtn = el("button", "tq-link", t.later);
+  var mailBtn = el("button", "tq-link", t.transcript);
+  laterBtn.type = mailBtn.type = "button";
+  tools.appendChild(laterBtn);
+  tools.appendChild(mailBtn);
+  var follow = el("form", "tq-start tq-follow");
+  follow.hidden = true;
+  var addressInput = field(follow, t.address, "text", "address");
+  addressInput.required = true;
+  var codeInput = field(follow, t.code, "text", "code");
+  codeInput.inputMode = "numeric";
+  codeInput.autocomplete = "one-time-code";
+  codeInput.parentNode.hidden = true;
+  var followBtn = el("button", "tq-send", t.sendCode);
+  followBtn.type = "submit";
+  follow.appendChild(followBtn);
+  var followNote = el("p", "tq-note");
+  followNote.setAttribute("role", "status");
+  follow.appendChild(followNote);
+  [head, crisis, status, log, typing, start, compose, tools, follow].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel);
   root.appendChild(launcher);
 
@@ -178,7 +204,8 @@
       showCrisis(data.crisis);
       var greeting = data.widget.greeting[lang] || data.widget.greeting.en;
       if (greeting && !data.history.length) add({ from: "agent", text: greeting, id: "greeting" });
-      baseStatus = data.online ? "" : t.offline.replace("%s", digits(data.widget.reply_minutes));
+      baseStatus = data.open === false ? t.closed.replace("%s", when(data.opens_at))
+        : data.online ? "" : t.offline.replace("%s", digits(data.widget.reply_minutes));
       status.textContent = baseStatus;
       data.history.forEach(add);
       if (state.name || data.history.length) started();
@@ -222,10 +249,60 @@
     crisis.appendChild(details);
   }
 
+  function when(iso) {
+    try {
+      return new Date(iso).toLocaleString(lang === "fa" ? "fa-IR" : lang, { weekday: "long", hour: "2-digit", minute: "2-digit" });
+    } catch (e) { return iso; }
+  }
   function started() {
     start.hidden = true;
     compose.hidden = false;
+    tools.hidden = false;
+    if (config && !config.online && !state.followed) openFollow("follow_up");
   }
+  var purpose = "follow_up";
+  function openFollow(p) {
+    purpose = p;
+    follow.hidden = false;
+    codeInput.parentNode.hidden = true;
+    codeInput.value = followNote.textContent = "";
+    followBtn.textContent = t.sendCode;
+    addressInput.parentNode.firstChild.textContent = p === "transcript" ? t.needEmail : t.address;
+    if (!addressInput.value) addressInput.value = state.contact || "";
+    addressInput.focus();
+  }
+  laterBtn.addEventListener("click", function () { openFollow("follow_up"); });
+  mailBtn.addEventListener("click", function () {
+    request("POST", "transcript/", { language: lang }).then(function (d) {
+      followNote.textContent = t.mailed.replace("%s", d.sent_to);
+      follow.hidden = false;
+      addressInput.parentNode.hidden = followBtn.hidden = true;
+    }).catch(function (err) {
+      if (err && err.error === "needs_email") openFollow("transcript");
+      else followNote.textContent = (err && err.message) || t.failed;
+    });
+  });
+  follow.addEventListener("submit", function (e) {
+    e.preventDefault();
+    addressInput.parentNode.hidden = followBtn.hidden = false;
+    var value = addressInput.value.trim();
+    var call = codeInput.parentNode.hidden
+      ? request("POST", "follow-up/", { channel: value.indexOf("@") > 0 ? "email" : "sms", value: value, purpose: purpose, language: lang })
+        .then(function (d) {
+          followNote.textContent = t.codeSent.replace("%s", d.sent_to);
+          codeInput.parentNode.hidden = false;
+          followBtn.textContent = t.confirm;
+          codeInput.focus();
+        })
+      : request("POST", "follow-up/verify/", { code: codeInput.value, purpose: purpose, language: lang })
+        .then(function (d) {
+          follow.hidden = true;
+          if (purpose === "follow_up") { state.followed = true; save(); }
+          status.textContent = baseStatus = d.transcript_to ? t.mailed.replace("%s", d.transcript_to)
+            : t.followed.replace("%s", d.address || value);
+        });
+    call.catch(function (err) { followNote.textContent = (err && err.message) || t.failed; });
+  });
   start.addEventListener("submit", function (e) {
     e.preventDefault();
     state.name = nameInput.value.trim();
