@@ -350,6 +350,8 @@ VOICE_SAY_LANGUAGES: dict[str, str] = env.dict(
 VOICE_AGENT_CLIENT_PREFIX = env.str("VOICE_AGENT_CLIENT_PREFIX", default="agent-")
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_MESSAGES_PER_MINUTE_PER_IP = env.int("CHAT_MESSAGES_PER_MINUTE_PER_IP", default=300)
+# A visitor's photo or PDF (channels_app.chat.uploads): at most this many bytes.
+CHAT_UPLOAD_MAX_BYTES = env.int("CHAT_UPLOAD_MAX_BYTES", default=5_000_000)
 # Rate limits shared by all processes: "redis" (production), or "local" for one process (the demo).
 SEND_RATE_LIMIT_BACKEND = env.str("SEND_RATE_LIMIT_BACKEND", default="redis")
 # Inbound handlers offered each new inbound event in order; the first that consumes it wins.

@@ -42,10 +42,11 @@ class Accepted:
     stored: bool  # False: this client id was stored before (shown once all the same)
 
 
-def _limit(key: str, limit: int) -> None:
-    if not limit:
+def limit(key: str, most: int, *, window: int = 60) -> None:
+    """Count one for this key; ChatRefused(rate_limited) beyond `most` a window (0: no limit)."""
+    if not most:
         return
-    counter = WindowCounter("tourniquet:chat:" + hashlib.sha256(key.encode()).hexdigest()[:32], limit, 60)
+    counter = WindowCounter("tourniquet:chat:" + hashlib.sha256(key.encode()).hexdigest()[:32], most, window)
     now = time.time()
     if not counter.allow(now):
         raise ChatRefused("rate_limited", _("Too many messages; wait a moment."), counter.retry_after(now))
@@ -72,14 +73,15 @@ def accept(
     ip: str = "",
     language: str = "",
     name: str = "",
+    media: list[str] | None = None,
 ) -> Accepted:
     """Store one visitor message once; raise ChatRefused with a code the widget shows."""
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
         raise ChatRefused("invalid", _("The message has no valid id."))
     body = clean_text(text)
-    _limit("visitor:" + visitor.visitor_id, settings.CHAT_MESSAGES_PER_MINUTE)
+    limit("visitor:" + visitor.visitor_id, settings.CHAT_MESSAGES_PER_MINUTE)
     if ip:
-        _limit("ip:" + ip, settings.CHAT_MESSAGES_PER_MINUTE_PER_IP)
+        limit("ip:" + ip, settings.CHAT_MESSAGES_PER_MINUTE_PER_IP)
     message = InboundMessage(
         channel="chat",
         sender_kind="chat",
@@ -91,6 +93,7 @@ def accept(
         recipient=widget.queue.inbound_address if widget.queue_id and widget.queue else "",
         language=language[:8],
         payload={"client_id": client_id, "widget": widget.key},
+        media=list(media or []),
         sender_proven=True,  # the signed token is the proof: only this visitor holds it
     )
     return Accepted(client_id, inbox.accept(message))

@@ -141,3 +141,22 @@ class ChatWidget(models.Model):
             if (self.greeting or {}).get(lang):
                 return str(self.greeting[lang])
         return ""
+
+
+class ChatUpload(models.Model):
+    """An image or PDF a visitor sent, kept for the agents (shown through the media proxy)."""
+
+    widget_key = models.CharField(max_length=24)
+    visitor_id = models.CharField(max_length=64, db_index=True)
+    name = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=40)  # what the bytes are (sniffed), never what was claimed
+    size = models.PositiveIntegerField()
+    body = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("chat upload")
+        verbose_name_plural = _("chat uploads")
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:key>/follow-up/", views.follow_up, name="follow_up"),
     path("<str:key>/follow-up/verify/", views.follow_up_verify, name="follow_up_verify"),
     path("<str:key>/transcript/", views.transcript, name="transcript"),
+    path("<str:key>/upload/", views.upload, name="upload"),
 ]

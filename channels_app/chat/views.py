@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from channels_app.chat import followup, inbound, selectors, tokens
+from channels_app.chat import followup, inbound, selectors, tokens, uploads
 from channels_app.chat.forms import WidgetForm
 from channels_app.chat.models import ChatWidget
 from helpdesk import languages as desk_languages
@@ -282,8 +282,34 @@ def transcript(request: HttpRequest, widget: ChatWidget, origin: str, visitor, d
     return _cors(JsonResponse({"sent_to": address}, status=202), origin)
 
 
+@_widget_endpoint(("POST",), need_token=True, json_body=False)
+def upload(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
+    """POST multipart {file, client_id}: a photo or PDF, sent as the visitor's message (413 too
+    big, 400 not a photo or PDF)."""
+    if int(request.headers.get("Content-Length") or 0) > settings.CHAT_UPLOAD_MAX_BYTES + 65536:
+        return _error(413, "too_large", _("The file is too large."), origin)
+    file = request.FILES.get("file")
+    if file is None:
+        return _error(400, "invalid", _("Choose a file to send."), origin)
+    try:
+        accepted = uploads.store(
+            visitor, widget, name=file.name or "", data=file.read(settings.CHAT_UPLOAD_MAX_BYTES + 1),
+            client_id=request.POST.get("client_id"), ip=client_address(request),
+            language=request.POST.get("language", ""), visitor_name=request.POST.get("name", ""),
+        )  # fmt: skip
+    except inbound.ChatRefused as refused:
+        return _refusal(refused, origin)
+    return _cors(JsonResponse({"ack": accepted.client_id}, status=202), origin)
+
+
 def _refusal(refused: inbound.ChatRefused, origin: str) -> HttpResponse:
-    status = {"rate_limited": 429, "too_many_codes": 429, "needs_email": 409, "no_conversation": 409}.get(
+    status = {
+        "rate_limited": 429,
+        "too_many_codes": 429,
+        "needs_email": 409,
+        "no_conversation": 409,
+        "too_large": 413,
+    }.get(  # fmt: skip
         refused.code, 400
     )
     return _error(status, refused.code, refused.message, origin, retry_after=refused.retry_after)

@@ -369,8 +369,9 @@ def process_many(inbox_ids: list[int]) -> None:
 
     The batch handler (settings.INBOUND_BATCH_HANDLER) takes what it can of the plain messages
     first, set-based, in one transaction with the rows' processed marks. Raw rows (an email) are
-    parsed one by one; those that open a ticket for a sender nobody vouches for are then recorded
-    together (`tickets.services.open_unproven_many`). The rest go one by one, in order. At 20
+    parsed one by one. Then what opens a ticket for a sender nobody vouches for, and what only
+    appends to an open ticket, is recorded together (`_record_together`). The rest go one by one,
+    in order. At 20
     statements and two commits per message, one by one topped out near 30 triage answers/s on two
     cores, and near 40 new mail tickets/s (bench/README.md)."""
     from helpdesk import batchmemo
@@ -392,7 +393,12 @@ def process_many(inbox_ids: list[int]) -> None:
                     )
                     if message is not None:
                         parsed[row.pk] = message
-            done |= _open_batch([(row, parsed[row.pk]) for row in ordered if row.pk in parsed], marks)
+            together = [
+                (row, parsed[row.pk] if row.pk in parsed else _from_json(row.message))
+                for row in ordered
+                if row.pk not in done and (row.raw is None or row.pk in parsed)
+            ]
+            done |= _record_together(together, marks)
             for row in ordered:
                 if row.pk in done or (row.raw is not None and row.pk not in parsed):
                     continue
@@ -413,35 +419,38 @@ def _one_by_one(row: InboxMessage, marks: list[InboxMessage], step):
         return None
 
 
-def _open_batch(parsed: list[tuple[InboxMessage, InboundMessage]], marks: list[InboxMessage]) -> set[int]:
-    """Record together the parsed messages that open a ticket for an unproven sender; offer each
-    to the handlers after the commit. Their marks join `marks` only then, so a worker that dies
-    in between leaves them to the sweep (which meets them recorded and offers them again)."""
+def _record_together(pairs: list[tuple[InboxMessage, InboundMessage]], marks: list[InboxMessage]) -> set[int]:
+    """Record set-based what can be: mail opening a ticket for an unproven sender
+    (`open_unproven_many`), then plain appends to open tickets (`append_plain_many`), each in one
+    transaction; offer each event to the handlers after its commit. Their marks join `marks`
+    only then, so a worker that dies in between leaves them to the sweep (which meets them
+    recorded and offers them again). Returns the rows recorded."""
     from helpdesk.tickets.inbound import offer_inbound_event
-    from helpdesk.tickets.services import open_unproven_many
-
-    if not parsed:
-        return set()
-    try:
-        with transaction.atomic():
-            events = open_unproven_many([message for _row, message in parsed])
-    except Exception:  # noqa: BLE001 - rolled back whole; each message then goes its own way
-        logger.warning(
-            "inbox batch of %s mails failed; recording them one by one", len(parsed), exc_info=True
-        )
-        return set()
+    from helpdesk.tickets.services import append_plain_many, open_unproven_many
 
     def offer(event) -> bool:
         offer_inbound_event(event)
         return True
 
-    opened = set()
-    for (row, _message), event in zip(parsed, events, strict=True):
-        if event is not None:
-            opened.add(row.pk)
-            if _one_by_one(row, marks, lambda event=event: offer(event)):
-                _mark(row, marks, event_id=event.pk)
-    return opened
+    recorded: set[int] = set()
+    for record_many in (open_unproven_many, append_plain_many):
+        left = [(row, message) for row, message in pairs if row.pk not in recorded]
+        if not left:
+            break
+        try:
+            with transaction.atomic():
+                events = record_many([message for _row, message in left])
+        except Exception:  # noqa: BLE001 - rolled back whole; each message then goes its own way
+            logger.warning(
+                "inbox batch of %s rows failed; recording them one by one", len(left), exc_info=True
+            )
+            continue
+        for (row, _message), event in zip(left, events, strict=True):
+            if event is not None:
+                recorded.add(row.pk)
+                if _one_by_one(row, marks, lambda event=event: offer(event)):
+                    _mark(row, marks, event_id=event.pk)
+    return recorded
 
 
 def _write_marks(marks: list[InboxMessage]) -> None:

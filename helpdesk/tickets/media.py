@@ -87,6 +87,9 @@ def media_response(media: Media, *, name: str) -> HttpResponse:
     elif audio:
         response = HttpResponse(media.body, content_type=audio)
         response["Content-Disposition"] = f'inline; filename="{name}.{audio.rsplit("/", 1)[1]}"'
+    elif media.body.startswith(b"%PDF-"):  # a document: downloaded, never shown in our origin
+        response = HttpResponse(media.body, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
     else:
         response = HttpResponse(media.body, content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="{name}.bin"'

@@ -995,6 +995,25 @@ def open_unproven_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent
     return out
 
 
+def append_plain_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent | None]:
+    """Record, set-based, the messages that only append to their sender's open ticket (a chat
+    visitor's next line, an SMS on an open thread): `plan_inbound_many`'s choice, less a reply
+    that may join a broadcast's crisis (any channel a broadcast reaches). In the caller's
+    transaction; the caller offers the events to the handlers. None for the others."""
+    out: list[TimelineEvent | None] = [None] * len(messages)
+    recent = broadcasts_recently()
+    chosen = [
+        (i, plan)
+        for i, plan in enumerate(plan_inbound_many(messages))
+        if plan is not None
+        and not (recent and plan.ticket.crisis_id is None and plan.message.channel in ("sms", "email"))
+    ]
+    if chosen:
+        for (i, _plan), event in zip(chosen, append_inbound_many([p for _i, p in chosen]), strict=True):
+            out[i] = event
+    return out
+
+
 # --- Outbound: replies and notes ----------------------------------------------------------
 
 

@@ -17,22 +17,22 @@
       start: "Start chat", send: "Send", placeholder: "Write a message", offline: "Nobody is online right now. We answer within %s minutes.",
       you: "You", agent: "Support", sending: "Sending…", failed: "Not sent. It will be retried.", reconnecting: "Reconnecting…",
       help: "Where to get help", typing: "Support is typing…",
-      closed: "We are closed now. We open %s.", later: "Answer me by SMS or email", transcript: "Email me this conversation", address: "Phone or email", sendCode: "Send code", code: "Code we sent", confirm: "Confirm", codeSent: "We sent a code to %s.", followed: "We will answer you at %s.", mailed: "The conversation was sent to %s.", needEmail: "Your email address" },
+      closed: "We are closed now. We open %s.", later: "Answer me by SMS or email", transcript: "Email me this conversation", address: "Phone or email", sendCode: "Send code", code: "Code we sent", confirm: "Confirm", codeSent: "We sent a code to %s.", followed: "We will answer you at %s.", mailed: "The conversation was sent to %s.", needEmail: "Your email address", attach: "Send a photo or PDF" },
     fa: { open: "گفتگو با ما", close: "بستن گفتگو", title: "گفتگو", name: "نام شما", contact: "تلفن یا ایمیل (اختیاری)",
       start: "شروع گفتگو", send: "ارسال", placeholder: "پیامی بنویسید", offline: "اکنون کسی در دسترس نیست. ظرف %s دقیقه پاسخ می‌دهیم.",
       you: "شما", agent: "پشتیبانی", sending: "در حال ارسال…", failed: "ارسال نشد. دوباره تلاش می‌شود.", reconnecting: "در حال اتصال دوباره…",
       help: "کجا کمک بگیرید", typing: "پشتیبانی در حال نوشتن است…",
-      closed: "اکنون تعطیل هستیم. %s باز می‌شویم.", later: "با پیامک یا ایمیل پاسخم را بدهید", transcript: "این گفتگو را برایم ایمیل کنید", address: "تلفن یا ایمیل", sendCode: "ارسال کد", code: "کدی که فرستادیم", confirm: "تأیید", codeSent: "کدی به %s فرستادیم.", followed: "در %s پاسخ شما را می‌دهیم.", mailed: "گفتگو به %s فرستاده شد.", needEmail: "نشانی ایمیل شما" },
+      closed: "اکنون تعطیل هستیم. %s باز می‌شویم.", later: "با پیامک یا ایمیل پاسخم را بدهید", transcript: "این گفتگو را برایم ایمیل کنید", address: "تلفن یا ایمیل", sendCode: "ارسال کد", code: "کدی که فرستادیم", confirm: "تأیید", codeSent: "کدی به %s فرستادیم.", followed: "در %s پاسخ شما را می‌دهیم.", mailed: "گفتگو به %s فرستاده شد.", needEmail: "نشانی ایمیل شما", attach: "فرستادن عکس یا PDF" },
     km: { open: "ជជែកជាមួយយើង", close: "បិទការជជែក", title: "ជជែក", name: "ឈ្មោះរបស់អ្នក", contact: "ទូរសព្ទ ឬអ៊ីមែល (ស្រេចចិត្ត)",
       start: "ចាប់ផ្តើមជជែក", send: "ផ្ញើ", placeholder: "សរសេរសារ", offline: "គ្មាននរណាម្នាក់នៅលើបណ្តាញទេឥឡូវនេះ។ យើងឆ្លើយក្នុងរយៈពេល %s នាទី។",
       you: "អ្នក", agent: "ជំនួយ", sending: "កំពុងផ្ញើ…", failed: "មិនបានផ្ញើ។ នឹងព្យាយាមម្តងទៀត។", reconnecting: "កំពុងភ្ជាប់ឡើងវិញ…",
       help: "កន្លែងទទួលជំនួយ", typing: "ជំនួយកំពុងសរសេរ…",
-      closed: "យើងបិទឥឡូវនេះ។ យើងបើក %s។", later: "ឆ្លើយខ្ញុំតាម SMS ឬអ៊ីមែល", transcript: "ផ្ញើការជជែកនេះតាមអ៊ីមែល", address: "ទូរសព្ទ ឬអ៊ីមែល", sendCode: "ផ្ញើលេខកូដ", code: "លេខកូដដែលយើងបានផ្ញើ", confirm: "បញ្ជាក់", codeSent: "យើងបានផ្ញើលេខកូដទៅ %s។", followed: "យើងនឹងឆ្លើយអ្នកនៅ %s។", mailed: "ការជជែកត្រូវបានផ្ញើទៅ %s។", needEmail: "អាសយដ្ឋានអ៊ីមែលរបស់អ្នក" },
+      closed: "យើងបិទឥឡូវនេះ។ យើងបើក %s។", later: "ឆ្លើយខ្ញុំតាម SMS ឬអ៊ីមែល", transcript: "ផ្ញើការជជែកនេះតាមអ៊ីមែល", address: "ទូរសព្ទ ឬអ៊ីមែល", sendCode: "ផ្ញើលេខកូដ", code: "លេខកូដដែលយើងបានផ្ញើ", confirm: "បញ្ជាក់", codeSent: "យើងបានផ្ញើលេខកូដទៅ %s។", followed: "យើងនឹងឆ្លើយអ្នកនៅ %s។", mailed: "ការជជែកត្រូវបានផ្ញើទៅ %s។", needEmail: "អាសយដ្ឋានអ៊ីមែលរបស់អ្នក", attach: "ផ្ញើរូបថត ឬ PDF" },
     kn: { open: "ನಮ್ಮೊಂದಿಗೆ ಚಾಟ್ ಮಾಡಿ", close: "ಚಾಟ್ ಮುಚ್ಚಿ", title: "ಚಾಟ್", name: "ನಿಮ್ಮ ಹೆಸರು", contact: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್ (ಐಚ್ಛಿಕ)",
       start: "ಚಾಟ್ ಪ್ರಾರಂಭಿಸಿ", send: "ಕಳುಹಿಸಿ", placeholder: "ಸಂದೇಶ ಬರೆಯಿರಿ", offline: "ಈಗ ಯಾರೂ ಆನ್‌ಲೈನ್‌ನಲ್ಲಿಲ್ಲ. %s ನಿಮಿಷಗಳಲ್ಲಿ ಉತ್ತರಿಸುತ್ತೇವೆ.",
       you: "ನೀವು", agent: "ಬೆಂಬಲ", sending: "ಕಳುಹಿಸಲಾಗುತ್ತಿದೆ…", failed: "ಕಳುಹಿಸಲಾಗಿಲ್ಲ. ಮತ್ತೆ ಪ್ರಯತ್ನಿಸಲಾಗುವುದು.", reconnecting: "ಮರುಸಂಪರ್ಕಿಸಲಾಗುತ್ತಿದೆ…",
       help: "ಸಹಾಯ ಎಲ್ಲಿ ಪಡೆಯಬೇಕು", typing: "ಬೆಂಬಲ ಟೈಪ್ ಮಾಡುತ್ತಿದೆ…",
-      closed: "ಈಗ ಮುಚ್ಚಿದೆ. %s ತೆರೆಯುತ್ತೇವೆ.", later: "SMS ಅಥವಾ ಇಮೇಲ್ ಮೂಲಕ ಉತ್ತರಿಸಿ", transcript: "ಈ ಸಂಭಾಷಣೆಯನ್ನು ಇಮೇಲ್ ಮಾಡಿ", address: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್", sendCode: "ಕೋಡ್ ಕಳುಹಿಸಿ", code: "ನಾವು ಕಳುಹಿಸಿದ ಕೋಡ್", confirm: "ದೃಢೀಕರಿಸಿ", codeSent: "%s ಗೆ ಕೋಡ್ ಕಳುಹಿಸಿದ್ದೇವೆ.", followed: "%s ನಲ್ಲಿ ನಿಮಗೆ ಉತ್ತರಿಸುತ್ತೇವೆ.", mailed: "ಸಂಭಾಷಣೆಯನ್ನು %s ಗೆ ಕಳುಹಿಸಲಾಗಿದೆ.", needEmail: "ನಿಮ್ಮ ಇಮೇಲ್ ವಿಳಾಸ" }
+      closed: "ಈಗ ಮುಚ್ಚಿದೆ. %s ತೆರೆಯುತ್ತೇವೆ.", later: "SMS ಅಥವಾ ಇಮೇಲ್ ಮೂಲಕ ಉತ್ತರಿಸಿ", transcript: "ಈ ಸಂಭಾಷಣೆಯನ್ನು ಇಮೇಲ್ ಮಾಡಿ", address: "ಫೋನ್ ಅಥವಾ ಇಮೇಲ್", sendCode: "ಕೋಡ್ ಕಳುಹಿಸಿ", code: "ನಾವು ಕಳುಹಿಸಿದ ಕೋಡ್", confirm: "ದೃಢೀಕರಿಸಿ", codeSent: "%s ಗೆ ಕೋಡ್ ಕಳುಹಿಸಿದ್ದೇವೆ.", followed: "%s ನಲ್ಲಿ ನಿಮಗೆ ಉತ್ತರಿಸುತ್ತೇವೆ.", mailed: "ಸಂಭಾಷಣೆಯನ್ನು %s ಗೆ ಕಳುಹಿಸಲಾಗಿದೆ.", needEmail: "ನಿಮ್ಮ ಇಮೇಲ್ ವಿಳಾಸ", attach: "ಫೋಟೋ ಅಥವಾ PDF ಕಳುಹಿಸಿ" }
   };
   if (!T[lang]) lang = "en";
   var t = T[lang];
@@ -116,8 +116,36 @@
   text.placeholder = t.placeholder;
   var sendBtn = el("button", "tq-send", t.send);
   sendBtn.type = "submit";
+  var attach = el("label", "tq-attach");
+  attach.title = t.attach;
+  var file = el("input");
+  file.type = "file";
+  file.accept = "image/jpeg,image/png,image/gif,image/webp,application/pdf";
+  file.setAttribute("aria-label", t.attach);
+  attach.appendChild(file);
+  attach.appendChild(el("span", null, "📎"));
+  compose.appendChild(attach);
   compose.appendChild(text);
   compose.appendChild(sendBtn);
+  file.addEventListener("change", function () {
+    var f = file.files && file.files[0];
+    if (!f) return;
+    var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    var form = new FormData();
+    form.append("file", f);
+    form.append("client_id", id);
+    form.append("language", lang);
+    form.append("name", state.name || "");
+    add({ from: "visitor", text: "📎 " + f.name, client_id: id, pending: true });
+    file.value = "";
+    fetch(API + "upload/", { method: "POST", body: form, headers: { "X-Chat-Token": state.token }, credentials: "omit", mode: "cors" })
+      .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw d; return d; }); })
+      .then(function () { acked(id); })
+      .catch(function (err) {
+        var node = shown["c" + id];
+        if (node) { node.classList.add("tq-failed"); node.appendChild(el("small", null, (err && err.message) || t.failed)); }
+      });
+  });
   // Nobody can chat now, or the visitor wants it elsewhere: prove a phone or email by a code.
   var tools = el("div", "tq-tools");
   tools.hidden = true;
@@ -249,6 +277,7 @@
     crisis.appendChild(details);
   }
 
+  function isolate(value) { return "\u2068" + value + "\u2069"; }  // an address keeps its own direction
   function when(iso) {
     try {
       return new Date(iso).toLocaleString(lang === "fa" ? "fa-IR" : lang, { weekday: "long", hour: "2-digit", minute: "2-digit" });
@@ -274,7 +303,7 @@
   laterBtn.addEventListener("click", function () { openFollow("follow_up"); });
   mailBtn.addEventListener("click", function () {
     request("POST", "transcript/", { language: lang }).then(function (d) {
-      followNote.textContent = t.mailed.replace("%s", d.sent_to);
+      followNote.textContent = t.mailed.replace("%s", isolate(d.sent_to));
       follow.hidden = false;
       addressInput.parentNode.hidden = followBtn.hidden = true;
     }).catch(function (err) {
@@ -289,7 +318,7 @@
     var call = codeInput.parentNode.hidden
       ? request("POST", "follow-up/", { channel: value.indexOf("@") > 0 ? "email" : "sms", value: value, purpose: purpose, language: lang })
         .then(function (d) {
-          followNote.textContent = t.codeSent.replace("%s", d.sent_to);
+          followNote.textContent = t.codeSent.replace("%s", isolate(d.sent_to));
           codeInput.parentNode.hidden = false;
           followBtn.textContent = t.confirm;
           codeInput.focus();
@@ -298,8 +327,8 @@
         .then(function (d) {
           follow.hidden = true;
           if (purpose === "follow_up") { state.followed = true; save(); }
-          status.textContent = baseStatus = d.transcript_to ? t.mailed.replace("%s", d.transcript_to)
-            : t.followed.replace("%s", d.address || value);
+          status.textContent = baseStatus = d.transcript_to ? t.mailed.replace("%s", isolate(d.transcript_to))
+            : t.followed.replace("%s", isolate(d.address || value));
         });
     call.catch(function (err) { followNote.textContent = (err && err.message) || t.failed; });
   });
