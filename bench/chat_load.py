@@ -12,11 +12,14 @@ agent's workspace socket (a signed-in session) follows the queue.
 Each visitor opens /ws/chat/ from the widget's allowed origin, says hello with its token and sends
 a first message (which opens its ticket); then, once every ticket is open, sends --messages more,
 one at a time, after a random pause (exponential, mean --interval seconds, at most three times
-that). A message's round trip runs from the moment the visitor's socket sends it to the moment
-the agent's socket hears its ticket changed (the drain recorded it and announced it); ack is the
-door's answer (stored in the inbox). Lost: a message the agent never heard of within 15 s, or
-that is not on the ticket. Target (issue 15, acceptance 6): 1,000 connections, round trip p95
-< 200 ms, nothing lost.
+that). Once every ticket is open, agents follow them as their ticket pages do (one workspace socket per
+50 tickets, the most one socket may follow). A message's round trip runs from the moment the
+visitor's socket sends it to the moment an agent's socket receives it (visitor.message: the line
+the ticket page shows at once, sent once the inbox stored it); the bench also times the moment
+the drain recorded it and announced its ticket changed. Ack is the door's answer (stored in the
+inbox). Lost: a message the drain did not record and announce within 15 s, or that is not on the
+ticket. Target (issue 15, acceptance 6): 1,000 connections, round trip p95 < 200 ms, every
+message seen, nothing lost.
 """
 
 from __future__ import annotations
@@ -60,18 +63,24 @@ def processes(env: dict[str, str]) -> list:
 
 
 class Agent:
-    """The agent's workspace socket: when it heard each ticket change."""
+    """The agents' workspace sockets: when each saw a visitor's line arrive (visitor.message, on
+    the tickets they follow) and when they heard its ticket change (the drain recorded it)."""
 
     def __init__(self) -> None:
         self.waiting: dict[int, asyncio.Future] = {}
+        self.seeing: dict[str, asyncio.Future] = {}
 
     async def listen(self, websocket) -> None:
         async for raw in websocket:
             data = json.loads(raw)
             if data.get("type") == "ticket.changed":
                 future = self.waiting.pop(data["ticket_id"], None)
-                if future is not None and not future.done():
-                    future.set_result(time.perf_counter())
+            elif data.get("type") == "visitor.message":
+                future = self.seeing.pop(data["arrival"], None)
+            else:
+                continue
+            if future is not None and not future.done():
+                future.set_result(time.perf_counter())
 
 
 async def visitor(
@@ -100,7 +109,10 @@ async def _visitor(
         for m in range(args.messages):
             await asyncio.sleep(min(random.expovariate(1 / args.interval), 3 * args.interval))
             heard = asyncio.get_running_loop().create_future()
+            seen = asyncio.get_running_loop().create_future()
             agent.waiting[ticket_id] = heard
+            arrival = f"{args.visitors_ids[n]}:m{n}-{m}"
+            agent.seeing[arrival] = seen
             began = time.perf_counter()
             await ws.send(
                 json.dumps({"type": "message", "client_id": f"m{n}-{m}", "text": f"visitor {n}: {m}"})
@@ -112,8 +124,14 @@ async def _visitor(
             except TimeoutError:
                 results["lost"] += 1
                 agent.waiting.pop(ticket_id, None)
+                agent.seeing.pop(arrival, None)
                 continue
             results["round_trip"].append(at - began)
+            if seen.done():
+                results["seen"].append(seen.result() - began)
+            else:
+                results["unseen"] += 1
+                agent.seeing.pop(arrival, None)
 
 
 async def _acked(ws) -> None:
@@ -127,13 +145,25 @@ async def run(args, tokens: list[str], session_key: str) -> dict:
     agent = Agent()
     tickets: dict[str, int] = {}
     opened = asyncio.Event()
-    results: dict = {"connected": 0, "ack": [], "round_trip": [], "lost": 0, "failed": []}
-    desk = await websockets.connect(
-        f"ws://127.0.0.1:{PORT}/ws/workspace/",
-        origin=f"http://127.0.0.1:{PORT}",
-        additional_headers={"Cookie": f"sessionid={session_key}"},
-        ping_interval=None,
-    )
+    results: dict = {
+        "connected": 0,
+        "ack": [],
+        "round_trip": [],
+        "seen": [],
+        "unseen": 0,
+        "lost": 0,
+        "failed": [],
+    }
+
+    async def desk_socket():
+        return await websockets.connect(
+            f"ws://127.0.0.1:{PORT}/ws/workspace/",
+            origin=f"http://127.0.0.1:{PORT}",
+            additional_headers={"Cookie": f"sessionid={session_key}"},
+            ping_interval=None,
+        )
+
+    desk = await desk_socket()
     listener = asyncio.create_task(agent.listen(desk))
     began = time.perf_counter()
     # Visitors arrive in a surge, --arrivals a second (not one SYN flood).
@@ -150,6 +180,14 @@ async def run(args, tokens: list[str], session_key: str) -> dict:
         flush=True,
     )
     tickets.update(await asyncio.to_thread(_wait_for_tickets, results["connected"]))
+    # Agents with the tickets open: a socket follows at most 50 (MAX_SUBSCRIPTIONS), as a browser's tabs.
+    ids = sorted(tickets.values())
+    pages = []
+    for start in range(0, len(ids), 50):
+        page = await desk_socket()
+        for ticket_id in ids[start : start + 50]:
+            await page.send(json.dumps({"subscribe_ticket": ticket_id}))
+        pages.append((page, asyncio.create_task(agent.listen(page))))
     await asyncio.sleep(3)  # the first messages' notices arrive: none may stand for a timed one
     agent.waiting.clear()
     opened.set()
@@ -157,6 +195,9 @@ async def run(args, tokens: list[str], session_key: str) -> dict:
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.interval * args.messages * 10 + 120)
     listener.cancel()
     await desk.close()
+    for page, follow in pages:
+        follow.cancel()
+        await page.close()
     return results
 
 
@@ -250,10 +291,19 @@ def main() -> int:
         print("  failed:", reason)
     print(f"messages: {len(trips)} timed round trips, {results['lost']} lost; stored {stored}/{expected}")
     print(f"ack (stored in the inbox): p95 {ack95:.1f} ms")
-    print(f"round trip visitor -> agent: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+    seen = results["seen"]
+    s50, s95, s99 = (_sms.percentile(seen, q) * 1000 for q in (0.5, 0.95, 0.99)) if seen else (0, 0, 0)
+    print(
+        f"visitor -> agent, seen on the ticket page (visitor.message, after the inbox stored it): "
+        f"p50 {s50:.1f} ms, p95 {s95:.1f} ms, p99 {s99:.1f} ms; {results['unseen']} not seen before recorded"
+    )
+    print(
+        f"visitor -> agent, recorded by the drain (ticket.changed): "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms"
+    )
     ok = (
         results["connected"] == args.visitors and results["lost"] == 0 and stored == expected
-        and p95 < TARGET_P95_MS
+        and results["unseen"] == 0 and s95 < TARGET_P95_MS
     )  # fmt: skip
     print("target met" if ok else f"TARGET MISSED (p95 < {TARGET_P95_MS:.0f} ms, nothing lost)")
     return 0 if ok or not args.strict else 1

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import close_old_connections
+from django.utils import timezone
 
 from channels_app.chat import inbound, live, tokens
 from channels_app.chat.models import ChatWidget
@@ -88,7 +89,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def _message(self, content: dict) -> None:
         client_id = content.get("client_id")
         try:
-            await _accept(
+            accepted = await _accept(
                 self.visitor, self.widget, client_id=client_id, text=content.get("text"), ip=self.ip,
                 language=str(content.get("language", "")), name=str(content.get("name", "")),
             )  # fmt: skip
@@ -101,6 +102,15 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ack", "client_id": client_id})
         if self.ticket_id is None:
             await self._follow_ticket()  # the first message opens the ticket (once the drain ran)
+        if self.ticket_id is not None and accepted.stored and self.visitor is not None:
+            # Stored in the inbox (committed): the drain will record it. Agents on the ticket see
+            # it now, marked arriving, and the recorded event takes its place (workspace.js).
+            await self.channel_layer.group_send(
+                ticket_group(self.ticket_id),
+                {"type": "visitor.message", "ticket_id": self.ticket_id,
+                 "text": inbound.clean_text(content.get("text")),
+                 "arrival": f"{self.visitor.visitor_id}:{client_id}", "at": timezone.now().isoformat()},
+            )  # fmt: skip
 
     async def _follow_ticket(self) -> None:
         """Join the group of the visitor's open ticket: agents' typing reaches the widget from it."""
@@ -137,6 +147,9 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
 
     async def visitor_typing(self, event) -> None:
         pass  # its own, echoed by the group
+
+    async def visitor_message(self, event) -> None:
+        pass  # its own line, for the agents
 
     async def chat_message(self, event) -> None:
         await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "message"})

@@ -74,6 +74,8 @@ def accept(
     language: str = "",
     name: str = "",
     media: list[str] | None = None,
+    media_types: list[str] | None = None,
+    media_names: list[str] | None = None,
 ) -> Accepted:
     """Store one visitor message once; raise ChatRefused with a code the widget shows."""
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
@@ -92,7 +94,11 @@ def accept(
         provider_id=f"{visitor.visitor_id}:{client_id}",
         recipient=widget.queue.inbound_address if widget.queue_id and widget.queue else "",
         language=language[:8],
-        payload={"client_id": client_id, "widget": widget.key},
+        payload={
+            "client_id": client_id,
+            "widget": widget.key,
+            **({"media_types": media_types, "media_names": media_names} if media else {}),
+        },  # fmt: skip
         media=list(media or []),
         sender_proven=True,  # the signed token is the proof: only this visitor holds it
     )

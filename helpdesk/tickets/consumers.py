@@ -83,6 +83,12 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
     async def visitor_typing(self, event) -> None:
         await self.send_json({"type": "visitor.typing", "ticket_id": event["ticket_id"]})
 
+    async def visitor_message(self, event) -> None:
+        """A chat line stored in the inbox, shown on the ticket page before the drain records it."""
+        await self.send_json(
+            {"type": "visitor.message", **{k: event[k] for k in ("ticket_id", "arrival", "text", "at")}}
+        )
+
     async def sockets_close(self, event) -> None:
         await self.close(code=CLOSED_REVOKED)
 

@@ -109,6 +109,40 @@
     typingTimer = setTimeout(function () { line.textContent = presenceText(line); }, 4010);
   }
 
+  // A chat line stored at the door shows at once, marked arriving; the recorded event (same
+  // data-arrival) replaces it when the timeline refreshes.
+  function showArriving(data) {
+    var page = ticketPage();
+    var timeline = document.getElementById("timeline");
+    if (!page || !timeline || String(data.ticket_id) !== page.dataset.ticketId) return;
+    var known = Array.prototype.some.call(timeline.querySelectorAll("[data-arrival]"), function (a) {
+      return a.dataset.arrival === data.arrival;
+    });
+    if (known) return;
+    var item = document.createElement("article");
+    item.className = "event dir-in kind-message event-arriving";
+    item.dataset.arrival = data.arrival;
+    var meta = document.createElement("header");
+    meta.className = "event-meta";
+    meta.textContent = timeline.dataset.arrivingLabel || "";
+    var body = document.createElement("div");
+    body.className = "event-body";
+    body.dir = "auto";
+    body.textContent = data.text;
+    item.appendChild(meta);
+    item.appendChild(body);
+    timeline.appendChild(item);
+  }
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var timeline = document.getElementById("timeline");
+    if (!timeline || !timeline.contains(e.target)) return;
+    var recorded = {};
+    timeline.querySelectorAll("article[data-event-id][data-arrival]").forEach(function (a) { recorded[a.dataset.arrival] = 1; });
+    timeline.querySelectorAll("article.event-arriving").forEach(function (a) {
+      if (recorded[a.dataset.arrival]) a.remove();
+    });
+  });
+
   function connect(attempt) {
     var el = liveTarget();
     if (!el) return;
@@ -140,6 +174,7 @@
       try { data = JSON.parse(msg.data); } catch (e) { return; }
       if (data.type === "presence") { showPresence(data); return; }
       if (data.type === "visitor.typing") { showCustomerTyping(data); return; }
+      if (data.type === "visitor.message") { showArriving(data); return; }
       if (data.type !== "ticket.changed") return;
       var page = document.querySelector(".ticket-layout[data-ticket-id]");
       if (page && String(data.ticket_id) !== page.dataset.ticketId) return;

@@ -94,3 +94,49 @@ def test_the_managers_widget_page(asgi_server, browser, manager, screenshot, lan
         screenshot(page, f"chat_widget_form_{language}")
     finally:
         context.close()
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000200a5e5d6c50000000049454e44ae426082"
+)
+
+
+def test_a_visitors_photo_shows_on_the_agents_ticket(
+    asgi_server, foreign_site, browser, agent, screenshot, settings
+):
+    from channels_app.chat.models import ChatWidget
+
+    settings.CHANNEL_GATEWAYS = {**settings.CHANNEL_GATEWAYS, "chat": "channels_app.chat.gateway.ChatGateway"}
+    site, pages = foreign_site
+    widget = ChatWidget.objects.create(name="Bank", allowed_origins=site)
+    pages["/"] = HOST_PAGE.format(
+        lang="en", dir="ltr", heading="Your bank", desk=asgi_server.url, key=widget.key
+    ).encode()
+    visitor_ctx = browser.new_context(viewport={"width": 900, "height": 760})
+    agent_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        visitor = visitor_ctx.new_page()
+        visitor.set_default_timeout(15_000)
+        visitor.goto(site + "/")
+        visitor.click(".tq-launcher")
+        visitor.fill(".tq-start input[name=name]", "Leyla")
+        visitor.click(".tq-start button")
+        visitor.set_input_files(
+            ".tq-attach input",
+            files=[{"name": "frozen-card.png", "mimeType": "image/png", "buffer": PNG_1PX}],
+        )
+        visitor.locator(".tq-me:not(.tq-pending)", has_text="frozen-card.png").wait_for()
+        screenshot(visitor, "chat_upload_visitor_en")
+        ticket = Ticket.objects.get(channel="chat")
+        page = agent_ctx.new_page()
+        page.set_default_timeout(15_000)
+        login(page, asgi_server, agent.username)
+        page.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
+        image = page.locator("article.event a.media-image img")
+        image.wait_for()
+        assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 1
+        screenshot(page, "chat_upload_agent_en")
+    finally:
+        visitor_ctx.close()
+        agent_ctx.close()

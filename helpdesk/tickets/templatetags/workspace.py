@@ -420,7 +420,7 @@ def timeline_event(e, oob: bool = False) -> str:
     problem = " event-problem" if e.delivery_status in PROBLEM_DELIVERY else ""
     return format_html(
         '<article class="event dir-{direction_cls} kind-{kind}{problem}" id="event-{pk}" '
-        'data-event-id="{pk}"{oob}>'
+        'data-event-id="{pk}"{arrival}{oob}>'
         '<header class="event-meta"><span class="chan chan-{channel}">{channel_label}</span> '
         '<span class="direction">{direction}</span> {author} {contact} '
         '<time datetime="{iso}">{full}</time> {delivery}</header>'
@@ -429,6 +429,10 @@ def timeline_event(e, oob: bool = False) -> str:
         kind=e.kind,
         problem=problem,
         pk=e.pk,
+        # A chat line the agent saw arriving (visitor.message) is this event once recorded.
+        arrival=format_html(' data-arrival="{}"', e.provider_id)
+        if e.channel == "chat" and e.direction == "in" and e.provider_id
+        else "",
         oob=mark_safe(' hx-swap-oob="true"') if oob else "",  # noqa: S308 - a constant
         channel=e.channel,
         channel_label=label("channel", e.channel),

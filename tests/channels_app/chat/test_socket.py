@@ -90,3 +90,49 @@ def test_the_workspace_socket_still_refuses_other_sites(agent):
         assert not connected
 
     asyncrun.run(scenario)
+
+
+def test_agents_on_the_ticket_see_a_stored_line_before_the_drain_records_it(widget, agent, settings):
+    """visitor.message: sent once the inbox stored the line (nothing shown that could be lost),
+    to the ticket's followers only; the recorded event carries the same arrival key."""
+    from helpdesk.messaging import inbox
+    from helpdesk.tickets.consumers import WorkspaceConsumer
+
+    visitor = tokens.new_visitor(widget.key)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    async def scenario():
+        from helpdesk.messaging import tasks
+
+        tasks.drain_inbox.app.conf.task_always_eager = False  # the drain runs when the test says
+        socket = _socket(widget)
+        assert (await socket.connect())[0]
+        await socket.send_json_to({"type": "hello", "token": tokens.issue(visitor)})
+        await socket.receive_json_from(timeout=5)
+        await socket.send_json_to({"type": "message", "client_id": "a1", "text": "Hello"})
+        await socket.receive_json_from(timeout=5)
+        await sync_to_async(inbox.drain)()
+        ticket = await sync_to_async(Ticket.objects.get)()
+        await socket.send_json_to({"type": "typing"})  # the widget's socket follows the ticket now
+        desk = WebsocketCommunicator(WorkspaceConsumer.as_asgi(), "/ws/workspace/")
+        desk.scope["user"] = agent
+        assert (await desk.connect())[0]
+        await desk.send_json_to({"subscribe_ticket": ticket.pk})
+        await desk.receive_nothing(timeout=0.3)
+        await socket.send_json_to(
+            {"type": "message", "client_id": "a2", "text": "<img src=x onerror=alert(1)>"}
+        )
+        assert await socket.receive_json_from(timeout=5) == {"type": "ack", "client_id": "a2"}
+        seen = await desk.receive_json_from(timeout=5)
+        assert seen["type"] == "visitor.message" and seen["ticket_id"] == ticket.pk
+        assert (
+            seen["text"] == "<img src=x onerror=alert(1)>" and seen["arrival"] == f"{visitor.visitor_id}:a2"
+        )
+        assert not await sync_to_async(TimelineEvent.objects.filter(provider_id=seen["arrival"]).exists)()
+        await sync_to_async(inbox.drain)()
+        assert (await desk.receive_json_from(timeout=5))["type"] == "ticket.changed"
+        await desk.disconnect()
+        await socket.disconnect()
+
+    asyncrun.run(scenario)
+    assert TimelineEvent.objects.filter(provider_id=f"{visitor.visitor_id}:a2").count() == 1

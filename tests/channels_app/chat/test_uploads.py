@@ -44,6 +44,9 @@ def test_a_photo_and_a_pdf_reach_the_agent(started, agent_client, django_capture
     events = list(TimelineEvent.objects.filter(channel="chat", direction="in").order_by("pk"))
     assert [e.body for e in events] == ["📎 boardingpass.png", "📎 ticket.pdf"]  # no path, no bidi trick
     ticket = Ticket.objects.get()
+    page = agent_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f'<img src="/tickets/{ticket.pk}/media/{events[0].pk}/1/"' in page  # shown inline
+    assert f'href="/tickets/{ticket.pk}/media/{events[1].pk}/1/" download dir="auto">ticket.pdf<' in page
     image = agent_client.get(f"/tickets/{ticket.pk}/media/{events[0].pk}/1/")
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
     assert image["Content-Disposition"].startswith("inline") and image.content == PNG
