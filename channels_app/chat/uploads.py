@@ -58,7 +58,7 @@ def store(visitor: Visitor, widget: ChatWidget, *, name: str, data: bytes, clien
         body=data,
     )
     return inbound.accept(
-        visitor, widget, client_id=client_id, text="📎 " + shown, ip=ip, language=language, name=visitor_name,
+        visitor, widget, client_id=client_id, text=shown, ip=ip, language=language, name=visitor_name,
         media=[f"chat-upload:{upload.pk}"], media_types=[kind], media_names=[shown],
     )  # fmt: skip
 

@@ -123,7 +123,7 @@
   file.accept = "image/jpeg,image/png,image/gif,image/webp,application/pdf";
   file.setAttribute("aria-label", t.attach);
   attach.appendChild(file);
-  attach.appendChild(el("span", null, "📎"));
+  attach.appendChild(el("span", null, "+"));
   compose.appendChild(attach);
   compose.appendChild(text);
   compose.appendChild(sendBtn);
@@ -136,7 +136,7 @@
     form.append("client_id", id);
     form.append("language", lang);
     form.append("name", state.name || "");
-    add({ from: "visitor", text: "📎 " + f.name, client_id: id, pending: true });
+    add({ from: "visitor", text: f.name, client_id: id, pending: true });
     file.value = "";
     fetch(API + "upload/", { method: "POST", body: form, headers: { "X-Chat-Token": state.token }, credentials: "omit", mode: "cors" })
       .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw d; return d; }); })

@@ -96,10 +96,24 @@ def test_the_managers_widget_page(asgi_server, browser, manager, screenshot, lan
         context.close()
 
 
-PNG_1PX = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000200a5e5d6c50000000049454e44ae426082"
-)
+def _png(width: int = 160, height: int = 100) -> bytes:
+    """A real PNG (a blue card with a red stripe) the browser decodes and the agent sees."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(
+        b"\x00" + (b"\xdc\x26\x26" if 40 <= y < 55 else b"\x1d\x4e\xd8") * width for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_visitors_photo_shows_on_the_agents_ticket(
@@ -124,7 +138,7 @@ def test_a_visitors_photo_shows_on_the_agents_ticket(
         visitor.click(".tq-start button")
         visitor.set_input_files(
             ".tq-attach input",
-            files=[{"name": "frozen-card.png", "mimeType": "image/png", "buffer": PNG_1PX}],
+            files=[{"name": "frozen-card.png", "mimeType": "image/png", "buffer": _png()}],
         )
         visitor.locator(".tq-me:not(.tq-pending)", has_text="frozen-card.png").wait_for()
         screenshot(visitor, "chat_upload_visitor_en")
@@ -135,7 +149,7 @@ def test_a_visitors_photo_shows_on_the_agents_ticket(
         page.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
         image = page.locator("article.event a.media-image img")
         image.wait_for()
-        assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 1
+        assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 160
         screenshot(page, "chat_upload_agent_en")
     finally:
         visitor_ctx.close()
