@@ -46,7 +46,7 @@ def _ticket(visitor: Visitor) -> Ticket:
 
 
 def _refused(exc: codes.CodeRefused) -> ChatRefused:
-    return ChatRefused(exc.code, exc.message, exc.retry_after)
+    return ChatRefused(exc.code, exc.message, exc.retry_after)  # the widget's views answer ChatRefused
 
 
 def send_code(visitor: Visitor, *, channel: object, value: object, purpose: object, language: str) -> str:

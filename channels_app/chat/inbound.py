@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from channels_app.base import InboundMessage
 from channels_app.chat.models import ChatWidget
 from channels_app.chat.tokens import Visitor
+from helpdesk.errors import Refused
 from helpdesk.messaging import inbox
 from helpdesk.windowcount import WindowCounter
 
@@ -26,14 +27,8 @@ MAX_TEXT = 4000
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class ChatRefused(Exception):
-    """Why a visitor's message was not taken; `code` is for the widget, the text for people."""
-
-    def __init__(self, code: str, message: str, retry_after: int = 0) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
+class ChatRefused(Refused):
+    """Why a visitor's message (or file, code, follow-up) was not taken; the widget shows `message`."""
 
 
 @dataclass(frozen=True)

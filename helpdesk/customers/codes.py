@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from helpdesk.digits import to_ascii as ascii_digits
+from helpdesk.errors import Refused
 from helpdesk.windowcount import WindowCounter
 
 CODE_TTL_SECONDS = 600
@@ -29,14 +30,8 @@ CODE_MAX_TRIES = 5
 CODE_SENDS_PER_HOUR = 3
 
 
-class CodeRefused(Exception):
-    """Why no code was issued or accepted: `code` for programs, the message for people."""
-
-    def __init__(self, code: str, message: str, retry_after: int = 0) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
+class CodeRefused(Refused):
+    """Why no code was issued or accepted."""
 
 
 @dataclass(frozen=True)
