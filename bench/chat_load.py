@@ -73,6 +73,12 @@ class Agent:
     async def listen(self, websocket) -> None:
         async for raw in websocket:
             data = json.loads(raw)
+            if data.get("type") == "queue.changed":  # the queue's notice names every ticket of a batch
+                for ticket_id in data["ticket_ids"]:
+                    future = self.waiting.pop(ticket_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(time.perf_counter())
+                continue
             if data.get("type") == "ticket.changed":
                 future = self.waiting.pop(data["ticket_id"], None)
             elif data.get("type") == "visitor.message":

@@ -107,6 +107,9 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
             {"type": "ticket.changed", "ticket_id": event["ticket_id"], "event_id": event["event_id"]}
         )
 
+    async def queue_changed(self, event) -> None:
+        await self.send_json({"type": "queue.changed", "ticket_ids": event["ticket_ids"]})
+
 
 @database_sync_to_async
 def _may_see(user, ticket_id: int) -> bool:

@@ -62,11 +62,14 @@ def _announce(ticket_id: int, event_id: int | None) -> None:
 
 
 def _send_many(notices: list[tuple[int, int | None]]) -> None:
-
-    sends: list[tuple[str, dict]] = []
-    for ticket_id, event_id in notices:
-        message = {"type": "ticket.changed", "ticket_id": ticket_id, "event_id": event_id}
-        sends += [(ticket_group(ticket_id), message), (QUEUE_GROUP, message)]
+    """Each ticket's followers hear of their ticket; the queue's hear once of them all
+    (queue.changed): every workspace socket is on the queue, and one notice per message to each
+    made the websocket server's own work grow with agents × messages (bench.chat_load)."""
+    sends: list[tuple[str, dict]] = [
+        (ticket_group(ticket_id), {"type": "ticket.changed", "ticket_id": ticket_id, "event_id": event_id})
+        for ticket_id, event_id in notices
+    ]
+    sends.append((QUEUE_GROUP, {"type": "queue.changed", "ticket_ids": [t for t, _e in notices]}))
     send_to_groups(sends, what=f"tickets {[t for t, _e in notices]}")
 
 

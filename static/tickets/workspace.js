@@ -175,8 +175,10 @@
       if (data.type === "presence") { showPresence(data); return; }
       if (data.type === "visitor.typing") { showCustomerTyping(data); return; }
       if (data.type === "visitor.message") { showArriving(data); return; }
-      if (data.type !== "ticket.changed") return;
       var page = document.querySelector(".ticket-layout[data-ticket-id]");
+      // The queue hears of every change at once; a ticket page of its own ticket (ticket.changed).
+      if (data.type === "queue.changed") { if (!page) scheduleRefresh(); return; }
+      if (data.type !== "ticket.changed") return;
       if (page && String(data.ticket_id) !== page.dataset.ticketId) return;
       if (data.event_id) notified[data.event_id] = 1;
       scheduleRefresh();
