@@ -60,6 +60,10 @@ def send_code(visitor: Visitor, *, channel: object, value: object, purpose: obje
     except ApplicationError as exc:
         raise ChatRefused("invalid_address", exc.message) from exc
     ticket = _ticket(visitor)
+    known = ContactPoint.objects.filter(kind=KIND_OF[str(channel)], value=address).first()
+    if known is not None and (known.opted_out_at or known.invalid_at or known.bouncing_at):
+        # Consent and delivery hold for the code too: an address that said STOP gets nothing.
+        raise ChatRefused("cannot_send", _("We cannot send messages to this address; choose another."))
     try:
         code = codes.issue(
             purpose=PURPOSES[str(purpose)],

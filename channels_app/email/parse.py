@@ -173,6 +173,10 @@ class ReadMessage(EmailMessage):
         self._forget()
         super().clear_content()
 
+    def set_boundary(self, boundary):
+        self._forget()
+        super().set_boundary(boundary)
+
     def _make_multipart(self, *args, **kwargs):
         self._forget()
         super()._make_multipart(*args, **kwargs)  # type: ignore[misc]

@@ -182,3 +182,15 @@ def test_a_code_expires(chatting, monkeypatch):
         call(chatting, "follow-up/verify/", {"code": code, "purpose": "follow_up"}).json()["error"]
         == "no_code"
     )
+
+
+def test_no_code_goes_to_an_address_that_opted_out(chatting):
+    from django.utils import timezone
+
+    other = Customer.objects.create(name="Someone")
+    ContactPoint.objects.create(
+        customer=other, kind="phone", value=PHONE, verified=True, opted_out_at=timezone.now()
+    )
+    answer = call(chatting, "follow-up/", {"channel": "sms", "value": PHONE, "purpose": "follow_up"})
+    assert answer.status_code == 400 and answer.json()["error"] == "cannot_send"
+    assert not Outbox.objects.filter(to=PHONE).exists()
