@@ -138,7 +138,10 @@
     form.append("name", state.name || "");
     add({ from: "visitor", text: f.name, client_id: id, pending: true });
     file.value = "";
-    fetch(API + "upload/", { method: "POST", body: form, headers: { "X-Chat-Token": state.token }, credentials: "omit", mode: "cors" })
+    sessionReady.then(function () {  // the token comes with the session
+      return fetch(API + "upload/", { method: "POST", body: form, headers: { "X-Chat-Token": state.token },
+        credentials: "omit", mode: "cors" });
+    })
       .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw d; return d; }); })
       .then(function () { acked(id); })
       .catch(function (err) {
@@ -222,9 +225,12 @@
     });
   }
 
+  var sessionStarted;
+  var sessionReady = new Promise(function (resolve) { sessionStarted = resolve; });
   function begin() {
     request("POST", "session/", {}).then(function (data) {
       config = data;
+      sessionStarted();
       state.token = data.token;
       save();
       root.style.setProperty("--tq-colour", data.widget.colour);
@@ -287,10 +293,10 @@
     start.hidden = true;
     compose.hidden = false;
     tools.hidden = false;
-    if (config && !config.online && !state.followed) openFollow("follow_up");
+    if (config && !config.online && !state.followed) openFollow("follow_up", true);
   }
   var purpose = "follow_up";
-  function openFollow(p) {
+  function openFollow(p, quietly) {
     purpose = p;
     follow.hidden = false;
     codeInput.parentNode.hidden = true;
@@ -298,7 +304,7 @@
     followBtn.textContent = t.sendCode;
     addressInput.parentNode.firstChild.textContent = p === "transcript" ? t.needEmail : t.address;
     if (!addressInput.value) addressInput.value = state.contact || "";
-    addressInput.focus();
+    if (!quietly) addressInput.focus();  // offered by itself, it never takes the focus from the message
   }
   laterBtn.addEventListener("click", function () { openFollow("follow_up"); });
   mailBtn.addEventListener("click", function () {
