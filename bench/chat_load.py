@@ -45,11 +45,11 @@ def database_url() -> str:
     return _sms.database_url("chat")
 
 
-def processes(env: dict[str, str]) -> list:
+def processes(env: dict[str, str], args) -> list:
     venv_bin = Path(sys.executable).parent
     server = _sms.start(
         [str(venv_bin / "uvicorn"), "helpdesk.asgi:application", "--host", "127.0.0.1", "--port", str(PORT),
-         "--log-level", "warning", "--ws-max-queue", "64"],
+         "--log-level", "warning", "--ws-max-queue", "64", "--workers", str(args.asgi_workers)],
         env,
     )  # fmt: skip
     workers = [
@@ -248,6 +248,7 @@ def main() -> int:
         "--interval", type=float, default=10.0, help="mean seconds between a visitor's messages"
     )
     parser.add_argument("--arrivals", type=float, default=100.0, help="visitors opening the chat a second")
+    parser.add_argument("--asgi-workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
     db_url = database_url()
@@ -272,7 +273,7 @@ def main() -> int:
     visitors = [chat_tokens.new_visitor(widget.key) for _ in range(args.visitors)]
     args.widget = widget.key
     args.visitors_ids = [v.visitor_id for v in visitors]
-    procs = processes(env)
+    procs = processes(env, args)
     try:
         _sms.wait_http(f"http://127.0.0.1:{PORT}/healthz")
         time.sleep(3)  # the workers boot
@@ -287,7 +288,8 @@ def main() -> int:
     p50, p95, p99 = (_sms.percentile(trips, q) * 1000 for q in (0.5, 0.95, 0.99)) if trips else (0, 0, 0)
     ack95 = _sms.percentile(results["ack"], 0.95) * 1000 if results["ack"] else 0
     print(
-        "server: uvicorn (1 process) + Celery inbound worker (-c 2) + worker for the rest (-c 2), Redis layer"
+        f"server: uvicorn ({args.asgi_workers} process(es)) + Celery inbound worker (-c 2) + worker for the "
+        "rest (-c 2), Redis layer"
     )
     print(
         f"connections: {results['connected']}/{args.visitors} open in {results['open_s']:.1f} s "
