@@ -371,9 +371,8 @@ def process_many(inbox_ids: list[int]) -> None:
     first, set-based, in one transaction with the rows' processed marks. Raw rows (an email) are
     parsed one by one. Then what opens a ticket for a sender nobody vouches for, and what only
     appends to an open ticket, is recorded together (`_record_together`). The rest go one by one,
-    in order. At 20
-    statements and two commits per message, one by one topped out near 30 triage answers/s on two
-    cores, and near 40 new mail tickets/s (bench/README.md)."""
+    in order. At 20 statements and two commits per message, one by one topped out near 30 triage
+    answers/s on two cores, and near 40 new mail tickets/s (bench/README.md)."""
     from helpdesk import batchmemo
     from helpdesk.tickets import realtime
 
