@@ -108,7 +108,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_send(
                 ticket_group(self.ticket_id),
                 {"type": "visitor.message", "ticket_id": self.ticket_id,
-                 "text": inbound.clean_text(content.get("text")),
+                 "text": accepted.text,
                  "arrival": f"{self.visitor.visitor_id}:{client_id}", "at": timezone.now().isoformat()},
             )  # fmt: skip
 

@@ -45,10 +45,6 @@ def _ticket(visitor: Visitor) -> Ticket:
     return Ticket.objects.select_related("customer").get(pk=ticket_id)
 
 
-def _refused(exc: codes.CodeRefused) -> ChatRefused:
-    return ChatRefused(exc.code, exc.message, exc.retry_after)  # the widget's views answer ChatRefused
-
-
 def send_code(visitor: Visitor, *, channel: object, value: object, purpose: object, language: str) -> str:
     """Send a code to the address; returns the address as normalized."""
     from helpdesk.customers.services import normalize_contact
@@ -64,15 +60,10 @@ def send_code(visitor: Visitor, *, channel: object, value: object, purpose: obje
     if known is not None and (known.opted_out_at or known.invalid_at or known.bouncing_at):
         # Consent and delivery hold for the code too: an address that said STOP gets nothing.
         raise ChatRefused("cannot_send", _("We cannot send messages to this address; choose another."))
-    try:
-        code = codes.issue(
-            purpose=PURPOSES[str(purpose)],
-            subject=_subject(visitor),
-            kind=KIND_OF[str(channel)],
-            value=address,
-        )
-    except codes.CodeRefused as exc:
-        raise _refused(exc) from exc
+    # codes.CodeRefused is a Refused: the widget's views answer it as they answer ChatRefused.
+    code = codes.issue(
+        purpose=PURPOSES[str(purpose)], subject=_subject(visitor), kind=KIND_OF[str(channel)], value=address
+    )
     with override(language or ticket.language):
         text = _("Your code for the chat with us: %(code)s. It works once, for 10 minutes.") % {"code": code}
         shown = _("A one-time code was sent to %(address)s (asked from the chat).") % {"address": address}
@@ -96,10 +87,7 @@ def verify(visitor: Visitor, *, code: object, purpose: object) -> ContactPoint |
     if purpose not in PURPOSES:
         raise ChatRefused("invalid", _("Choose SMS or email."))
     ticket = _ticket(visitor)
-    try:
-        proven = codes.check(purpose=PURPOSES[str(purpose)], subject=_subject(visitor), code=code)
-    except codes.CodeRefused as exc:
-        raise _refused(exc) from exc
+    proven = codes.check(purpose=PURPOSES[str(purpose)], subject=_subject(visitor), code=code)
     channel = "sms" if proven.kind == ContactKind.PHONE else "email"
     with transaction.atomic():
         existing = ContactPoint.objects.filter(kind=proven.kind, value=proven.value).first()

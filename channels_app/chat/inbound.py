@@ -35,6 +35,7 @@ class ChatRefused(Refused):
 class Accepted:
     client_id: str
     stored: bool  # False: this client id was stored before (shown once all the same)
+    text: str = ""  # as stored: plain text, cleaned
 
 
 def limit(key: str, most: int, *, window: int = 60) -> None:
@@ -97,7 +98,7 @@ def accept(
         media=list(media or []),
         sender_proven=True,  # the signed token is the proof: only this visitor holds it
     )
-    return Accepted(client_id, inbox.accept(message))
+    return Accepted(client_id, inbox.accept(message), body)
 
 
 def mark_delivered(visitor: Visitor, event_ids: object) -> list[int]:

@@ -28,6 +28,7 @@ from channels_app.chat.models import ChatWidget
 from helpdesk import languages as desk_languages
 from helpdesk.accounts.guards import manager_required
 from helpdesk.embed import embed_file
+from helpdesk.errors import Refused
 from helpdesk.net import client_address
 
 LONG_POLL_SECONDS = 20
@@ -98,7 +99,8 @@ def _body(request: HttpRequest) -> dict:
 
 def _widget_endpoint(methods: tuple[str, ...], *, need_token: bool, json_body: bool):
     """The prologue every widget call shares: the CORS preflight, the method, the origin and
-    token guard, and (for a POST with `json_body`) the JSON object it sends. The view gets
+    token guard, (for a POST with `json_body`) the JSON object it sends, and the answer to a
+    refusal (`helpdesk.errors.Refused`, raised by the chat's services). The view gets
     (request, widget, origin, visitor, data)."""
 
     def decorate(view):
@@ -120,7 +122,10 @@ def _widget_endpoint(methods: tuple[str, ...], *, need_token: bool, json_body: b
                     data = _body(request)
                 except ValueError:
                     return _error(400, "invalid", "The body must be a JSON object.", origin)
-            return view(request, widget, origin, visitor, data)
+            try:
+                return view(request, widget, origin, visitor, data)
+            except Refused as refused:  # a limit, a code, a file: the widget shows why
+                return _refusal(refused, origin)
 
         return endpoint
 
@@ -206,18 +211,15 @@ def messages(request: HttpRequest, widget: ChatWidget, origin: str, visitor, dat
     """GET ?after=<id>&wait=1: the conversation after an event id, waiting up to 20 s for news
     (the fallback where websockets are blocked). POST {client_id, text}: send one message."""
     if request.method == "POST":
-        try:
-            accepted = inbound.accept(
-                visitor,
-                widget,
-                client_id=data.get("client_id"),
-                text=data.get("text"),
-                ip=client_address(request),
-                language=str(data.get("language", "")),
-                name=str(data.get("name", "")),
-            )
-        except inbound.ChatRefused as refused:
-            return _refusal(refused, origin)
+        accepted = inbound.accept(
+            visitor,
+            widget,
+            client_id=data.get("client_id"),
+            text=data.get("text"),
+            ip=client_address(request),
+            language=str(data.get("language", "")),
+            name=str(data.get("name", "")),
+        )
         return _cors(JsonResponse({"ack": accepted.client_id}, status=202), origin)
     try:
         after = max(0, int(request.GET.get("after", "0")))
@@ -243,13 +245,10 @@ def delivered(request: HttpRequest, widget: ChatWidget, origin: str, visitor, da
 def follow_up(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """POST {channel: sms|email, value, purpose: follow_up|transcript}: send a one-time code there.
     POST {code, purpose} to follow-up/verify/ proves it."""
-    try:
-        address = followup.send_code(
-            visitor, channel=data.get("channel"), value=data.get("value"), purpose=data.get("purpose"),
-            language=str(data.get("language", "")),
-        )  # fmt: skip
-    except inbound.ChatRefused as refused:
-        return _refusal(refused, origin)
+    address = followup.send_code(
+        visitor, channel=data.get("channel"), value=data.get("value"), purpose=data.get("purpose"),
+        language=str(data.get("language", "")),
+    )  # fmt: skip
     return _cors(JsonResponse({"sent_to": address}, status=202), origin)
 
 
@@ -257,28 +256,17 @@ def follow_up(request: HttpRequest, widget: ChatWidget, origin: str, visitor, da
 def follow_up_verify(
     request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict
 ) -> HttpResponse:
-    try:
-        point = followup.verify(visitor, code=data.get("code"), purpose=data.get("purpose"))
-    except inbound.ChatRefused as refused:
-        return _refusal(refused, origin)
+    point = followup.verify(visitor, code=data.get("code"), purpose=data.get("purpose"))
     answer: dict = {"verified": True, "address": point.value if point is not None else ""}
     if data.get("purpose") == followup.TRANSCRIPT and point is not None:
-        try:
-            answer["transcript_to"] = followup.send_transcript(
-                visitor, language=str(data.get("language", ""))
-            )
-        except inbound.ChatRefused as refused:
-            return _refusal(refused, origin)
+        answer["transcript_to"] = followup.send_transcript(visitor, language=str(data.get("language", "")))
     return _cors(JsonResponse(answer), origin)
 
 
 @_widget_endpoint(("POST",), need_token=True, json_body=True)
 def transcript(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data: dict) -> HttpResponse:
     """POST: email the conversation to the visitor's proven address (409 needs_email: prove one)."""
-    try:
-        address = followup.send_transcript(visitor, language=str(data.get("language", "")))
-    except inbound.ChatRefused as refused:
-        return _refusal(refused, origin)
+    address = followup.send_transcript(visitor, language=str(data.get("language", "")))
     return _cors(JsonResponse({"sent_to": address}, status=202), origin)
 
 
@@ -291,18 +279,15 @@ def upload(request: HttpRequest, widget: ChatWidget, origin: str, visitor, data:
     file = request.FILES.get("file")
     if file is None:
         return _error(400, "invalid", _("Choose a file to send."), origin)
-    try:
-        accepted = uploads.store(
-            visitor, widget, name=file.name or "", data=file.read(settings.CHAT_UPLOAD_MAX_BYTES + 1),
-            client_id=request.POST.get("client_id"), ip=client_address(request),
-            language=request.POST.get("language", ""), visitor_name=request.POST.get("name", ""),
-        )  # fmt: skip
-    except inbound.ChatRefused as refused:
-        return _refusal(refused, origin)
+    accepted = uploads.store(
+        visitor, widget, name=file.name or "", data=file.read(settings.CHAT_UPLOAD_MAX_BYTES + 1),
+        client_id=request.POST.get("client_id"), ip=client_address(request),
+        language=request.POST.get("language", ""), visitor_name=request.POST.get("name", ""),
+    )  # fmt: skip
     return _cors(JsonResponse({"ack": accepted.client_id}, status=202), origin)
 
 
-def _refusal(refused: inbound.ChatRefused, origin: str) -> HttpResponse:
+def _refusal(refused: Refused, origin: str) -> HttpResponse:
     status = {
         "rate_limited": 429,
         "too_many_codes": 429,

@@ -381,29 +381,26 @@ def process_many(inbox_ids: list[int]) -> None:
             row.pk: row for row in InboxMessage.objects.filter(pk__in=inbox_ids, processed_at__isnull=True)
         }
         ordered = [waiting[inbox_id] for inbox_id in inbox_ids if inbox_id in waiting]
-        done = _process_batch([row for row in ordered if row.raw is None])
+        # Each row's message, read once: plain ones as stored, raw ones (an email) once parsed.
+        messages = {row.pk: _from_json(row.message) for row in ordered}
+        done = _process_batch([(row, messages[row.pk]) for row in ordered if row.raw is None])
         marks: list[InboxMessage] = []
         try:
-            parsed = {}
             for row in ordered:
                 if row.raw is not None:
-                    message = _one_by_one(
-                        row, marks, lambda row=row: _parse(row, _from_json(row.message), marks)
-                    )
-                    if message is not None:
-                        parsed[row.pk] = message
-            together = [
-                (row, parsed[row.pk] if row.pk in parsed else _from_json(row.message))
-                for row in ordered
-                if row.pk not in done and (row.raw is None or row.pk in parsed)
-            ]
-            done |= _record_together(together, marks)
-            for row in ordered:
-                if row.pk in done or (row.raw is not None and row.pk not in parsed):
+                    parsed = _one_by_one(row, marks, lambda row=row: _parse(row, messages[row.pk], marks))
+                    if parsed is None:
+                        del messages[row.pk]  # kept with its reason, or left for the sweep
+                    else:
+                        messages[row.pk] = parsed
+            left = [row for row in ordered if row.pk in messages and row.pk not in done]
+            done |= _record_together([(row, messages[row.pk]) for row in left], marks)
+            for row in left:
+                if row.pk in done:
                     continue
                 # The row as read above: one processed meanwhile by another drain is recorded
                 # once all the same (record_inbound is idempotent by the provider's id).
-                message = parsed.get(row.pk) or _from_json(row.message)
+                message = messages[row.pk]
                 _one_by_one(row, marks, lambda row=row, message=message: _record_row(row, message, marks))
         finally:
             _write_marks(marks)
@@ -459,25 +456,25 @@ def _write_marks(marks: list[InboxMessage]) -> None:
     update_each(marks, ["processed_at", "event_id", "error", "note"])
 
 
-def _process_batch(rows: list[InboxMessage]) -> set[int]:
-    """Hand the rows to the batch handler; return the ids of those it recorded and handled."""
+def _process_batch(pairs: list[tuple[InboxMessage, InboundMessage]]) -> set[int]:
+    """Hand the rows' messages to the batch handler; return the ids of those it recorded and handled."""
     from django.utils.module_loading import import_string
 
     path = settings.INBOUND_BATCH_HANDLER
-    if not path or not rows:
+    if not path or not pairs:
         return set()
     try:
         with transaction.atomic():
-            events = import_string(path)([_from_json(row.message) for row in rows])
+            events = import_string(path)([message for _row, message in pairs])
             now = timezone.now()
             handled = []
-            for row, event in zip(rows, events, strict=True):
+            for (row, _message), event in zip(pairs, events, strict=True):
                 if event is not None:
                     row.processed_at, row.event_id = now, event.pk
                     handled.append(row)
             update_each(handled, ["processed_at", "event_id"])
     except Exception:  # noqa: BLE001 - rolled back whole; each message then goes its own way
-        logger.warning("inbox batch of %s rows failed; recording them one by one", len(rows), exc_info=True)
+        logger.warning("inbox batch of %s rows failed; recording them one by one", len(pairs), exc_info=True)
         return set()
     return {row.pk for row in handled}
 

@@ -707,10 +707,9 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         ticket = find_thread(customer=customer, channel=message.channel, now=now)
     created = ticket is None
     if ticket is None:
-        subject = message.subject or (message.body.strip().splitlines() or [""])[0][:80]
         ticket = create_ticket(
             customer=customer,
-            subject=subject,
+            subject=_subject_of(message),
             channel=message.channel,
             queue=queue_for_address(message.recipient),
             language=message.language or customer.language,
@@ -771,6 +770,11 @@ def _join_broadcast_crisis(ticket: Ticket, *, customer: Customer, channel: str, 
     crisis = thread_broadcast_reply(customer=customer, channel=channel, now=now)
     if crisis is not None:
         add_tags(ticket=ticket, names=["broadcast-reply"], crisis=crisis)
+
+
+def _subject_of(message: InboundMessage) -> str:
+    """A new ticket's subject: the message's own, else its first line."""
+    return message.subject or (message.body.strip().splitlines() or [""])[0][:80]
 
 
 def _inbound_event(
@@ -963,7 +967,7 @@ def open_unproven_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent
         [
             _new_ticket(
                 customer=customer,
-                subject=message.subject or (message.body.strip().splitlines() or [""])[0][:80],
+                subject=_subject_of(message),
                 channel=message.channel,
                 queue=queue,
                 priority=Priority.NORMAL,
