@@ -113,7 +113,6 @@ def test_agents_on_the_ticket_see_a_stored_line_before_the_drain_records_it(widg
         await socket.receive_json_from(timeout=5)
         await sync_to_async(inbox.drain)()
         ticket = await sync_to_async(Ticket.objects.get)()
-        await socket.send_json_to({"type": "typing"})  # the widget's socket follows the ticket now
         desk = WebsocketCommunicator(WorkspaceConsumer.as_asgi(), "/ws/workspace/")
         desk.scope["user"] = agent
         assert (await desk.connect())[0]
