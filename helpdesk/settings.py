@@ -290,6 +290,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 2.0,
         "options": {"expires": 2.0},
     },
+    "surveys-due": {"task": "helpdesk.feedback.tasks.send_due_surveys", "schedule": 60.0},
+    "review-feeds": {"task": "helpdesk.feedback.tasks.poll_review_feeds", "schedule": 900.0},
     # "surge-evaluation": added with the surge settings below.
 }
 
@@ -360,7 +362,13 @@ INBOUND_HANDLERS: list[str] = env.list(
     default=[
         "helpdesk.messaging.consent.handle_inbound",  # consent keywords (STOP/START/HELP) win first
         "triage.inbound.handle_inbound",  # an answer to the customer's active triage run
+        "helpdesk.feedback.inbound.handle_inbound",  # a score or comment for a survey that waits
     ],
+)
+# Asked before a message from a customer without an open ticket opens one: a ticket that holds it
+# without reopening (a survey waiting on its score), see tickets.services.held_thread.
+INBOUND_THREAD_HOLDS: list[str] = env.list(
+    "INBOUND_THREAD_HOLDS", default=["helpdesk.feedback.inbound.held_thread"]
 )
 # The same handlers for a drained batch, set-based where they can be (helpdesk.messaging.inbox):
 # it takes the messages that INBOUND_HANDLERS would treat exactly as it does, and leaves the others
@@ -373,11 +381,15 @@ INBOUND_TICKET_WINDOW_SECONDS = env.int("INBOUND_TICKET_WINDOW_SECONDS", default
 INBOUND_FLOOD_HANDLERS: list[str] = env.list(
     "INBOUND_FLOOD_HANDLERS", default=["helpdesk.messaging.consent.handle_opt_out"]
 )
+# Surveys (helpdesk.feedback): a crisis's customers are asked this long after its closing message;
+# a recovery case is due this long after it opens.
+SURVEY_AFTER_CLOSING_HOURS = env.int("SURVEY_AFTER_CLOSING_HOURS", default=24)
+RECOVERY_DUE_HOURS = env.int("RECOVERY_DUE_HOURS", default=48)
 INBOUND_BATCH_HANDLER: str = env.str("INBOUND_BATCH_HANDLER", default="triage.inbound.answer_many")
 
 # Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the
 # sidebar, so later apps (triage, crisis, surveys) add a panel without touching tickets' templates.
-TICKET_PANELS: list[str] = ["triage:ticket_panel", "voice:ticket_panel"]
+TICKET_PANELS: list[str] = ["triage:ticket_panel", "voice:ticket_panel", "feedback:ticket_panel"]
 
 # --- Triage: one reminder after this much silence, expiry later; RESUME works for a week.
 TRIAGE_REMIND_AFTER_MINUTES = env.int("TRIAGE_REMIND_AFTER_MINUTES", default=120)

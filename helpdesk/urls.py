@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from helpdesk import health
 from helpdesk.accounts.api import ObtainTokenApi
 from helpdesk.accounts.guards import IsStaffAgent
+from helpdesk.feedback import views as feedback_views
 from helpdesk.messaging import door
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -35,12 +36,15 @@ urlpatterns = [
     path("chat/api/", include("channels_app.chat.urls")),
     path("manage/chat/", include("channels_app.chat.manage_urls")),
     path("voice/", include("channels_app.voice.page_urls")),
+    path("survey/<str:token>/<int:score>/", feedback_views.rate, name="survey_rate"),
+    path("webhooks/reviews/<int:source_id>/", feedback_views.review_webhook, name="review_webhook"),
     # Every channel's webhooks, routed by the channel registry (settings.CHANNELS).
     path("webhooks/<path:route_path>", door.webhook_view, name="webhook"),
     path("demo/phone/", include("channels_app.sms.demo_urls")),
     path("demo/call/", include("channels_app.voice.demo_urls")),
     path("", include("helpdesk.crisis.urls")),
     path("triage/", include("triage.urls")),
+    path("", include("helpdesk.feedback.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     # For signed-in staff only: the schema maps every operation, an attacker's first read.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsStaffAgent]), name="schema"),

@@ -57,8 +57,9 @@ def handle_inbound(event: TimelineEvent) -> bool:
     return services.start_runs_for_yes_reply(event) is not None
 
 
-# The handlers that `answer_many` stands in for, in this order; with any other list it takes nothing,
-# so a handler added later (surveys, say) is never skipped by the batch.
+# The handlers that `answer_many` stands in for, in this order, at the head of INBOUND_HANDLERS (what
+# it takes, these consume: no later handler would have been asked); with any other head it takes
+# nothing, so a handler put before them is never skipped by the batch.
 STANDS_FOR = ["helpdesk.messaging.consent.handle_inbound", "triage.inbound.handle_inbound"]
 
 
@@ -69,7 +70,7 @@ def answer_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent | None
     inbound event, or None for the others (not an answer, a keyword, a new sender, the answer that
     ends a run, any message after a customer's first): record and offer those one by one, after these."""
     results: list[TimelineEvent | None] = [None] * len(messages)
-    if list(settings.INBOUND_HANDLERS) != STANDS_FOR:
+    if list(settings.INBOUND_HANDLERS)[: len(STANDS_FOR)] != STANDS_FOR:
         return results
     plans = [
         (i, plan)

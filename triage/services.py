@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -53,6 +54,10 @@ from triage.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Sent in the transaction that completes a run (kwarg run), after its last prompt went out: apps
+# record what follows (helpdesk.feedback asks how it went).
+run_completed = Signal()
 
 SEED_PATH = Path(__file__).resolve().parent / "fixtures" / "stop_the_bleeding.json"
 # The queues its rules route to, playbooks (two options and a story) and resource links that ship
@@ -441,6 +446,8 @@ def answer_run(
         if turn.outcome is not None:
             _apply_outcome(run, turn.outcome, actor=actor)
         _send_prompts(run, turn.prompts)
+        if turn.outcome is not None:
+            run_completed.send(sender=Run, run=run)
         if run.ticket is not None and run.mode != RunMode.SMS:
             # Over SMS, send_message already announced the change; one notification per answer.
             realtime.ticket_changed(run.ticket)

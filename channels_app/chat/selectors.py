@@ -11,7 +11,7 @@ HISTORY_LIMIT = 200
 def _events(visitor: Visitor):
     return TimelineEvent.objects.filter(
         channel="chat",
-        kind="message",
+        kind__in=("message", "survey"),  # a survey's question and its "what went wrong?" too
         direction__in=("in", "out"),
         contact_point__kind="chat",
         contact_point__value=visitor.visitor_id,
@@ -44,22 +44,28 @@ def history(visitor: Visitor, *, after: int = 0) -> list[dict]:
     ]
     if messages and messages[-1]["from"] == "agent":
         # The conversation ends on a triage question: its buttons, while the run waits on it.
-        messages[-1]["choices"] = _buttons((rows[-1]["payload"] or {}).get("triage_run"))
+        messages[-1]["choices"] = _buttons(rows[-1]["payload"] or {})
     return messages
 
 
-def _buttons(run_id: object) -> list[dict]:
+def _buttons(payload: dict) -> list[dict]:
+    """A question's answers: a survey's scores (while it waits), or the triage run's choices."""
+    if payload.get("choices") and payload.get("survey"):
+        from helpdesk.feedback.models import Survey, SurveyState
+
+        waiting = Survey.objects.filter(pk=payload["survey"], state=SurveyState.ASKED).exists()
+        return list(payload["choices"]) if waiting else []
     from triage.selectors import waiting_buttons
 
-    return waiting_buttons(run_id)
+    return waiting_buttons(payload.get("triage_run"))
 
 
 def buttons_for_event(event_id: object) -> list[dict]:
-    """The answer buttons for a message the desk sends, when it asks a triage question."""
+    """The answer buttons for a message the desk sends, when it asks a survey or triage question."""
     if not isinstance(event_id, int):
         return []
     payload = TimelineEvent.objects.filter(pk=event_id).values_list("payload", flat=True).first() or {}
-    return _buttons(payload.get("triage_run"))
+    return _buttons(payload)
 
 
 def own_replies(visitor: Visitor, event_ids: list) -> list[tuple[int, str, str]]:

@@ -177,3 +177,19 @@ def triage_done(language: str) -> Speech:
         language,
         lambda: _("Thank you. Your answers are with our agents, who will help the most urgent first."),
     )
+
+
+def survey_question(language: str) -> Speech:
+    return _in(
+        language,
+        lambda: _("Before you go: how did we do? Press 1 for poor, up to 5 for great."),
+    )
+
+
+def survey_thanks(language: str, low: bool) -> Speech:
+    if low:
+        return _in(
+            language,
+            lambda: _("We are sorry we let you down. Someone will contact you to put it right. Goodbye."),
+        )
+    return _in(language, lambda: _("Thank you for your answer. Goodbye."))

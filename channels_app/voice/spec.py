@@ -20,6 +20,7 @@ ROUTES = {
     "voice:transcription": ("twilio/voice/transcription/", "handle_transcription"),
     "voice:outbound": ("twilio/voice/outbound/", "handle_outbound"),
     "voice:triage": ("twilio/voice/triage/", "handle_triage"),
+    "voice:survey": ("twilio/voice/survey/", "handle_survey"),
 }
 
 VOICE = ChannelSpec(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import wraps
 from urllib.parse import parse_qs, urlsplit
@@ -394,7 +394,53 @@ def handle_queue_exit(request: WebhookRequest, form: dict[str, str]) -> WebhookA
         return _bad("Unknown call.")
     result = form.get("QueueResult", "")
     calls.left_queue(call, result)
+    if result == "bridged" and call.customer is not None:
+        # The agent hung up and the caller is still on the line: one question before goodbye.
+        from helpdesk.feedback.surveys import open_call_survey
+
+        survey = open_call_survey(customer=call.customer, ticket=call.ticket, language=_language(call))
+        if survey is not None:
+            calls.step(call, "survey")
+            return _twiml(_ask_survey(call, survey.pk))
     return _twiml(ivr.say_then_hang_up([]))
+
+
+def _ask_survey(call: Call, survey_id: int, *, before: Sequence[Speech] = ()) -> str:
+    url = absolute("voice:survey") + f"?survey={survey_id}"
+    return ivr.menu(
+        action=url, prompts=[prompts.survey_question(_language(call))], before=before,
+        retry=url + "&none=1", digits=1,
+    )  # fmt: skip
+
+
+@twilio_webhook
+def handle_survey(request: WebhookRequest, form: dict[str, str]) -> WebhookAnswer:
+    """The caller's key after "how did we do?": recorded on the survey, then goodbye."""
+    from helpdesk.feedback.models import Survey
+    from helpdesk.feedback.surveys import is_low, parse_score, record_answer
+
+    call = _call(form)
+    query = _query(request)
+    survey_id = query.get("survey", "")
+    survey = (
+        Survey.objects.filter(pk=int(survey_id), customer_id=call.customer_id, channel="voice").first()
+        if call is not None and call.customer_id is not None and survey_id.isdigit()
+        else None
+    )
+    if call is None or survey is None:
+        return _bad("Unknown call or survey.")
+    language = _language(call)
+    if "none" in query:
+        return _twiml(ivr.say_then_hang_up([prompts.goodbye(language)]))
+    score = parse_score(form.get("Digits", "") or form.get("SpeechResult", "")[:20], survey.scale)
+    if score is None:
+        if _tries(call, "survey") >= MAX_TRIES:
+            return _twiml(ivr.say_then_hang_up([prompts.goodbye(language)]))
+        calls.step(call, "survey")
+        return _twiml(_ask_survey(call, survey.pk, before=[prompts.not_understood(language)]))
+    record_answer(survey=survey, score=score)
+    survey.score = score
+    return _twiml(ivr.say_then_hang_up([prompts.survey_thanks(language, is_low(survey))]))
 
 
 # --- 4: the triage questions on the keypad ------------------------------------------------------

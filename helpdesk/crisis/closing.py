@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext
 
 from channels_app.base import contact_kind_of
@@ -42,6 +43,10 @@ from helpdesk.tickets.models import Channel, Direction, Ticket, TimelineEvent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+# Sent once a closing went ahead and committed (kwarg crisis): apps follow up (helpdesk.feedback
+# asks the crisis's customers, after the closing message, how likely they are to recommend us).
+crisis_closed = Signal()
 
 CLOSED_ACTION = "crisis_closed"
 # The order closing broadcasts are created and started in (and the preview lists them in).
@@ -258,6 +263,8 @@ def close_crisis(
             "sent": send,
         },
     )
+    closed = crisis
+    transaction.on_commit(lambda: crisis_closed.send(sender=Crisis, crisis=closed))
     return ClosingResult(
         crisis=crisis, statement=statement, statement_waiting=False, broadcasts=broadcasts, audience=audience
     )

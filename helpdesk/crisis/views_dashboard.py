@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
-from helpdesk import localformat
+from helpdesk import charts, localformat
 from helpdesk.accounts.views import HtmxHttpRequest
-from helpdesk.crisis import charts, dashboard
+from helpdesk.crisis import dashboard
 from helpdesk.crisis.models import BroadcastStatus, Crisis, DeflectionKind
 from helpdesk.crisis.views import manager_required
 from helpdesk.tickets.models import Channel

@@ -65,7 +65,7 @@ def generate_codes(*, pool: CouponPool, count: int, prefix: str = "") -> int:
 
 
 @transaction.atomic
-def grant(*, pool: CouponPool, customer, actor, ticket=None) -> Coupon:
+def grant(*, pool: CouponPool, customer, actor, ticket=None, case=None) -> Coupon:
     """Give the customer one available code of the pool (refused when none is left; a value above
     INCENTIVE_APPROVAL_VALUE only by a manager)."""
     from helpdesk.accounts.services import is_manager
@@ -84,10 +84,44 @@ def grant(*, pool: CouponPool, customer, actor, ticket=None) -> Coupon:
     )
     if coupon is None:
         raise ApplicationError(gettext("No codes are left in this pool."), code="pool_empty")
-    coupon.state, coupon.customer, coupon.ticket = CouponState.GRANTED, customer, ticket
+    coupon.state, coupon.customer, coupon.ticket, coupon.case = CouponState.GRANTED, customer, ticket, case
     coupon.granted_by, coupon.granted_at = actor if getattr(actor, "pk", None) else None, timezone.now()
-    coupon.save(update_fields=["state", "customer", "ticket", "granted_by", "granted_at"])
-    _event(coupon.pk, "granted", actor=actor, customer=customer.pk, ticket=getattr(ticket, "pk", None))
+    coupon.save(update_fields=["state", "customer", "ticket", "case", "granted_by", "granted_at"])
+    _event(
+        coupon.pk, "granted", actor=actor, customer=customer.pk, ticket=getattr(ticket, "pk", None),
+        case=getattr(case, "pk", None), value=str(pool.value),
+    )  # fmt: skip
+    return coupon
+
+
+@transaction.atomic
+def send_incentive(*, coupon: Coupon, actor) -> Coupon:
+    """Tell the customer their code, on the recovery case's channel (once; an audit event)."""
+    from django.utils import translation
+
+    from helpdesk.feedback import recovery
+
+    coupon = Coupon.objects.select_for_update().select_related("pool", "case").get(pk=coupon.pk)
+    if coupon.case is None or coupon.state != CouponState.GRANTED:
+        raise ApplicationError(
+            gettext("Only a granted code of a recovery case can be sent."), code="invalid_state"
+        )
+    if coupon.sent_at is not None:
+        return coupon
+    with translation.override(coupon.case.language):
+        body = gettext("As an apology, here is %(offer)s: your code is %(code)s.") % {
+            "offer": coupon.pool.name, "code": coupon.code,
+        }  # fmt: skip
+        if coupon.pool.expires_at:
+            from helpdesk import localformat
+
+            body += " " + gettext("It is valid until %(date)s.") % {
+                "date": localformat.format_datetime(coupon.pool.expires_at, "DATE")
+            }
+    recovery.tell_customer(case=coupon.case, body=body, actor=actor, coupon=coupon.pk)
+    coupon.sent_at = timezone.now()
+    coupon.save(update_fields=["sent_at"])
+    _event(coupon.pk, "sent", actor=actor, case=coupon.case_id)
     return coupon
 
 

@@ -57,6 +57,7 @@ class EventKind(models.TextChoices):
     TRIAGE_ANSWER = "triage_answer", _("Triage answer")
     BROADCAST = "broadcast", _("Broadcast")
     SURVEY = "survey", _("Survey")
+    REVIEW = "review", _("Review")
     CONSENT = "consent", _("Consent")
     MERGE = "merge", _("Merge")
 

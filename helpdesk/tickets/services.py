@@ -15,7 +15,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -52,6 +54,10 @@ from helpdesk.tickets.models import (
     TicketStatus,
     TimelineEvent,
 )
+
+# Sent inside the transaction that solves a ticket (kwargs ticket, actor): apps record what follows
+# (helpdesk.feedback asks for a survey), so it is kept or rolled back with the change itself.
+ticket_solved = Signal()
 
 logger = logging.getLogger(__name__)
 
@@ -485,6 +491,8 @@ def update_ticket(
                 author=actor,
                 payload={"action": "field_change", "field": name, "from": before[name], "to": after[name]},
             )
+    if ticket.status == TicketStatus.SOLVED and old_status != TicketStatus.SOLVED:
+        ticket_solved.send(sender=Ticket, ticket=ticket, actor=actor)
     realtime.ticket_changed(ticket)
     return ticket
 
@@ -657,6 +665,17 @@ def find_thread(*, customer: Customer, channel: str, now: datetime) -> Ticket | 
     )
 
 
+def held_thread(*, customer: Customer, channel: str, now: datetime) -> Ticket | None:
+    """A ticket that takes the customer's next message on this channel without reopening, when an
+    app waits on an answer there (settings.INBOUND_THREAD_HOLDS: a survey's score): its handler
+    decides later whether the message was that answer."""
+    for path in settings.INBOUND_THREAD_HOLDS:
+        ticket = import_string(path)(customer=customer, channel=channel, now=now)
+        if ticket is not None:
+            return ticket
+    return None
+
+
 def record_inbound(
     *, message: InboundMessage, offer_later: bool = True, seen_once: bool = False
 ) -> InboundResult:
@@ -705,6 +724,13 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
         )
     if ticket is None and message.sender_proven and not message.new_ticket:
         ticket = find_thread(customer=customer, channel=message.channel, now=now)
+    held = None
+    if message.sender_proven and (ticket is None or ticket.status == TicketStatus.SOLVED):
+        held = held_thread(customer=customer, channel=message.channel, now=now)
+        if ticket is None:
+            ticket = held
+        elif held is not None and held.pk != ticket.pk:
+            held = None
     created = ticket is None
     if ticket is None:
         ticket = create_ticket(
@@ -717,11 +743,15 @@ def _record_inbound(message: InboundMessage) -> TimelineEvent:
             notify=False,  # the inbound worker announces it (see tickets.inbound)
         )
     event = _inbound_event(message, customer=customer, ticket=ticket, point=resolved.contact_point, now=now)
+    if held is not None:
+        event.payload = {**event.payload, "held": True}
     event.save(force_insert=True)
     if not created:  # a new ticket has both already
         Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now, channel=message.channel)
     if message.automated:
         pass  # an auto-reply changes nothing: a solved ticket stays solved, a pending one pending
+    elif held is not None:
+        pass  # a survey waits on this answer: its handler reopens the ticket if it is not one
     elif ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
         # The customer answered (a solved ticket is reached only by a thread hint): the ball is ours.
         update_ticket(ticket=ticket, status=TicketStatus.OPEN)

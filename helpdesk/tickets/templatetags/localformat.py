@@ -41,6 +41,14 @@ def localnumber(value: Any, places: int = 0) -> str:
 
 
 @register.filter
+def percent(value: object) -> str:
+    """A ratio (0.25) as the reader writes a percentage (25%, ۲۵٪); '–' when there is none."""
+    from helpdesk.charts import percent as write_percent
+
+    return write_percent(value if isinstance(value, int | float) else None)
+
+
+@register.filter
 def localdate(value: object, fmt: str = "DATETIME") -> str:
     """The date's text in the agent's zone, calendar and digits: fmt DATETIME, DATE, SHORT_DATE,
     SHORT_DATETIME or TIME."""
