@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
 from helpdesk.api import KeysetIdPagination, query_values
-from helpdesk.feedback.models import Coupon, RecoveryCase, RecoveryStep, Survey, SurveyState
+from helpdesk.feedback.models import Coupon, RecoveryCase, RecoveryStatus, RecoveryStep, Survey, SurveyState
 
 
 class SurveySerializer(serializers.ModelSerializer):
@@ -35,7 +35,11 @@ class SurveyListApi(generics.GenericAPIView):
     serializer_class = SurveySerializer
     pagination_class = KeysetIdPagination
 
-    @extend_schema(parameters=[SurveyFilterSerializer], summary="List survey responses, newest first")
+    @extend_schema(
+        parameters=[SurveyFilterSerializer],
+        responses=SurveySerializer(many=True),
+        summary="List survey responses, newest first",
+    )
     def get(self, request):
         filters = SurveyFilterSerializer(data=query_values(request))
         filters.is_valid(raise_exception=True)
@@ -78,14 +82,24 @@ class CaseSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class CaseFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RecoveryStatus.choices, required=False)
+
+
 class CaseListApi(generics.GenericAPIView):
     serializer_class = CaseSerializer
     pagination_class = KeysetIdPagination
 
-    @extend_schema(summary="List recovery cases with their plans, newest first")
+    @extend_schema(
+        parameters=[CaseFilterSerializer],
+        responses=CaseSerializer(many=True),
+        summary="List recovery cases with their plans, newest first",
+    )
     def get(self, request):
+        filters = CaseFilterSerializer(data=query_values(request))
+        filters.is_valid(raise_exception=True)
         qs = RecoveryCase.objects.prefetch_related("steps")
-        if status := request.query_params.get("status"):
+        if status := filters.validated_data.get("status"):
             qs = qs.filter(status=status)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(CaseSerializer(page, many=True).data)
@@ -112,7 +126,10 @@ class IncentiveListApi(generics.GenericAPIView):
     serializer_class = IncentiveSerializer
     pagination_class = KeysetIdPagination
 
-    @extend_schema(summary="List incentives given to customers (granted or redeemed), newest first")
+    @extend_schema(
+        responses=IncentiveSerializer(many=True),
+        summary="List incentives given to customers (granted or redeemed), newest first",
+    )
     def get(self, request):
         qs = Coupon.objects.select_related("pool").exclude(state="available")
         page = self.paginate_queryset(qs)

@@ -101,7 +101,7 @@ def send_incentive(*, coupon: Coupon, actor) -> Coupon:
 
     from helpdesk.feedback import recovery
 
-    coupon = Coupon.objects.select_for_update().select_related("pool", "case").get(pk=coupon.pk)
+    coupon = Coupon.objects.select_for_update(of=("self",)).select_related("pool", "case").get(pk=coupon.pk)
     if coupon.case is None or coupon.state != CouponState.GRANTED:
         raise ApplicationError(
             gettext("Only a granted code of a recovery case can be sent."), code="invalid_state"

@@ -3,8 +3,8 @@
 `Caller.call()` posts the call's first webhook signed as Twilio does (through both doors, like the
 SMS tests), checks every TwiML answer against Twilio's verbs (`twiml_schema.check`) and follows it
 as Twilio would: <Gather> takes the next input (falls through with none), <Redirect> and actions
-are posted, <Enqueue> plays its waitUrl once and leaves the queue ("agent": bridged, else hung
-up), <Record> posts the action and both recording callbacks. The real fake
+are posted, <Enqueue> plays its waitUrl once and leaves the queue ("agent": bridged, then its action's
+answer is followed; else hung up), <Record> posts the action and both recording callbacks. The real fake
 (channels_app/fake_twilio/voice.py) does the same over HTTP in the integration tests.
 """
 
@@ -118,8 +118,12 @@ class Caller:
                     queue.popleft()
                 result = "bridged" if bridged else "hangup"
                 walk.ended_by = f"queue:{result}"
-                self.post(walk, verb.get("action"), {"QueueResult": result, "QueueTime": "12"}, caller)
-                return None
+                after = self.post(
+                    walk, verb.get("action"), {"QueueResult": result, "QueueTime": "12"}, caller
+                )
+                # Bridged: the agent hung up and the caller hears the action's answer (a survey);
+                # hung up: the caller is gone, Twilio plays nothing more.
+                return after if bridged else None
             elif verb.tag == "Record":
                 rec = {
                     "RecordingSid": recording_sid(),
