@@ -384,6 +384,8 @@ INBOUND_FLOOD_HANDLERS: list[str] = env.list(
 # Surveys (helpdesk.feedback): a crisis's customers are asked this long after its closing message;
 # a recovery case is due this long after it opens.
 SURVEY_AFTER_CLOSING_HOURS = env.int("SURVEY_AFTER_CLOSING_HOURS", default=24)
+# ... and a completed triage's customer this many minutes after their last answer.
+SURVEY_AFTER_TRIAGE_MINUTES = env.int("SURVEY_AFTER_TRIAGE_MINUTES", default=60)
 RECOVERY_DUE_HOURS = env.int("RECOVERY_DUE_HOURS", default=48)
 INBOUND_BATCH_HANDLER: str = env.str("INBOUND_BATCH_HANDLER", default="triage.inbound.answer_many")
 

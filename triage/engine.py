@@ -452,7 +452,7 @@ def parse_number_words(text: str) -> int | None:
             current = max(current, 1) * _EN_SCALES[word]
             if _EN_SCALES[word] >= 1000:
                 total, current = total + current, 0
-        elif word.isdigit() and len(word) <= 10:
+        elif word.isdecimal() and len(word) <= 10:  # isdigit() takes "𐹠", which int() refuses
             current += int(word)
         else:
             return None

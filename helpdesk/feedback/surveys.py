@@ -413,7 +413,11 @@ def after_ticket_solved(*, ticket: Ticket) -> Survey | None:
 def after_triage(*, ticket: Ticket | None, customer: Customer, channel: str) -> Survey | None:
     if ticket is None or channel not in CONVERSATIONAL:
         return None
-    return request_survey(customer=customer, trigger=SurveyTrigger.TRIAGE, channel=channel, ticket=ticket)
+    # Asked a while after the last answer: the run's own "thank you" is the last word for now.
+    return request_survey(
+        customer=customer, trigger=SurveyTrigger.TRIAGE, channel=channel, ticket=ticket,
+        after=timedelta(minutes=settings.SURVEY_AFTER_TRIAGE_MINUTES),
+    )  # fmt: skip
 
 
 def after_crisis_closed(*, crisis_id: int) -> int:

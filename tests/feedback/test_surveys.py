@@ -196,7 +196,11 @@ def test_a_completed_triage_asks_on_its_channel(sms_customer, django_capture_on_
     ticket = _sms_ticket(sms_customer, status=TicketStatus.OPEN)
     with django_capture_on_commit_callbacks(execute=True):
         s.after_triage(ticket=ticket, customer=sms_customer.customer, channel="sms")
-    assert Survey.objects.get().trigger == "triage_completed"
+    survey = Survey.objects.get()
+    assert (
+        survey.trigger == "triage_completed" and survey.state == SurveyState.DUE
+    )  # not on the heels of "thank you"
+    assert s.send_due_surveys(now=survey.due_at + timezone.timedelta(seconds=1)) == 1
 
 
 def test_a_closed_crisis_asks_its_customers_how_likely_they_are_to_recommend_us(sms_customer, settings):

@@ -42,7 +42,7 @@ def test_an_sms_survey_answered_in_persian_digits(fake_twilio, celery_worker_pro
     assert app_server.post_sms(sender=CUSTOMER, body="۲").status_code == 200
     wait_until(lambda: Survey.objects.filter(pk=survey.pk, score=2).exists())
     why = fake_twilio.wait_for(to=CUSTOMER, count=2)[1]
-    assert "What went wrong" in why["body"]
+    assert "چه اشتباهی رخ داد" in why["body"]  # "what went wrong?", in the language they wrote
     assert app_server.post_sms(sender=CUSTOMER, body="Nobody called back").status_code == 200
     wait_until(lambda: Survey.objects.filter(pk=survey.pk, comment="Nobody called back").exists())
 

@@ -370,6 +370,10 @@ class Command(BaseCommand):
         # Two statement versions, the crisis's directory, its banner, a finished broadcast, surge stats.
         manager = next(user for user in agents if user.get_username() == "manager")
         seed_crisis_story(crisis=crisis, manager=manager)
+        from helpdesk.feedback.demo import seed_feedback_story
+
+        # Weeks of survey answers, a recovery case under way, a coupon pool, the demo reviews.
+        seed_feedback_story(manager=manager)
         self.stdout.write(
             self.style.SUCCESS(
                 f"seed_demo: {created} new tickets ({Ticket.objects.count()} in all). "
