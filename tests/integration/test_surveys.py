@@ -112,3 +112,18 @@ def test_an_email_survey_is_one_click_on_the_link_that_arrived(in_process_tasks,
     assert client.get(links[4]).status_code == 200
     survey = Survey.objects.get()
     assert survey.score == 4 and survey.channel == "email"
+
+
+def test_a_call_survey_on_the_keypad_through_the_fake_twilio(fake_twilio, app_server):
+    """The fake Twilio rings the app server, the caller waits for an agent ("agent": bridged), and
+    after the agent hangs up presses 4: the survey of that call is recorded as 4."""
+    caller = "+14155550164"
+    ContactPointFactory(customer=CustomerFactory(language="en"), value=caller)
+    sid = fake_twilio.dial(
+        caller=caller, url=app_server.url + "/webhooks/twilio/voice/", inputs=("2", "agent", "4")
+    )
+    state = fake_twilio.wait_call(sid)
+    said = " ".join(s.get("text", "") for s in state["steps"])
+    assert "how did we do" in said.lower() and "Thank you for your answer" in said
+    survey = wait_until(lambda: Survey.objects.filter(channel="voice", score=4).first())
+    assert survey.trigger == "call_ended" and survey.customer.contact_points.get().value == caller
