@@ -80,4 +80,6 @@ def seed_feedback_story(*, manager) -> None:
     services.generate_codes(pool=pool, count=50, prefix="SORRY-")
     source = ReviewSource.objects.create(name="Review site (demo)", kind="csv")
     ReviewSource.objects.create(name="Partner webhook (demo)", kind="webhook", secret="demo-review-secret")
-    reviews.store_reviews(source=source, items=[i for r in DEMO_REVIEWS if (i := reviews.item_from_dict(r))])
+    reviews.store_reviews(
+        source=source, items=[item for r in DEMO_REVIEWS if (item := reviews.item_from_dict(r))]
+    )
