@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "helpdesk.customers",
     "helpdesk.crisis",
     "helpdesk.feedback",
+    "helpdesk.staffing",
     "helpdesk.tickets",
     "helpdesk.messaging",
     "channels_app",
@@ -291,6 +292,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 2.0},
     },
     "surveys-due": {"task": "helpdesk.feedback.tasks.send_due_surveys", "schedule": 60.0},
+    "report-rollups": {"task": "helpdesk.staffing.tasks.refresh_rollups", "schedule": 60.0},
     "review-feeds": {"task": "helpdesk.feedback.tasks.poll_review_feeds", "schedule": 900.0},
     # "surge-evaluation": added with the surge settings below.
 }
@@ -387,6 +389,18 @@ SURVEY_AFTER_CLOSING_HOURS = env.int("SURVEY_AFTER_CLOSING_HOURS", default=24)
 # ... and a completed triage's customer this many minutes after their last answer.
 SURVEY_AFTER_TRIAGE_MINUTES = env.int("SURVEY_AFTER_TRIAGE_MINUTES", default=60)
 RECOVERY_DUE_HOURS = env.int("RECOVERY_DUE_HOURS", default=48)
+# Staffing (helpdesk.staffing.plan): each channel's average handle time and service target. Voice
+# 80 % answered in 20 s; chat 80 % in 60 s with three chats an agent; SMS 80 % in 5 minutes; email
+# planned by workload (answered within hours, not while the customer waits).
+STAFFING_TARGETS: dict[str, dict] = {
+    "voice": {"aht_seconds": env.int("STAFFING_VOICE_AHT_SECONDS", default=240), "level": 0.8, "seconds": 20},
+    "chat": {"aht_seconds": env.int("STAFFING_CHAT_AHT_SECONDS", default=420), "level": 0.8, "seconds": 60,
+             "concurrency": env.int("STAFFING_CHAT_CONCURRENCY", default=3)},
+    "sms": {"aht_seconds": env.int("STAFFING_SMS_AHT_SECONDS", default=180), "level": 0.8, "seconds": 300,
+            "concurrency": 2},
+    "email": {"aht_seconds": env.int("STAFFING_EMAIL_AHT_SECONDS", default=360), "deferred": True},
+    "default": {"aht_seconds": 300, "deferred": True},
+}  # fmt: skip
 INBOUND_BATCH_HANDLER: str = env.str("INBOUND_BATCH_HANDLER", default="triage.inbound.answer_many")
 
 # Extra panels on the ticket page: URL names taking the ticket id, each loaded by htmx into the

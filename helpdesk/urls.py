@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("helpdesk.crisis.api_urls")),
     path("", include("triage.api_urls")),
     path("", include("helpdesk.feedback.api_urls")),
+    path("", include("helpdesk.staffing.api_urls")),
 ]
 
 urlpatterns = [
@@ -45,6 +46,7 @@ urlpatterns = [
     path("", include("helpdesk.crisis.urls")),
     path("triage/", include("triage.urls")),
     path("", include("helpdesk.feedback.urls")),
+    path("", include("helpdesk.staffing.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     # For signed-in staff only: the schema maps every operation, an attacker's first read.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsStaffAgent]), name="schema"),

@@ -323,16 +323,30 @@ def deflection_rate(*, crisis: Crisis, contacts: int) -> DeflectionRate:
     return DeflectionRate(by_kind=rows, contacts=contacts)
 
 
-def broadcast_rates(*, crisis: Crisis) -> list[BroadcastRates]:
-    """The crisis' newest broadcasts with their delivery counts, in one grouped query."""
+def broadcast_rates(
+    *,
+    crisis: Crisis | None,
+    crisis_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[BroadcastRates]:
+    """The crisis' (or the period's) newest broadcasts with their delivery counts, in one grouped query."""
 
     def count(status: str | None = None, **extra: object) -> Count:
         condition = Q(deliveries__status=status) if status else Q(**extra)
         return Count("deliveries", filter=condition)
 
+    chosen = Broadcast.objects.all()
+    if crisis is not None:
+        chosen = chosen.filter(crisis_id=crisis.pk)
+    elif crisis_id is not None:
+        chosen = chosen.filter(crisis_id=crisis_id)
+    if since is not None:
+        chosen = chosen.filter(created_at__gte=since)
+    if until is not None:
+        chosen = chosen.filter(created_at__lt=until)
     broadcasts = (
-        Broadcast.objects.filter(crisis=crisis)
-        .annotate(
+        chosen.annotate(
             n_planned=Count("deliveries"),
             n_sent=count(DeliveryState.SENT),
             n_delivered=count(DeliveryState.DELIVERED),

@@ -41,6 +41,26 @@ def localnumber(value: Any, places: int = 0) -> str:
 
 
 @register.filter
+def duration(value: object) -> str:
+    """Seconds as the reader writes a duration: 45 s, 12 min, 3 h 20 min, 2 d 4 h; '–' for none."""
+    from django.utils.translation import gettext as _
+
+    if not isinstance(value, int | float):
+        return "–"
+    seconds = round(value)
+    n = localformat.format_number
+    if seconds < 60:
+        return _("%(n)s s") % {"n": n(seconds)}
+    if seconds < 3600:
+        return _("%(n)s min") % {"n": n(round(seconds / 60))}
+    if seconds < 86400:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        return _("%(h)s h %(m)s min") % {"h": n(hours), "m": n(minutes)}
+    days, hours = divmod(round(seconds / 3600), 24)
+    return _("%(d)s d %(h)s h") % {"d": n(days), "h": n(hours)}
+
+
+@register.filter
 def percent(value: object) -> str:
     """A ratio (0.25) as the reader writes a percentage (25%, ۲۵٪); '–' when there is none."""
     from helpdesk.charts import percent as write_percent
