@@ -20,7 +20,8 @@ BENCH_EVENTS_PER_TICKET ?= 5
 # variables to DEMO_ENV and start the provider in DEMO_SIDECARS: background commands, each
 # ending in "&", e.g. `$(DEMO_ENV) $(PY) manage.py fake_twilio --port 8020 &`.
 # When the server stops (Ctrl-C), the recipe's exit trap stops them too.
-DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0 SEND_RATE_LIMIT_BACKEND=local
+DEMO_ENV := DJANGO_DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 CHANNEL_LAYER_REDIS=0 SEND_RATE_LIMIT_BACKEND=local \
+  REPORTS_REFRESH_ON_VIEW=1
 DEMO_SIDECARS :=
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000

@@ -389,6 +389,9 @@ SURVEY_AFTER_CLOSING_HOURS = env.int("SURVEY_AFTER_CLOSING_HOURS", default=24)
 # ... and a completed triage's customer this many minutes after their last answer.
 SURVEY_AFTER_TRIAGE_MINUTES = env.int("SURVEY_AFTER_TRIAGE_MINUTES", default=60)
 RECOVERY_DUE_HOURS = env.int("RECOVERY_DUE_HOURS", default=48)
+# The report rollups are kept current by the beat (helpdesk.staffing.tasks); the demo has no beat, so
+# its reports page refreshes them before it reads.
+REPORTS_REFRESH_ON_VIEW = env.bool("REPORTS_REFRESH_ON_VIEW", default=False)
 # Staffing (helpdesk.staffing.plan): each channel's average handle time and service target. Voice
 # 80 % answered in 20 s; chat 80 % in 60 s with three chats an agent; SMS 80 % in 5 minutes; email
 # planned by workload (answered within hours, not while the customer waits).

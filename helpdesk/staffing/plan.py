@@ -125,6 +125,8 @@ def staffing_plan(
             )
             | set(ImportedVolume.objects.values_list("channel", "language").distinct())
         )
+    if overlays:  # a planned broadcast loads its channel even where there is no history yet
+        lines = list(lines) + [key for key in overlays if key not in lines]
     roster = on_shift(since=start, until=until)
     holidays = Holiday.objects.filter(day__gte=start.date(), day__lt=until.date()).values_list(
         "day", flat=True

@@ -96,6 +96,12 @@ def _report_charts(data: dict) -> dict[str, charts.Chart]:
 
 @manager_required
 def report_page(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+
+    if settings.REPORTS_REFRESH_ON_VIEW:
+        from helpdesk.staffing import rollups
+
+        rollups.refresh()
     form = ReportFilterForm(request.GET or None)
     filters = _filters(form)
     data = reports.report(filters)

@@ -374,6 +374,10 @@ class Command(BaseCommand):
 
         # Weeks of survey answers, a recovery case under way, a coupon pool, the demo reviews.
         seed_feedback_story(manager=manager)
+        from helpdesk.staffing.demo import seed_staffing_story
+
+        # Eight weeks of past volumes, tomorrow's roster, the reports' rollups.
+        seed_staffing_story(agents=agents)
         self.stdout.write(
             self.style.SUCCESS(
                 f"seed_demo: {created} new tickets ({Ticket.objects.count()} in all). "
