@@ -396,7 +396,8 @@ REPORTS_REFRESH_ON_VIEW = env.bool("REPORTS_REFRESH_ON_VIEW", default=False)
 # 80 % answered in 20 s; chat 80 % in 60 s with three chats an agent; SMS 80 % in 5 minutes; email
 # planned by workload (answered within hours, not while the customer waits).
 STAFFING_TARGETS: dict[str, dict] = {
-    "voice": {"aht_seconds": env.int("STAFFING_VOICE_AHT_SECONDS", default=240), "level": 0.8, "seconds": 20},
+    "voice": {"aht_seconds": env.int("STAFFING_VOICE_AHT_SECONDS", default=240), "level": 0.8, "seconds": 20,
+              "patience_seconds": env.int("STAFFING_VOICE_PATIENCE_SECONDS", default=0)},
     "chat": {"aht_seconds": env.int("STAFFING_CHAT_AHT_SECONDS", default=420), "level": 0.8, "seconds": 60,
              "concurrency": env.int("STAFFING_CHAT_CONCURRENCY", default=3)},
     "sms": {"aht_seconds": env.int("STAFFING_SMS_AHT_SECONDS", default=180), "level": 0.8, "seconds": 300,

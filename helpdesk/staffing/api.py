@@ -20,6 +20,7 @@ class AgentsNeededQuery(serializers.Serializer):
     target_level = serializers.FloatField(min_value=0.01, max_value=0.999, default=0.8)
     target_seconds = serializers.FloatField(min_value=0, max_value=86_400, default=20)
     concurrency = serializers.IntegerField(min_value=1, max_value=20, default=1)
+    patience_seconds = serializers.FloatField(min_value=1, max_value=86_400, required=False)
 
 
 class AgentsNeededApi(APIView):
@@ -28,7 +29,8 @@ class AgentsNeededApi(APIView):
         responses=inline_serializer(
             "AgentsNeeded",
             {"agents": serializers.IntegerField(), "service_level": serializers.FloatField(),
-             "asa_seconds": serializers.FloatField(), "occupancy": serializers.FloatField()},
+             "asa_seconds": serializers.FloatField(), "occupancy": serializers.FloatField(),
+             "abandon_rate": serializers.FloatField(required=False)},
         ),
         summary="Agents needed for a service level (Erlang C)",
     )  # fmt: skip
@@ -36,6 +38,17 @@ class AgentsNeededApi(APIView):
         query = AgentsNeededQuery(data=query_values(request))
         query.is_valid(raise_exception=True)
         q = query.validated_data
+        if "patience_seconds" in q:  # callers who hang up while they wait: Erlang A
+            a = erlang.agents_needed_with_abandonment(
+                volume=q["volume"], interval_seconds=q["interval_minutes"] * 60, aht_seconds=q["aht_seconds"],
+                patience_seconds=q["patience_seconds"], target_level=q["target_level"],
+                target_seconds=q["target_seconds"],
+            )  # fmt: skip
+            return Response(
+                {"agents": a.agents, "service_level": round(a.service_level, 4),
+                 "asa_seconds": round(a.average_wait_seconds, 2), "occupancy": round(a.occupancy, 4),
+                 "abandon_rate": round(a.abandon_rate, 4)}
+            )  # fmt: skip
         try:
             staffing = erlang.agents_needed(
                 volume=q["volume"], interval_seconds=q["interval_minutes"] * 60, aht_seconds=q["aht_seconds"],

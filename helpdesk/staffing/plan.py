@@ -29,6 +29,7 @@ class Target:
     seconds: float = 20
     concurrency: int = 1
     deferred: bool = False  # email: answered within hours, planned by workload
+    patience_seconds: float = 0  # callers hang up after this on average: Erlang A (0: Erlang C)
 
 
 def target_for(channel: str) -> Target:
@@ -80,6 +81,13 @@ def needed_for(volume: float, target: Target) -> erlang.Staffing:
         return erlang.Staffing(
             agents, 1.0, 0.0, (volume * target.aht_seconds / seconds / agents) if agents else 0.0
         )
+    if target.patience_seconds:
+        a = erlang.agents_needed_with_abandonment(
+            volume=volume, interval_seconds=seconds, aht_seconds=target.aht_seconds,
+            patience_seconds=target.patience_seconds, target_level=target.level,
+            target_seconds=target.seconds,
+        )  # fmt: skip
+        return erlang.Staffing(a.agents, a.service_level, a.average_wait_seconds, a.occupancy)
     return erlang.agents_needed(
         volume=volume, interval_seconds=seconds, aht_seconds=target.aht_seconds, target_level=target.level,
         target_seconds=target.seconds, concurrency=target.concurrency,

@@ -82,3 +82,46 @@ def test_a_big_centre_is_exact_without_factorials():
     plan = erlang.agents_needed(volume=9000, interval_seconds=1800, aht_seconds=180, target_level=0.8,
                                 target_seconds=20)  # fmt: skip
     assert 900 < plan.agents < 960 and plan.service_level >= 0.8
+
+
+def _simulate(agents, lam, aht, patience, target, calls=60_000, seed=5):
+    """An independent check: a discrete-event simulation of M/M/N+M, first come first served."""
+    import heapq
+
+    rng = random.Random(seed)
+    free_at = [0.0] * agents
+    heapq.heapify(free_at)
+    now, in_time, abandoned = 0.0, 0, 0
+    waiting: list[float] = []  # deadlines of callers in the queue are implicit: patience per caller
+    for _ in range(calls):
+        now += rng.expovariate(lam)
+        patience_left = rng.expovariate(1 / patience)
+        start = max(now, free_at[0])
+        if start - now > patience_left:
+            abandoned += 1
+            continue
+        heapq.heapreplace(free_at, start + rng.expovariate(1 / aht))
+        in_time += start - now <= target
+    del waiting
+    return in_time / calls, abandoned / calls
+
+
+def test_erlang_a_agrees_with_a_simulation_and_needs_fewer_agents_than_erlang_c():
+    lam = 100 / 1800
+    result = erlang.erlang_a(
+        agents=12, arrival_per_second=lam, aht_seconds=180, patience_seconds=120, target_seconds=20
+    )
+    sl, abandon = _simulate(12, lam, 180, 120, 20)
+    assert result.service_level == pytest.approx(sl, abs=0.015)
+    assert result.abandon_rate == pytest.approx(abandon, abs=0.01)
+    with_patience = erlang.agents_needed_with_abandonment(
+        volume=100, interval_seconds=1800, aht_seconds=180, patience_seconds=120, target_level=0.8,
+        target_seconds=20,
+    )  # fmt: skip
+    assert with_patience.agents <= 14 and with_patience.service_level >= 0.8
+
+
+def test_erlang_a_with_endless_patience_is_erlang_c():
+    result = erlang.erlang_a(agents=14, arrival_per_second=100 / 1800, aht_seconds=180, patience_seconds=1e7,
+                             target_seconds=20)  # fmt: skip
+    assert result.service_level == pytest.approx(erlang.service_level(14, 10, 180, 20), abs=0.002)

@@ -109,6 +109,8 @@ def test_the_agents_needed_api_answers_the_contract(client, agent):
     assert data == {"agents": 14, "service_level": pytest.approx(0.8888, abs=0.0005),
         "asa_seconds": pytest.approx(7.8, abs=0.1),
                     "occupancy": pytest.approx(0.7143, abs=0.0001)}  # fmt: skip
+    with_patience = client.get(url + "&patience_seconds=120").json()
+    assert with_patience["agents"] <= 14 and 0 < with_patience["abandon_rate"] < 0.1
     assert client.get("/api/v1/staffing/agents-needed/?volume=-1&aht_seconds=180").status_code == 400
     assert client.get("/api/v1/staffing/agents-needed/?volume=10&aht_seconds=abc").status_code == 400
     client.logout()
