@@ -81,6 +81,11 @@ class Chart:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (label, css class)
 
 
+def ratio(part: float, whole: float) -> float | None:
+    """part / whole, or None when there is no whole (a rate of nothing is no rate, not 0 %)."""
+    return part / whole if whole else None
+
+
 def percent(ratio: float | None, places: int = 0) -> str:
     """A ratio (0.25) as the reader writes a percentage: 25%, ۲۵٪ in Persian; '–' for None."""
     if ratio is None:

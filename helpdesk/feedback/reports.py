@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncWeek
 
+from helpdesk.charts import ratio
 from helpdesk.feedback.models import RecoveryCase, Survey, SurveyScale, SurveyState
 
 GROUPS = ("channel", "queue", "agent", "crisis", "week")
@@ -51,15 +52,15 @@ class Row:
 
     @property
     def response_rate(self) -> float | None:
-        return self.answered / self.asked if self.asked else None
+        return ratio(self.answered, self.asked)
 
     @property
     def csat(self) -> float | None:
-        return self.satisfied / self.csat_answers if self.csat_answers else None
+        return ratio(self.satisfied, self.csat_answers)
 
     @property
     def average(self) -> float | None:
-        return self.csat_total / self.csat_answers if self.csat_answers else None
+        return ratio(self.csat_total, self.csat_answers)
 
     @property
     def nps(self) -> float | None:
@@ -125,7 +126,7 @@ class Recovered:
 
     @property
     def rate(self) -> float | None:
-        return self.improved / self.resurveyed if self.resurveyed else None
+        return ratio(self.improved, self.resurveyed)
 
 
 def recovered(filters: Filters) -> Recovered:

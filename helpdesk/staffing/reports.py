@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from helpdesk.charts import ratio
 from helpdesk.staffing.models import AgentRollup, DurationMeasure, DurationRollup, IntervalRollup
 from helpdesk.staffing.rollups import INTERVAL, bucket_bounds, interval_start
 
@@ -189,11 +190,11 @@ class Totals:
 
     @property
     def first_response_sla(self) -> float | None:
-        return self.first_response_met / self.first_responses if self.first_responses else None
+        return ratio(self.first_response_met, self.first_responses)
 
     @property
     def resolution_sla(self) -> float | None:
-        return self.resolution_met / self.solved if self.solved else None
+        return ratio(self.resolution_met, self.solved)
 
 
 def totals(filters: Filters) -> Totals:

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from helpdesk.crisis.models import Deflection
 from tests.crisis.test_dashboard import _crisis, _grow
-from tests.fixtures.browser import login
+from tests.fixtures.browser import login, watch_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,17 +19,7 @@ def test_the_dashboard_draws_its_charts_in_english_and_persian(page, asgi_server
     crisis = _crisis(began_hours_ago=40)
     _grow(crisis, contacts=3000)
     assert Deflection.objects.filter(crisis=crisis).exists()
-    problems: list[str] = []
-    # The browser's own favicon request is no page resource: a 404 of anything else shows below.
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch_problems(page)
     login(page, live_server, "manager")
     for language in ("en", "fa"):
         page.context.add_cookies(

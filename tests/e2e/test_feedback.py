@@ -10,51 +10,25 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from helpdesk.feedback import surveys
 from helpdesk.feedback.models import RecoveryCase, Survey, SurveyState, SurveyTrigger
 from helpdesk.tickets.models import TimelineEvent
-from tests.factories import ContactPointFactory, CustomerFactory, TicketFactory, TimelineEventFactory
+from tests.feedback.test_recovery import answer_low
 from tests.feedback.test_reports import _responses
-from tests.fixtures.browser import login
+from tests.fixtures.browser import login, watch_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _watch(page) -> list[str]:
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    return problems
-
-
 def test_a_score_of_1_is_won_back_step_by_step(page, asgi_server, manager, screenshot):
     live_server = asgi_server  # HTTP and the workspace websocket, as in production
-    point = ContactPointFactory(value="+14155550199", customer=CustomerFactory(name="Dara Sok"))
-    ticket = TicketFactory(
-        customer=point.customer, channel="sms", subject="Card frozen abroad", status="solved"
-    )
-    TimelineEventFactory(
-        ticket=ticket, customer=point.customer, channel="sms", direction="in", contact_point=point
-    )
-    survey = surveys.request_survey(
-        customer=point.customer, trigger=SurveyTrigger.SOLVED, channel="sms", ticket=ticket
-    )
-    Survey.objects.filter(pk=survey.pk).update(state=SurveyState.ASKED, asked_at=timezone.now())
-    survey.refresh_from_db()
-    surveys.record_answer(survey=survey, score=1)
+    survey = answer_low(phone="+14155550199", name="Dara Sok", subject="Card frozen abroad")
+    ticket = survey.ticket
     surveys.record_comment(survey=survey, text="Nobody called me back for two days.")
     case = RecoveryCase.objects.get()
 
-    problems = _watch(page)
+    problems = watch_problems(page)
     login(page, live_server, "manager")
     page.goto(f"{live_server.url}/recovery/")
     page.get_by_role("link", name="Dara Sok").click()
@@ -87,7 +61,7 @@ def test_a_score_of_1_is_won_back_step_by_step(page, asgi_server, manager, scree
 def test_the_csat_report_draws_its_charts_in_english_and_persian(page, asgi_server, manager, screenshot):
     live_server = asgi_server  # HTTP and the workspace websocket, as in production
     _responses(2_000)
-    problems = _watch(page)
+    problems = watch_problems(page)
     login(page, live_server, "manager")
     for language in ("en", "fa"):
         page.context.add_cookies(

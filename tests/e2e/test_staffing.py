@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from helpdesk.staffing import rollups
 from helpdesk.staffing.demo import seed_staffing_story
-from tests.e2e.test_feedback import _watch
-from tests.fixtures.browser import login
+from tests.fixtures.browser import login, watch_problems
 from tests.staffing.test_reports import BEGIN, _desk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,7 +24,7 @@ def test_reports_and_the_staffing_plan_in_english_and_persian(page, asgi_server,
     rollups.refresh(now=BEGIN + timedelta(days=8))
     seed_staffing_story(agents=[manager, agent])
     tomorrow = (timezone.now().astimezone(UTC) + timedelta(days=1)).date().isoformat()
-    problems = _watch(page)
+    problems = watch_problems(page)
     login(page, live_server, "manager")
     for language in ("en", "fa"):
         page.context.add_cookies(

@@ -24,21 +24,27 @@ from tests.factories import ContactPointFactory, CustomerFactory, TicketFactory,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def answered(db):
-    """A customer who answered 1 to an SMS survey after their ticket was solved."""
-    point = ContactPointFactory(value="+14155550190", customer=CustomerFactory(name="Dara Sok"))
-    ticket = TicketFactory(customer=point.customer, channel="sms", subject="Card frozen", status="solved")
+def answer_low(*, phone: str, name: str, subject: str, score: int = 1) -> Survey:
+    """A customer whose SMS ticket was solved answers the survey with a low score."""
+    point = ContactPointFactory(value=phone, customer=CustomerFactory(name=name))
+    ticket = TicketFactory(customer=point.customer, channel="sms", subject=subject, status="solved")
     TimelineEventFactory(
         ticket=ticket, customer=point.customer, channel="sms", direction="in", contact_point=point
     )
     survey = surveys.request_survey(
         customer=point.customer, trigger=SurveyTrigger.SOLVED, channel="sms", ticket=ticket
     )
+    assert survey is not None
     Survey.objects.filter(pk=survey.pk).update(state=SurveyState.ASKED, asked_at=timezone.now())
     survey.refresh_from_db()
-    surveys.record_answer(survey=survey, score=1)
+    surveys.record_answer(survey=survey, score=score)
     return survey
+
+
+@pytest.fixture
+def answered(db):
+    """A customer who answered 1 to an SMS survey after their ticket was solved."""
+    return answer_low(phone="+14155550190", name="Dara Sok", subject="Card frozen")
 
 
 def _sent(ticket, **payload):
