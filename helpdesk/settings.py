@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "helpdesk.crisis",
     "helpdesk.feedback",
     "helpdesk.staffing",
+    "helpdesk.integrations",
     "helpdesk.tickets",
     "helpdesk.messaging",
     "channels_app",
@@ -293,6 +294,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "surveys-due": {"task": "helpdesk.feedback.tasks.send_due_surveys", "schedule": 60.0},
     "report-rollups": {"task": "helpdesk.staffing.tasks.refresh_rollups", "schedule": 60.0},
+    "webhook-retries": {"task": "helpdesk.integrations.tasks.deliver_due", "schedule": 60.0},
     "review-feeds": {"task": "helpdesk.feedback.tasks.poll_review_feeds", "schedule": 900.0},
     # "surge-evaluation": added with the surge settings below.
 }
@@ -392,6 +394,10 @@ RECOVERY_DUE_HOURS = env.int("RECOVERY_DUE_HOURS", default=48)
 # The report rollups are kept current by the beat (helpdesk.staffing.tasks); the demo has no beat, so
 # its reports page refreshes them before it reads.
 REPORTS_REFRESH_ON_VIEW = env.bool("REPORTS_REFRESH_ON_VIEW", default=False)
+# Outbound calls to addresses people typed (webhooks, review feeds: helpdesk.integrations.netguard)
+# never reach loopback, link-local, private or reserved addresses, except these networks (CIDRs,
+# for self-hosted systems on the LAN; the tests allow 127.0.0.1 for their local receivers).
+OUTBOUND_ALLOWED_NETWORKS: list[str] = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 # Staffing (helpdesk.staffing.plan): each channel's average handle time and service target. Voice
 # 80 % answered in 20 s; chat 80 % in 60 s with three chats an agent; SMS 80 % in 5 minutes; email
 # planned by workload (answered within hours, not while the customer waits).

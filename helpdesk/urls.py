@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("triage.api_urls")),
     path("", include("helpdesk.feedback.api_urls")),
     path("", include("helpdesk.staffing.api_urls")),
+    path("", include("helpdesk.integrations.api_urls")),
 ]
 
 urlpatterns = [

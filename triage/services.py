@@ -448,6 +448,12 @@ def answer_run(
         _send_prompts(run, turn.prompts)
         if turn.outcome is not None:
             run_completed.send(sender=Run, run=run)
+            from helpdesk import events
+
+            events.publish("triage.completed", {
+                "run": run.pk, "ticket": run.ticket_id, "customer": run.customer_id, "severity": run.severity,
+                "outcome": run.outcome,
+            })  # fmt: skip
         if run.ticket is not None and run.mode != RunMode.SMS:
             # Over SMS, send_message already announced the change; one notification per answer.
             realtime.ticket_changed(run.ticket)

@@ -1578,9 +1578,14 @@ def _finish_if_done(broadcast_id: int) -> bool:
     """Mark the broadcast completed when nothing is planned or in flight; True when finished."""
     if _has_pending(broadcast_id):
         return False
-    Broadcast.objects.filter(pk=broadcast_id, status=BroadcastStatus.SENDING).update(
+    finished = Broadcast.objects.filter(pk=broadcast_id, status=BroadcastStatus.SENDING).update(
         status=BroadcastStatus.COMPLETED, completed_at=timezone.now()
     )
+    if finished:
+        from helpdesk import events
+
+        counts = _state_counts(broadcast_id)
+        events.publish("broadcast.finished", {"broadcast": broadcast_id, "deliveries": counts})
     return True
 
 

@@ -355,8 +355,13 @@ def record_answer(*, survey: Survey, score: int, now: datetime | None = None) ->
     _note(survey, _("Survey answered: %(score)s of %(top)s (%(channel)s)") % {
         "score": score, "top": top_score(survey.scale), "channel": survey.channel,
     }, score=score)  # fmt: skip
+    from helpdesk import events
     from helpdesk.feedback import recovery
 
+    events.publish("survey.answered", {
+        "survey": survey.pk, "score": score, "scale": survey.scale, "channel": survey.channel,
+        "customer": survey.customer_id, "ticket": survey.ticket_id, "trigger": survey.trigger,
+    })  # fmt: skip
     if survey.recovery_id:
         recovery.record_resurvey(survey=survey)
     rules = policy()

@@ -51,6 +51,10 @@ def offer_inbound_event(event: TimelineEvent) -> None:
 
 
 def announce_inbound_event(event: TimelineEvent) -> None:
-    """Tell agents' browsers about a recorded inbound event once the transaction commits."""
+    """Tell agents' browsers (once the transaction commits) and subscribers (helpdesk.events)."""
     if event.ticket_id:
         realtime.ticket_id_changed(event.ticket_id, event_id=event.pk)
+    from helpdesk import events
+    from helpdesk.tickets.services import message_data
+
+    events.publish("message.received", message_data(event))

@@ -31,6 +31,7 @@ from channels_app.base import (
     reply_channel_of,
     reply_channels,
 )
+from helpdesk import events as domain_events
 from helpdesk.bulkwrite import update_each
 from helpdesk.customers.models import ContactPoint, Customer
 from helpdesk.customers.services import normalize_contact, resolve_customer, resolve_unproven_sender
@@ -186,9 +187,18 @@ def create_ticket(
     _bump_counter(queue.pk, ticket.status, +1)
     if tags:
         set_tags(ticket=ticket, names=tags)
+    domain_events.publish("ticket.created", ticket_data(ticket))
     if notify:
         realtime.ticket_changed(ticket)
     return ticket
+
+
+def ticket_data(ticket: Ticket) -> dict:
+    """What a webhook says of a ticket (helpdesk.events)."""
+    fields = ("customer_id", "status", "priority", "queue_id", "channel", "language", "crisis_id", "severity")
+    return {"ticket": ticket.pk, "subject": ticket.subject} | {
+        name.removesuffix("_id"): getattr(ticket, name) for name in fields
+    }
 
 
 def _new_ticket(
@@ -491,6 +501,8 @@ def update_ticket(
                 author=actor,
                 payload={"action": "field_change", "field": name, "from": before[name], "to": after[name]},
             )
+    if changed:
+        domain_events.publish("ticket.updated", {**ticket_data(ticket), "changed": changed})
     if ticket.status == TicketStatus.SOLVED and old_status != TicketStatus.SOLVED:
         ticket_solved.send(sender=Ticket, ticket=ticket, actor=actor)
     realtime.ticket_changed(ticket)
@@ -1014,6 +1026,8 @@ def open_unproven_many(messages: Sequence[InboundMessage]) -> list[TimelineEvent
         opened[(ticket.queue_id, ticket.status)] = opened.get((ticket.queue_id, ticket.status), 0) + 1
     for (queue_id, status), count in sorted(opened.items()):
         _bump_counter(queue_id, status, count)
+    for ticket in tickets:
+        domain_events.publish("ticket.created", ticket_data(ticket))
     events = TimelineEvent.objects.bulk_create(
         [
             _inbound_event(
@@ -1157,7 +1171,17 @@ def send_message(
     if author is not None and ticket.status == TicketStatus.NEW:
         update_ticket(ticket=ticket, actor=author, status=TicketStatus.OPEN)
     realtime.ticket_changed(ticket, event=event)
+    domain_events.publish("message.sent", message_data(event))
     return event
+
+
+def message_data(event: TimelineEvent) -> dict:
+    """What a webhook says of a message (helpdesk.events)."""
+    return {
+        "event": event.pk, "ticket": event.ticket_id, "customer": event.customer_id, "channel": event.channel,
+        "direction": event.direction, "kind": event.kind, "body": event.body,
+        "delivery_status": event.delivery_status, "created_at": event.created_at.isoformat(),
+    }  # fmt: skip
 
 
 def _actor_name(actor) -> str:

@@ -18,6 +18,11 @@ from tests.factories import ContactPointFactory, CustomerFactory, TicketFactory,
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _local_feeds(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the fake review site runs here
+
+
 @pytest.fixture
 def feed():
     served = FakeReviewFeed(DEMO_REVIEWS).start()
