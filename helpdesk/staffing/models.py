@@ -72,6 +72,51 @@ class DurationRollup(models.Model):
         return f"{self.measure} {self.bucket}: {self.count}"
 
 
+class DayRollup(models.Model):
+    """IntervalRollup summed per UTC day: what reports over weeks and months read (48× fewer rows)."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    queue_id = models.BigIntegerField(null=True)
+    language = models.CharField(max_length=8, default="")
+    crisis_id = models.BigIntegerField(null=True)
+    contacts = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    first_responses = models.PositiveIntegerField(default=0)
+    first_response_met = models.PositiveIntegerField(default=0)
+    solved = models.PositiveIntegerField(default=0)
+    resolution_met = models.PositiveIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "channel", "queue_id", "language", "crisis_id"], name="day_one_row"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="day_rollup_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}"
+
+
+class DayDurationRollup(models.Model):
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    queue_id = models.BigIntegerField(null=True)
+    language = models.CharField(max_length=8, default="")
+    crisis_id = models.BigIntegerField(null=True)
+    measure = models.CharField(max_length=12, choices=DurationMeasure.choices)
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["measure", "day"], name="day_duration_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.bucket}: {self.count}"
+
+
 class AgentRollup(models.Model):
     day = models.DateField()
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -14,7 +14,14 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from helpdesk.charts import ratio
-from helpdesk.staffing.models import AgentRollup, DurationMeasure, DurationRollup, IntervalRollup
+from helpdesk.staffing.models import (
+    AgentRollup,
+    DayDurationRollup,
+    DayRollup,
+    DurationMeasure,
+    DurationRollup,
+    IntervalRollup,
+)
 from helpdesk.staffing.rollups import INTERVAL, bucket_bounds, interval_start
 
 
@@ -34,8 +41,31 @@ class Filters:
         )
 
 
-def _scope(qs, filters: Filters, *, time_field: str = "start"):
-    qs = qs.filter(**{f"{time_field}__gte": filters.since, f"{time_field}__lt": filters.until})
+def _midnight(moment: datetime) -> bool:
+    moment = moment.astimezone(UTC)
+    return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+
+
+def daily(filters: Filters) -> bool:
+    """Whole UTC days, two or more: read the day rows (48 times fewer than the intervals')."""
+    return (
+        filters.until - filters.since >= timedelta(days=2)
+        and _midnight(filters.since)
+        and _midnight(filters.until)
+    )
+
+
+def _counts(filters: Filters):
+    return _scope(DayRollup.objects if daily(filters) else IntervalRollup.objects, filters)
+
+
+def _scope(qs, filters: Filters):
+    if qs.model in (DayRollup, DayDurationRollup):
+        qs = qs.filter(
+            day__gte=filters.since.astimezone(UTC).date(), day__lt=filters.until.astimezone(UTC).date()
+        )
+    else:
+        qs = qs.filter(start__gte=filters.since, start__lt=filters.until)
     if filters.channel:
         qs = qs.filter(channel=filters.channel)
     if filters.queue_id:
@@ -63,7 +93,7 @@ def _sums() -> dict:
 def contacts_by(filters: Filters, dimension: str) -> list[tuple[object, int]]:
     """Contacts per channel, queue_id or language, most first (one query)."""
     rows = (
-        _scope(IntervalRollup.objects, filters)
+        _counts(filters)
         .values(dimension)
         .annotate(n=Sum("contacts"))
         .filter(n__gt=0)
@@ -86,15 +116,20 @@ class Series:
 def series(filters: Filters, *, step: timedelta = timedelta(hours=1), open_now: int | None = None) -> Series:
     """Contacts, tickets opened and solved per `step` (an hour, a day), and the open backlog at the
     end of each step, counted back from today's open tickets (one query, plus the counters)."""
+    by_day = daily(filters) and step >= timedelta(days=1)
+    time_field = "day" if by_day else "start"
     rows = (
-        _scope(IntervalRollup.objects, filters)
-        .values("start")
+        (_counts(filters) if by_day else _scope(IntervalRollup.objects, filters))
+        .values(time_field)
         .annotate(contacts=Sum("contacts"), opened=Sum("opened"), solved=Sum("solved"))
-        .order_by("start")
+        .order_by(time_field)
     )
     buckets: dict[datetime, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in rows:
-        key = _floor(row["start"], step)
+        moment = row[time_field]
+        if by_day:
+            moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+        key = _floor(moment, step)
         buckets[key][0] += int(row["contacts"] or 0)
         buckets[key][1] += int(row["opened"] or 0)
         buckets[key][2] += int(row["solved"] or 0)
@@ -109,8 +144,14 @@ def series(filters: Filters, *, step: timedelta = timedelta(hours=1), open_now: 
         moment += step
     if open_now is None:
         open_now = open_tickets(filters)
-    later = _scope(IntervalRollup.objects, Filters(filters.until, timezone.now() + INTERVAL, filters.channel,
-                                                    filters.queue_id, filters.crisis_id))  # fmt: skip
+    end = interval_start(timezone.now()) + INTERVAL
+    if _midnight(filters.until):  # whole days since, and today's day row (kept current with its intervals)
+        end = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    rest = Filters(filters.until, end, filters.channel, filters.queue_id, filters.crisis_id)
+    if _midnight(filters.until):
+        later = _scope(DayRollup.objects, rest)
+    else:
+        later = _scope(IntervalRollup.objects, rest)
     after = later.aggregate(o=Sum("opened", default=0), s=Sum("solved", default=0))
     backlog = open_now - int(after["o"]) + int(after["s"])
     for opened, solved in zip(reversed(out.opened), reversed(out.solved), strict=True):
@@ -165,7 +206,7 @@ def quantile(buckets: dict[int, int], fraction: float) -> float | None:
 def durations(filters: Filters) -> dict[str, Durations]:
     """First-response and resolution times: median and p90 (one query)."""
     rows = (
-        _scope(DurationRollup.objects, filters)
+        _scope(DayDurationRollup.objects if daily(filters) else DurationRollup.objects, filters)
         .values("measure", "bucket")
         .annotate(n=Sum("count"))
         .order_by()
@@ -198,7 +239,7 @@ class Totals:
 
 
 def totals(filters: Filters) -> Totals:
-    values = _scope(IntervalRollup.objects, filters).aggregate(**_sums())
+    values = _counts(filters).aggregate(**_sums())
     return Totals(**{name: int(values[name]) for name in MEASURES})
 
 

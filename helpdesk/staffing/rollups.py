@@ -20,6 +20,8 @@ from django.utils import timezone
 from helpdesk.staffing.models import (
     INTERVAL_MINUTES,
     AgentRollup,
+    DayDurationRollup,
+    DayRollup,
     DurationMeasure,
     DurationRollup,
     IntervalRollup,
@@ -74,8 +76,65 @@ def rebuild(since: datetime, until: datetime) -> int:
         chunk_end = min(chunk_start + CHUNK, until)
         written += _rebuild_chunk(chunk_start, chunk_end)
         chunk_start = chunk_end
-    _rebuild_agent_days({(since + timedelta(days=i)).date() for i in range((until - since).days + 1)})
+    days = {(since + timedelta(days=i)).date() for i in range((until - since).days + 1)}
+    days = {d for d in days if datetime(d.year, d.month, d.day, tzinfo=UTC) < until}
+    _rebuild_days(days)
+    _rebuild_agent_days(days)
     return written
+
+
+def rebuild_days(since: date, until: date) -> None:
+    """Re-sum the day rows of [since, until) from the interval rows (after a change of the day tables)."""
+    _rebuild_days({since + timedelta(days=i) for i in range((until - since).days)})
+
+
+def _rebuild_days(days: set[date]) -> None:
+    """Sum each touched day's interval rows into its day rows (one grouped query a table)."""
+    from django.db.models import Sum
+
+    dims = ("channel", "queue_id", "language", "crisis_id")
+    keys = (*dims, "measure", "bucket")
+    measures = (
+        "contacts",
+        "opened",
+        "first_responses",
+        "first_response_met",
+        "solved",
+        "resolution_met",
+        "replies",
+    )
+    for day in sorted(days):
+        since = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        until = since + timedelta(days=1)
+        counts = (
+            IntervalRollup.objects.filter(start__gte=since, start__lt=until)
+            .values(*dims)
+            .annotate(**{f"s_{m}": Sum(m) for m in measures})
+            .order_by()
+        )
+        buckets = (
+            DurationRollup.objects.filter(start__gte=since, start__lt=until)
+            .values(*dims, "measure", "bucket")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+        with transaction.atomic():
+            DayRollup.objects.filter(day=day).delete()
+            DayDurationRollup.objects.filter(day=day).delete()
+            DayRollup.objects.bulk_create(
+                [
+                    DayRollup(day=day, **{d: row[d] for d in dims}, **{m: row[f"s_{m}"] for m in measures})
+                    for row in counts
+                ],
+                batch_size=5000,
+            )
+            DayDurationRollup.objects.bulk_create(
+                [
+                    DayDurationRollup(day=day, count=row["n"], **{k: row[k] for k in keys})
+                    for row in buckets
+                ],
+                batch_size=5000,
+            )  # fmt: skip
 
 
 def _rebuild_chunk(since: datetime, until: datetime) -> int:
