@@ -37,6 +37,7 @@ urlpatterns = [
     path("embed/", include("channels_app.chat.embed_urls")),
     path("chat/api/", include("channels_app.chat.urls")),
     path("manage/chat/", include("channels_app.chat.manage_urls")),
+    path("manage/webhooks/", include("helpdesk.integrations.urls")),
     path("voice/", include("channels_app.voice.page_urls")),
     path("survey/<str:token>/<int:score>/", feedback_views.rate, name="survey_rate"),
     path("webhooks/reviews/<int:source_id>/", feedback_views.review_webhook, name="review_webhook"),

@@ -184,3 +184,23 @@ def test_a_redirect_to_a_refused_address_is_not_followed(settings, target):
     finally:
         redirector.stop()
     assert len(redirector.requests) == 1
+
+
+def test_the_delivery_log_page_replays_a_delivery(client, manager, local, django_capture_on_commit_callbacks):
+    receiver = Receiver(fail_first=1)
+    try:
+        subscription = webhooks.subscribe(url=receiver.url, events=["ticket.created"], secret=SECRET)
+        with django_capture_on_commit_callbacks(execute=True):
+            create_ticket(customer=CustomerFactory(), subject="Logged")
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == DeliveryStatus.PENDING
+        client.force_login(manager)
+        page = client.get(f"/manage/webhooks/{subscription.pk}/")
+        assert page.status_code == 200 and delivery.event_id in page.content.decode()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(f"/manage/webhooks/{subscription.pk}/deliveries/{delivery.pk}/replay/")
+        assert response.status_code == 302
+        delivery.refresh_from_db()
+        assert delivery.status == DeliveryStatus.DELIVERED and len(receiver.requests) == 2
+    finally:
+        receiver.stop()
