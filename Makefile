@@ -31,6 +31,7 @@ DEMO_TWILIO_PORT ?= 8020
 DEMO_ENV += PUBLIC_BASE_URL=http://$(DEMO_HOST):$(DEMO_PORT) TWILIO_API_BASE=http://127.0.0.1:$(DEMO_TWILIO_PORT) \
 	CHANNEL_GATEWAYS=sms=channels_app.sms.gateway.TwilioGateway,email=channels_app.console.gateway.ConsoleGateway,chat=channels_app.chat.gateway.ChatGateway
 DEMO_SIDECARS += $(DEMO_ENV) $(PY) manage.py fake_twilio --port $(DEMO_TWILIO_PORT) --callback-delay 0.5 &
+DEMO_SIDECARS += $(DEMO_ENV) $(PY) manage.py fake_backends --port 8030 &
 
 CELERY_QUEUES := inbound,outbound,broadcast,triage,default
 RUN_BIND ?= 127.0.0.1:8000

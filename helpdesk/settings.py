@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "helpdesk.feedback",
     "helpdesk.staffing",
     "helpdesk.integrations",
+    "helpdesk.portal",
     "helpdesk.tickets",
     "helpdesk.messaging",
     "channels_app",
@@ -295,6 +296,7 @@ CELERY_BEAT_SCHEDULE = {
     "surveys-due": {"task": "helpdesk.feedback.tasks.send_due_surveys", "schedule": 60.0},
     "report-rollups": {"task": "helpdesk.staffing.tasks.refresh_rollups", "schedule": 60.0},
     "webhook-retries": {"task": "helpdesk.integrations.tasks.deliver_due", "schedule": 60.0},
+    "self-service-retries": {"task": "helpdesk.portal.tasks.call_due_actions", "schedule": 60.0},
     "review-feeds": {"task": "helpdesk.feedback.tasks.poll_review_feeds", "schedule": 900.0},
     # "surge-evaluation": added with the surge settings below.
 }
@@ -397,7 +399,11 @@ REPORTS_REFRESH_ON_VIEW = env.bool("REPORTS_REFRESH_ON_VIEW", default=False)
 # Outbound calls to addresses people typed (webhooks, review feeds: helpdesk.integrations.netguard)
 # never reach loopback, link-local, private or reserved addresses, except these networks (CIDRs,
 # for self-hosted systems on the LAN; the tests allow 127.0.0.1 for their local receivers).
-OUTBOUND_ALLOWED_NETWORKS: list[str] = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+OUTBOUND_ALLOWED_NETWORKS: list[str] = env.list(
+    "OUTBOUND_ALLOWED_NETWORKS", default=["127.0.0.1/32"] if DEBUG else []
+)  # the demo's fake bank and airline listen on 127.0.0.1
+# The demo's fake bank and airline (manage.py fake_backends) check self-service calls with this key.
+DEMO_BACKENDS_SECRET = env.str("DEMO_BACKENDS_SECRET", default="demo-backends-secret-0123")
 # Staffing (helpdesk.staffing.plan): each channel's average handle time and service target. Voice
 # 80 % answered in 20 s; chat 80 % in 60 s with three chats an agent; SMS 80 % in 5 minutes; email
 # planned by workload (answered within hours, not while the customer waits).

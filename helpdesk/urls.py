@@ -32,6 +32,7 @@ urlpatterns = [
     path("tickets/", include("helpdesk.tickets.urls")),
     path("customers/", include("helpdesk.customers.urls")),
     path("contact/", include("channels_app.webform.urls")),
+    path("portal/", include("helpdesk.portal.urls")),
     path("email/unsubscribe/", include("channels_app.email.unsubscribe_urls")),
     path("email/", include("channels_app.email.urls")),
     path("embed/", include("channels_app.chat.embed_urls")),

@@ -378,6 +378,9 @@ class Command(BaseCommand):
 
         # Eight weeks of past volumes, tomorrow's roster, the reports' rollups.
         seed_staffing_story(agents=agents)
+        from helpdesk.portal.demo import seed_self_service
+
+        seed_self_service()  # freeze a card, rebook a flight: the portal's actions on the fake backends
         self.stdout.write(
             self.style.SUCCESS(
                 f"seed_demo: {created} new tickets ({Ticket.objects.count()} in all). "
