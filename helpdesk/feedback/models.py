@@ -109,9 +109,24 @@ class SurveyPolicy(models.Model):
     def __str__(self) -> str:
         return "survey policy"
 
+    CACHE_KEY = "tourniquet:survey-policy"
+
+    def save(self, *args, **kwargs) -> None:
+        from django.core.cache import cache
+
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
     @classmethod
     def current(cls) -> SurveyPolicy:
-        return cls.objects.order_by("pk").first() or cls.objects.create()
+        """The rules, from the shared cache for a minute: every inbound message may ask them."""
+        from django.core.cache import cache
+
+        policy = cache.get(cls.CACHE_KEY)
+        if policy is None:
+            policy = cls.objects.order_by("pk").first() or cls.objects.create()
+            cache.set(cls.CACHE_KEY, policy, 60)
+        return policy
 
 
 class SurveyTrigger(models.TextChoices):

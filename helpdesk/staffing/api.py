@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.api import query_values
+from helpdesk.errors import ApplicationError
 from helpdesk.staffing import erlang, reports
 
 
@@ -21,6 +22,11 @@ class AgentsNeededQuery(serializers.Serializer):
     target_seconds = serializers.FloatField(min_value=0, max_value=86_400, default=20)
     concurrency = serializers.IntegerField(min_value=1, max_value=20, default=1)
     patience_seconds = serializers.FloatField(min_value=1, max_value=86_400, required=False)
+
+
+def _too_big(exc: ValueError) -> ApplicationError:
+    """Schema-valid, but past what the desk computes: a business-rule refusal (422)."""
+    return ApplicationError(str(exc), code="out_of_range", fields={"volume": [str(exc)]})
 
 
 class AgentsNeededApi(APIView):
@@ -39,11 +45,15 @@ class AgentsNeededApi(APIView):
         query.is_valid(raise_exception=True)
         q = query.validated_data
         if "patience_seconds" in q:  # callers who hang up while they wait: Erlang A
-            a = erlang.agents_needed_with_abandonment(
-                volume=q["volume"], interval_seconds=q["interval_minutes"] * 60, aht_seconds=q["aht_seconds"],
-                patience_seconds=q["patience_seconds"], target_level=q["target_level"],
-                target_seconds=q["target_seconds"],
-            )  # fmt: skip
+            try:
+                a = erlang.agents_needed_with_abandonment(
+                    volume=q["volume"], interval_seconds=q["interval_minutes"] * 60,
+                    aht_seconds=q["aht_seconds"], patience_seconds=q["patience_seconds"],
+                    target_level=q["target_level"],
+                    target_seconds=q["target_seconds"],
+                )  # fmt: skip
+            except ValueError as exc:
+                raise _too_big(exc) from exc
             return Response(
                 {"agents": a.agents, "service_level": round(a.service_level, 4),
                  "asa_seconds": round(a.average_wait_seconds, 2), "occupancy": round(a.occupancy, 4),
@@ -56,7 +66,7 @@ class AgentsNeededApi(APIView):
                     concurrency=q["concurrency"],
             )  # fmt: skip
         except ValueError as exc:
-            raise serializers.ValidationError({"volume": [str(exc)]}) from exc
+            raise _too_big(exc) from exc
         return Response(
             {"agents": staffing.agents, "service_level": round(staffing.service_level, 4),
              "asa_seconds": round(staffing.asa_seconds, 2), "occupancy": round(staffing.occupancy, 4)}
@@ -77,16 +87,27 @@ class VolumeQuery(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate(self, attrs):
+        """The schema's part; the range rules are the view's (a 422, as the API's business rules are)."""
         to = attrs.get("to") or datetime.now(UTC)
-        start = attrs.get("start") or to - timedelta(days=1)
-        if to <= start:
-            raise serializers.ValidationError({"to": ["`to` must come after `from`."]})
-        if (to - start) > timedelta(days=400):
-            raise serializers.ValidationError({"to": ["At most 400 days at once."]})
-        if attrs["interval"] == "30min" and (to - start) > timedelta(days=31):
-            raise serializers.ValidationError({"interval": ["30-minute intervals for at most 31 days."]})
+        start = attrs.get("start")
+        if start is None:
+            start = (
+                to - timedelta(days=1) if to > datetime.min.replace(tzinfo=UTC) + timedelta(days=2) else to
+            )
         attrs["start"], attrs["to"] = start, to
         return attrs
+
+
+def _check_range(start: datetime, to: datetime, interval: str) -> None:
+    def refuse(message: str) -> ApplicationError:
+        return ApplicationError(message, code="invalid_range", fields={"to": [message]})
+
+    if to <= start:
+        raise refuse("`to` must come after `from`.")
+    if to - start > timedelta(days=400):
+        raise refuse("At most 400 days at once.")
+    if interval == "30min" and to - start > timedelta(days=31):
+        raise refuse("30-minute intervals for at most 31 days.")
 
 
 class VolumeApi(APIView):
@@ -112,5 +133,6 @@ class VolumeApi(APIView):
         query = VolumeQuery(data=query_values(request))
         query.is_valid(raise_exception=True)
         q = query.validated_data
+        _check_range(q["start"], q["to"], q["interval"])
         rows = reports.volume(since=q["start"], until=q["to"], interval=q["interval"], channel=q["channel"])
         return Response({"interval": q["interval"], "results": rows})

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 MAX_AGENTS = 100_000
+MAX_ERLANGS_A = 500  # each count tried is one matrix exponential of the waiting callers' chain
 
 
 @dataclass(frozen=True)
@@ -90,17 +91,22 @@ def agents_needed(
     erlangs = traffic(volume, aht_seconds, interval_seconds) / max(concurrency, 1)
     if erlangs == 0:
         return Staffing(agents=0, service_level=1.0, asa_seconds=0.0, occupancy=0.0)
+    if erlangs >= MAX_AGENTS:
+        raise ValueError("more than 100,000 agents")
+    # One pass of the Erlang B recursion up the agent counts (each step from the last), not a new
+    # recursion per count tried: linear in the answer, not quadratic.
     agents = max(1, math.floor(erlangs) + 1)
-    while service_level(agents, erlangs, aht_seconds, target_seconds) < target_level:
+    b = erlang_b(agents, erlangs)
+    while True:
+        c = agents * b / (agents - erlangs * (1 - b))
+        level = 1 - c * math.exp(-(agents - erlangs) * target_seconds / aht_seconds)
+        if level >= target_level:
+            wait = c * aht_seconds / (agents - erlangs)
+            return Staffing(agents=agents, service_level=level, asa_seconds=wait, occupancy=erlangs / agents)
         agents += 1
         if agents > MAX_AGENTS:
             raise ValueError("more than 100,000 agents")
-    return Staffing(
-        agents=agents,
-        service_level=service_level(agents, erlangs, aht_seconds, target_seconds),
-        asa_seconds=asa(agents, erlangs, aht_seconds),
-        occupancy=erlangs / agents,
-    )
+        b = erlangs * b / (agents + erlangs * b)
 
 
 def agents_for_backlog(
@@ -188,10 +194,24 @@ def agents_needed_with_abandonment(
     lam = volume / interval_seconds
     if lam <= 0:
         return StaffingA(0, 1.0, 0.0, 0.0, 0.0)
-    agents = 1
-    while True:
-        result = erlang_a(agents=agents, arrival_per_second=lam, aht_seconds=aht_seconds,
-                          patience_seconds=patience_seconds, target_seconds=target_seconds)  # fmt: skip
-        if result.service_level >= target_level or agents >= MAX_AGENTS:
-            return result
-        agents += 1
+    if lam * aht_seconds > MAX_ERLANGS_A:
+        raise ValueError("Erlang A is computed up to 500 Erlangs")
+
+    def level(n: int) -> StaffingA:
+        return erlang_a(agents=n, arrival_per_second=lam, aht_seconds=aht_seconds,
+                        patience_seconds=patience_seconds, target_seconds=target_seconds)  # fmt: skip
+
+    # The service level grows with the agents: a binary search, a dozen matrix exponentials at most.
+    erlangs = lam * aht_seconds
+    low, high = 1, max(2, math.ceil(erlangs + 10 * math.sqrt(erlangs) + 10))
+    while level(high).service_level < target_level:
+        low, high = high, high * 2
+        if high > MAX_AGENTS:
+            raise ValueError("more than 100,000 agents")
+    while low < high:
+        middle = (low + high) // 2
+        if level(middle).service_level >= target_level:
+            high = middle
+        else:
+            low = middle + 1
+    return level(low)
