@@ -254,6 +254,9 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusFilterEnum": "helpdesk.tickets.serializers.TICKET_STATUS_FILTER_CHOICES",
         "ChannelEnum": "helpdesk.tickets.models.Channel",
         "BroadcastChannelEnum": "helpdesk.crisis.models.BROADCAST_CHANNEL_CHOICES",
+        # Two TextChoices named DeliveryStatus: a message's and a webhook delivery's.
+        "DeliveryStatusEnum": "helpdesk.tickets.models.DeliveryStatus",
+        "WebhookDeliveryStatusEnum": "helpdesk.integrations.models.DeliveryStatus",
     },
 }
 

@@ -117,7 +117,7 @@ class VolumeApi(APIView):
                 "from": serializers.DateTimeField(required=False),
                     "to": serializers.DateTimeField(required=False),
                 "interval": serializers.ChoiceField(choices=["30min", "hour", "day"], required=False),
-                "channel": serializers.CharField(required=False),
+                "channel": serializers.CharField(required=False, allow_blank=True),
             })
         ],
         responses=inline_serializer("Volume", {

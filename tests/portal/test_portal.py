@@ -143,6 +143,9 @@ def test_a_self_service_use_is_on_the_timeline_and_counted_as_deflected(customer
     services.call_due_actions()
     assert Deflection.objects.get().kind == "self_service"
     assert deflection_counts(crisis=crisis)["self_service"] == 1
+    from helpdesk.crisis.dashboard import crisis_dashboard
+
+    assert crisis_dashboard(crisis=crisis).deflection.by_kind == {"self_service": 1}  # the dashboard's panel
     notes = TimelineEvent.objects.filter(customer=customer_point.customer, payload__has_key="self_service")
     assert notes.count() == 2 and "Your card is frozen" in notes.order_by("id").last().body
 
