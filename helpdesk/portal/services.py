@@ -15,7 +15,6 @@ on every attempt lets the backend do it once. Each use counts as a deflected con
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -202,13 +201,9 @@ def _crisis_of(customer: Customer):
     return crisis_for_customer(customer=customer)
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def call(use_id: int, *, now: datetime | None = None) -> str:
     """One attempt at the backend call (claimed first); the use's status after it."""
-    from helpdesk.integrations import netguard
+    from helpdesk.integrations import netguard, webhooks
 
     now = now or timezone.now()
     if not ActionUse.objects.filter(pk=use_id, status=UseStatus.PENDING, next_attempt_at__lte=now).update(
@@ -224,7 +219,7 @@ def call(use_id: int, *, now: datetime | None = None) -> str:
     headers = {
         "Content-Type": "application/json", "Idempotency-Key": str(use.idempotency_key),
         "X-Tourniquet-Timestamp": timestamp,
-        "X-Tourniquet-Signature": sign(use.action.secret, timestamp, body),
+        "X-Tourniquet-Signature": webhooks.sign(use.action.secret, timestamp, body),
     }  # fmt: skip
     try:
         answer = netguard.post(use.action.url, body=body, headers=headers, timeout=CALL_TIMEOUT_SECONDS)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from helpdesk.staffing import erlang, forecast
 from helpdesk.staffing.models import Holiday, ImportedVolume, IntervalRollup, Shift
-from helpdesk.staffing.rollups import INTERVAL
+from helpdesk.staffing.rollups import INTERVAL, interval_start
 
 HISTORY_DAYS = 730
 
@@ -100,7 +100,7 @@ def on_shift(*, since: datetime, until: datetime) -> dict[tuple[datetime, str, s
     for starts, ends, channels, languages in Shift.objects.filter(
         starts_at__lt=until, ends_at__gt=since
     ).values_list("starts_at", "ends_at", "channels", "languages"):
-        moment = max(_floor(starts), since)
+        moment = max(interval_start(starts), since)
         while moment < min(ends, until):
             if moment + INTERVAL > starts:
                 for channel in channels:
@@ -108,11 +108,6 @@ def on_shift(*, since: datetime, until: datetime) -> dict[tuple[datetime, str, s
                         out[(moment, channel, language)] += 1
             moment += INTERVAL
     return out
-
-
-def _floor(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
 
 
 def staffing_plan(
